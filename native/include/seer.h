@@ -1,0 +1,163 @@
+/*
+ * seer.h: the C ABI of Seer's native kernels (libseer_cpu, libseer_cuda).
+ *
+ * Every exported function returns a seer_status. On anything other than SEER_OK a thread-local message
+ * (seer_last_error / seer_cuda_last_error) says what was wrong, e.g.
+ * "taylor_forecast: order=7 exceeds SEER_MAX_ORDER=4". Nothing in these libraries calls exit, abort or assert.
+ *
+ * Tensors are dense and contiguous; `n` counts elements, not bytes. The element type of every buffer of one
+ * call is `dtype` (storage); arithmetic is always float32. For bf16/f16 each stored value is rounded once
+ * (round to nearest even) from the float32 result. For f32 the kernels are bit-identical to the reference
+ * numerics of TaylorSeer (see docs and kernels/<op>/<op>_ref.c): no fused multiply-add, no reassociation.
+ *
+ * Taylor factors: a cached branch keeps D^0..D^p (p <= SEER_MAX_ORDER), each a buffer of n elements, passed
+ * as an array of pointers `factors[0..p]` (entries above the order in use are ignored and may be NULL).
+ *
+ * Residual kernels see x as (batch, tokens, channels) and a gate as (batch, channels) whose rows are
+ * `gate_row_stride` elements apart (>= channels), so that gates can be read in place from a chunked adaLN
+ * output. They add to x in place: x[b,t,c] = x[b,t,c] + gate[b,c] * branch[b,t,c].
+ */
+#ifndef SEER_H
+#define SEER_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define SEER_API __declspec(dllexport)
+#else
+#define SEER_API __attribute__((visibility("default")))
+#endif
+
+#define SEER_ABI_VERSION 1
+#define SEER_MAX_ORDER 4
+
+typedef enum seer_status {
+    SEER_OK = 0,
+    SEER_ERR_INVALID_ARGUMENT = 1, /* a null, overlapping, misaligned or out-of-range argument */
+    SEER_ERR_UNSUPPORTED = 2,      /* the variant is not built or the CPU/GPU lacks the features it needs */
+    SEER_ERR_CUDA = 3,             /* a CUDA runtime call failed; the message carries cudaGetErrorString */
+    SEER_ERR_INTERNAL = 4
+} seer_status;
+
+typedef enum seer_dtype {
+    SEER_DTYPE_F32 = 0,
+    SEER_DTYPE_BF16 = 1,
+    SEER_DTYPE_F16 = 2
+} seer_dtype;
+
+/* CPU variants. AUTO picks the fastest one the CPU supports. */
+typedef enum seer_variant {
+    SEER_VARIANT_AUTO = 0,
+    SEER_VARIANT_REF = 1,    /* plain loops: the specification */
+    SEER_VARIANT_AVX2 = 2,   /* AVX2 + F16C */
+    SEER_VARIANT_AVX512 = 3  /* AVX-512 F/BW/VL (+ BF16 conversions where available) */
+} seer_variant;
+
+/* CPU feature bits reported by seer_cpu_features. */
+#define SEER_CPU_AVX2 (1u << 0)
+#define SEER_CPU_FMA (1u << 1)
+#define SEER_CPU_F16C (1u << 2)
+#define SEER_CPU_AVX512F (1u << 3)
+#define SEER_CPU_AVX512BW (1u << 4)
+#define SEER_CPU_AVX512VL (1u << 5)
+#define SEER_CPU_AVX512BF16 (1u << 6)
+
+/* ---- libseer_cpu: library information ---- */
+
+SEER_API int seer_abi_version(void);
+/* The message of the last failed call on this thread ("" if none). Valid until the next call on this thread. */
+SEER_API const char *seer_last_error(void);
+SEER_API uint32_t seer_cpu_features(void);
+/* 1 if the variant is compiled in and this CPU can run it, else 0. */
+SEER_API int seer_variant_available(int variant);
+/* The variant AUTO resolves to on this CPU. */
+SEER_API int seer_variant_best(void);
+/* Threads used by parallel kernels (OpenMP); n <= 0 restores the default (all cores). */
+SEER_API seer_status seer_set_num_threads(int n);
+SEER_API int seer_get_num_threads(void);
+/* Below this many elements per call, kernels run serially (an OpenMP region alone costs ~0.5 us). */
+SEER_API seer_status seer_set_parallel_threshold(int64_t elements);
+SEER_API int64_t seer_get_parallel_threshold(void);
+
+/* ---- libseer_cpu: kernels ---- */
+
+/*
+ * taylor_update, in place, one pass (TaylorSeer's derivative_approximation):
+ *   D'^0 = F;  D'^(i+1) = (D'^i - D^i) / distance   for i = 0 .. new_order-1
+ * where D^i are the old factors. Requires 0 <= new_order <= SEER_MAX_ORDER, factors[0..new_order] non-null,
+ * distance != 0 and finite (ignored when new_order == 0). The division is a true division by distance.
+ */
+SEER_API seer_status seer_taylor_update(int variant, int dtype, const void *feature, void *const *factors,
+                                        int new_order, int64_t n, float distance);
+
+/*
+ * taylor_forecast (TaylorSeer's taylor_formula):
+ *   out = sum_{i=0..order} ((1/i!) * D^i) * delta^i, accumulated in order i = 0..order starting from +0.0f,
+ * with 1/i! and delta^i computed in double and rounded to float. If nonfinite is not NULL it is set to 1 when
+ * any forecast value is NaN or +-Inf, else left unchanged.
+ */
+SEER_API seer_status seer_taylor_forecast(int variant, int dtype, void *out, const void *const *factors,
+                                          int order, int64_t n, float delta, int32_t *nonfinite);
+
+/* x += gate (.) forecast, one pass over x and the factors. */
+SEER_API seer_status seer_taylor_forecast_residual(int variant, int dtype, void *x, const void *gate,
+                                                   int64_t gate_row_stride, const void *const *factors,
+                                                   int order, int64_t batch, int64_t tokens, int64_t channels,
+                                                   float delta, int32_t *nonfinite);
+
+/*
+ * The whole stack at once: for branches k = 0 .. num_branches-1, in this order,
+ *   x += gate_k (.) forecast_k
+ * with x read and written once. Branch k uses gates[k] (rows gate_row_stride apart), orders[k] and the
+ * factors factors[k * (SEER_MAX_ORDER + 1) + i], i = 0..orders[k]. Bit-identical (f32) to calling
+ * seer_taylor_forecast_residual once per branch in order.
+ */
+SEER_API seer_status seer_taylor_forecast_residual_multi(int variant, int dtype, void *x, int64_t batch,
+                                                         int64_t tokens, int64_t channels, int num_branches,
+                                                         const void *const *gates, int64_t gate_row_stride,
+                                                         const void *const *factors, const int32_t *orders,
+                                                         float delta, int32_t *nonfinite);
+
+/* The full-step twin: x += gate (.) F and the taylor_update of the factors with F, in one pass. */
+SEER_API seer_status seer_taylor_update_residual(int variant, int dtype, void *x, const void *gate,
+                                                 int64_t gate_row_stride, const void *feature,
+                                                 void *const *factors, int new_order, int64_t batch,
+                                                 int64_t tokens, int64_t channels, float distance);
+
+/* ---- libseer_cuda (same semantics; every pointer is device memory except the pointer arrays and flags,
+ * which are host memory; `stream` is a cudaStream_t or NULL for the default stream; calls are asynchronous
+ * except that a non-NULL nonfinite flag makes the call synchronise to read it back) ---- */
+
+SEER_API int seer_cuda_abi_version(void);
+SEER_API const char *seer_cuda_last_error(void);
+/* Number of usable CUDA devices; 0 (and SEER_OK) on a machine without a driver or GPU. */
+SEER_API seer_status seer_cuda_device_count(int32_t *count);
+SEER_API seer_status seer_cuda_taylor_update(int dtype, const void *feature, void *const *factors, int new_order,
+                                             int64_t n, float distance, void *stream);
+SEER_API seer_status seer_cuda_taylor_forecast(int dtype, void *out, const void *const *factors, int order,
+                                               int64_t n, float delta, int32_t *nonfinite, void *stream);
+SEER_API seer_status seer_cuda_taylor_forecast_residual(int dtype, void *x, const void *gate,
+                                                        int64_t gate_row_stride, const void *const *factors,
+                                                        int order, int64_t batch, int64_t tokens,
+                                                        int64_t channels, float delta, int32_t *nonfinite,
+                                                        void *stream);
+SEER_API seer_status seer_cuda_taylor_forecast_residual_multi(int dtype, void *x, int64_t batch, int64_t tokens,
+                                                              int64_t channels, int num_branches,
+                                                              const void *const *gates, int64_t gate_row_stride,
+                                                              const void *const *factors, const int32_t *orders,
+                                                              float delta, int32_t *nonfinite, void *stream);
+SEER_API seer_status seer_cuda_taylor_update_residual(int dtype, void *x, const void *gate,
+                                                      int64_t gate_row_stride, const void *feature,
+                                                      void *const *factors, int new_order, int64_t batch,
+                                                      int64_t tokens, int64_t channels, float distance,
+                                                      void *stream);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SEER_H */
