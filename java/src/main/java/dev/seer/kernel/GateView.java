@@ -1,0 +1,40 @@
+package dev.seer.kernel;
+
+import dev.seer.tensor.Tensor;
+
+/**
+ * A (batch, channels) gate read in place from a wider (batch, width) tensor, e.g. one chunk of an adaLN
+ * modulation output: gate[b, c] = storage[b, columnOffset + c], rows {@code width} elements apart.
+ */
+public record GateView(Tensor storage, long columnOffset, long channels) {
+    public GateView {
+        if (storage.shape().rank() != 2) {
+            throw new IllegalArgumentException("gate storage must be 2-D (batch, width), found shape " + storage.shape());
+        }
+        long width = storage.shape().dim(1);
+        if (columnOffset < 0 || channels < 0 || columnOffset + channels > width) {
+            throw new IllegalArgumentException("gate columns [" + columnOffset + ", " + (columnOffset + channels)
+                    + ") lie outside storage of shape " + storage.shape());
+        }
+    }
+
+    /** The whole of a (batch, channels) tensor. */
+    public static GateView of(Tensor gate) {
+        if (gate.shape().rank() != 2) {
+            throw new IllegalArgumentException("gate must be 2-D (batch, channels), found shape " + gate.shape());
+        }
+        return new GateView(gate, 0, gate.shape().dim(1));
+    }
+
+    public long batch() {
+        return storage.shape().dim(0);
+    }
+
+    public long rowStride() {
+        return storage.shape().dim(1);
+    }
+
+    long address() {
+        return storage.address() + columnOffset * storage.dtype().byteSize();
+    }
+}

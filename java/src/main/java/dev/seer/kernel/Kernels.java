@@ -1,0 +1,196 @@
+package dev.seer.kernel;
+
+import dev.seer.tensor.Shape;
+import dev.seer.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * The fused Taylor kernels (TaylorSeer, Liu et al., ICCV 2025, eqs. for the finite-difference update and the
+ * Taylor forecast). Every argument is validated here, before the downcall: a wrong shape, dtype, device, order
+ * or distance, or buffers that overlap, is an {@link IllegalArgumentException} naming what was expected and what
+ * was found. The C library checks again and its refusals arrive as {@link KernelException}.
+ *
+ * <p>The forecast kernels return {@code false} when a forecast value was NaN or infinite (detected inside the
+ * same pass), {@code true} otherwise.
+ */
+public final class Kernels {
+    private static final ThreadLocal<MemorySegment> NONFINITE =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(ValueLayout.JAVA_INT));
+
+    private Kernels() {
+    }
+
+    private static NativeKernels lib() {
+        return NativeKernels.cpu();
+    }
+
+    /**
+     * D'^0 = F; D'^(i+1) = (D'^i - D^i) / distance for i &lt; newOrder, in place. newOrder may be at most one more
+     * than the current order (and at most the factors' max order).
+     */
+    public static void taylorUpdate(Variant variant, TaylorFactors factors, Tensor feature, int newOrder, float distance) {
+        checkCpu(variant, "taylor_update");
+        checkSameLayout("taylor_update", "feature", feature, factors);
+        checkNewOrder("taylor_update", factors, newOrder, distance);
+        if (factors.overlaps(feature)) {
+            throw new IllegalArgumentException("taylor_update: feature overlaps the factor buffers");
+        }
+        lib().update(variant.code(), factors.dtype().kernelCode(), seg(feature), factors.pointerArray(), newOrder,
+                feature.numel(), distance);
+        factors.setOrder(newOrder);
+    }
+
+    /** out = sum_i ((1/i!) D^i) delta^i over the valid factors. */
+    public static boolean taylorForecast(Variant variant, Tensor out, TaylorFactors factors, float delta) {
+        checkCpu(variant, "taylor_forecast");
+        checkSameLayout("taylor_forecast", "out", out, factors);
+        checkForecastable("taylor_forecast", factors, delta);
+        if (factors.overlaps(out)) {
+            throw new IllegalArgumentException("taylor_forecast: out overlaps the factor buffers");
+        }
+        MemorySegment flag = clearedFlag();
+        lib().forecast(variant.code(), factors.dtype().kernelCode(), seg(out), factors.pointerArray(), factors.order(),
+                out.numel(), delta, flag);
+        return flag.get(ValueLayout.JAVA_INT, 0) == 0;
+    }
+
+    /** x (B, N, C) += gate (B, C) * forecast, in one pass. */
+    public static boolean taylorForecastResidual(Variant variant, Tensor x, GateView gate, TaylorFactors factors, float delta) {
+        checkCpu(variant, "taylor_forecast_residual");
+        checkSameLayout("taylor_forecast_residual", "x", x, factors);
+        checkResidual("taylor_forecast_residual", x, gate);
+        checkForecastable("taylor_forecast_residual", factors, delta);
+        if (factors.overlaps(x) || overlap(x, gate.storage())) {
+            throw new IllegalArgumentException("taylor_forecast_residual: x overlaps the factors or the gate");
+        }
+        MemorySegment flag = clearedFlag();
+        Shape s = x.shape();
+        lib().forecastResidual(variant.code(), x.dtype().kernelCode(), seg(x), MemorySegment.ofAddress(gate.address()),
+                gate.rowStride(), factors.pointerArray(), factors.order(), s.dim(0), s.dim(1), s.dim(2), delta, flag);
+        return flag.get(ValueLayout.JAVA_INT, 0) == 0;
+    }
+
+    /** The full-step twin: x += gate * F, and the factors updated with F, in one pass. */
+    public static void taylorUpdateResidual(Variant variant, Tensor x, GateView gate, Tensor feature, TaylorFactors factors,
+                                            int newOrder, float distance) {
+        checkCpu(variant, "taylor_update_residual");
+        checkSameLayout("taylor_update_residual", "x", x, factors);
+        checkSameLayout("taylor_update_residual", "feature", feature, factors);
+        checkResidual("taylor_update_residual", x, gate);
+        checkNewOrder("taylor_update_residual", factors, newOrder, distance);
+        if (factors.overlaps(x) || factors.overlaps(feature) || overlap(x, feature) || overlap(x, gate.storage())) {
+            throw new IllegalArgumentException("taylor_update_residual: x, feature, gate and factors must not overlap");
+        }
+        Shape s = x.shape();
+        lib().updateResidual(variant.code(), x.dtype().kernelCode(), seg(x), MemorySegment.ofAddress(gate.address()),
+                gate.rowStride(), seg(feature), factors.pointerArray(), newOrder, s.dim(0), s.dim(1), s.dim(2), distance);
+        factors.setOrder(newOrder);
+    }
+
+    /** Whole-stack forecast: x += sum over the stack's branches, in order, of gate * forecast; x read/written once. */
+    public static boolean taylorForecastResidualMulti(Variant variant, Tensor x, BranchStack stack, float delta) {
+        checkCpu(variant, "taylor_forecast_residual_multi");
+        stack.checkTarget(x);
+        if (!Float.isFinite(delta)) {
+            throw new IllegalArgumentException("taylor_forecast_residual_multi: delta must be finite, found " + delta);
+        }
+        stack.refreshOrders();
+        MemorySegment flag = clearedFlag();
+        Shape s = x.shape();
+        lib().forecastResidualMulti(variant.code(), x.dtype().kernelCode(), seg(x), s.dim(0), s.dim(1), s.dim(2),
+                stack.size(), stack.gatePointers(), stack.gateRowStride(), stack.factorPointers(), stack.orders(),
+                delta, flag);
+        return flag.get(ValueLayout.JAVA_INT, 0) == 0;
+    }
+
+    // ---- validation ----
+
+    static MemorySegment seg(Tensor t) {
+        return MemorySegment.ofAddress(t.address());
+    }
+
+    private static MemorySegment clearedFlag() {
+        MemorySegment flag = NONFINITE.get();
+        flag.set(ValueLayout.JAVA_INT, 0, 0);
+        return flag;
+    }
+
+    static boolean overlap(Tensor a, Tensor b) {
+        long a0 = a.address();
+        long a1 = a0 + a.byteSize();
+        long b0 = b.address();
+        long b1 = b0 + b.byteSize();
+        return a.byteSize() > 0 && b.byteSize() > 0 && a0 < b1 && b0 < a1;
+    }
+
+    static void checkCpu(Variant variant, String op) {
+        if (variant == null) {
+            throw new IllegalArgumentException(op + ": variant is null");
+        }
+        if (!variant.isCpu()) {
+            throw new IllegalArgumentException(op + ": variant " + variant
+                    + " needs CUDA tensors; this build's libtorch is CPU-only, use a CPU variant");
+        }
+    }
+
+    static void checkSameLayout(String op, String name, Tensor t, TaylorFactors factors) {
+        if (t == null) {
+            throw new IllegalArgumentException(op + ": " + name + " is null");
+        }
+        if (factors == null) {
+            throw new IllegalArgumentException(op + ": factors is null");
+        }
+        if (!t.device().isCpu()) {
+            throw new IllegalArgumentException(op + ": " + name + " must be on cpu, found " + t.device());
+        }
+        if (t.dtype() != factors.dtype()) {
+            throw new IllegalArgumentException(op + ": " + name + " has dtype " + t.dtype() + ", the factors have " + factors.dtype());
+        }
+        if (!t.shape().equals(factors.shape())) {
+            throw new IllegalArgumentException(op + ": " + name + " has shape " + t.shape() + ", the factors have " + factors.shape());
+        }
+    }
+
+    static void checkResidual(String op, Tensor x, GateView gate) {
+        if (gate == null) {
+            throw new IllegalArgumentException(op + ": gate is null");
+        }
+        if (x.shape().rank() != 3) {
+            throw new IllegalArgumentException(op + ": x must be (batch, tokens, channels), found shape " + x.shape());
+        }
+        if (gate.storage().dtype() != x.dtype()) {
+            throw new IllegalArgumentException(op + ": gate has dtype " + gate.storage().dtype() + ", x has " + x.dtype());
+        }
+        if (!gate.storage().device().isCpu()) {
+            throw new IllegalArgumentException(op + ": gate must be on cpu, found " + gate.storage().device());
+        }
+        if (gate.batch() != x.shape().dim(0) || gate.channels() != x.shape().dim(2)) {
+            throw new IllegalArgumentException(op + ": gate must be (" + x.shape().dim(0) + ", " + x.shape().dim(2)
+                    + ") for x of shape " + x.shape() + ", found (" + gate.batch() + ", " + gate.channels() + ")");
+        }
+    }
+
+    static void checkNewOrder(String op, TaylorFactors factors, int newOrder, float distance) {
+        if (newOrder < 0 || newOrder > factors.maxOrder()) {
+            throw new IllegalArgumentException(op + ": new order must be in 0.." + factors.maxOrder() + ", found " + newOrder);
+        }
+        if (newOrder > factors.order() + 1) {
+            throw new IllegalArgumentException(op + ": new order " + newOrder + " needs factors up to order "
+                    + (newOrder - 1) + ", the cache holds order " + factors.order());
+        }
+        if (newOrder > 0 && (distance == 0f || !Float.isFinite(distance))) {
+            throw new IllegalArgumentException(op + ": distance must be finite and non-zero, found " + distance);
+        }
+    }
+
+    static void checkForecastable(String op, TaylorFactors factors, float delta) {
+        if (factors.isEmpty()) {
+            throw new IllegalArgumentException(op + ": the factors are empty (no full step has filled them)");
+        }
+        if (!Float.isFinite(delta)) {
+            throw new IllegalArgumentException(op + ": delta must be finite, found " + delta);
+        }
+    }
+}

@@ -1,0 +1,240 @@
+package dev.seer.kernel;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import dev.seer.tensor.SeerRuntime;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Path;
+
+/**
+ * Raw Panama bindings to libseer_cpu (native/include/seer.h). Arguments are not validated here: callers go
+ * through {@link Kernels}, which checks shapes, dtypes and devices first. Every call's status is turned into a
+ * {@link KernelException} carrying the library's thread-local message.
+ */
+public final class NativeKernels {
+    public static final int ABI_VERSION = 1;
+    public static final int MAX_ORDER = 4;
+
+    private static volatile NativeKernels cpu;
+
+    private final Path path;
+    private final MethodHandle lastError;
+    private final MethodHandle cpuFeatures;
+    private final MethodHandle variantAvailable;
+    private final MethodHandle variantBest;
+    private final MethodHandle setNumThreads;
+    private final MethodHandle setParallelThreshold;
+    private final MethodHandle getParallelThreshold;
+    private final MethodHandle update;
+    private final MethodHandle forecast;
+    private final MethodHandle forecastResidual;
+    private final MethodHandle forecastResidualMulti;
+    private final MethodHandle updateResidual;
+
+    private NativeKernels(Path path) {
+        this.path = path;
+        // The library's lookup lives for the whole process: the one thing allowed in the global arena.
+        SymbolLookup lib = SymbolLookup.libraryLookup(path, Arena.global());
+        Linker linker = Linker.nativeLinker();
+        MethodHandle abi = handle(linker, lib, "seer_abi_version", FunctionDescriptor.of(JAVA_INT));
+        int version;
+        try {
+            version = (int) abi.invokeExact();
+        } catch (Throwable t) {
+            throw new IllegalStateException("seer_abi_version failed", t);
+        }
+        if (version != ABI_VERSION) {
+            throw new IllegalStateException(path + " has ABI version " + version + ", this Seer expects " + ABI_VERSION);
+        }
+        lastError = handle(linker, lib, "seer_last_error", FunctionDescriptor.of(ADDRESS));
+        cpuFeatures = handle(linker, lib, "seer_cpu_features", FunctionDescriptor.of(JAVA_INT));
+        variantAvailable = handle(linker, lib, "seer_variant_available", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+        variantBest = handle(linker, lib, "seer_variant_best", FunctionDescriptor.of(JAVA_INT));
+        setNumThreads = handle(linker, lib, "seer_set_num_threads", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+        setParallelThreshold = handle(linker, lib, "seer_set_parallel_threshold", FunctionDescriptor.of(JAVA_INT, JAVA_LONG));
+        getParallelThreshold = handle(linker, lib, "seer_get_parallel_threshold", FunctionDescriptor.of(JAVA_LONG));
+        update = handle(linker, lib, "seer_taylor_update", FunctionDescriptor.of(JAVA_INT,
+                JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_FLOAT));
+        forecast = handle(linker, lib, "seer_taylor_forecast", FunctionDescriptor.of(JAVA_INT,
+                JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_FLOAT, ADDRESS));
+        forecastResidual = handle(linker, lib, "seer_taylor_forecast_residual", FunctionDescriptor.of(JAVA_INT,
+                JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG,
+                JAVA_FLOAT, ADDRESS));
+        forecastResidualMulti = handle(linker, lib, "seer_taylor_forecast_residual_multi", FunctionDescriptor.of(JAVA_INT,
+                JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS,
+                ADDRESS, JAVA_FLOAT, ADDRESS));
+        updateResidual = handle(linker, lib, "seer_taylor_update_residual", FunctionDescriptor.of(JAVA_INT,
+                JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_LONG,
+                JAVA_LONG, JAVA_FLOAT));
+    }
+
+    /** The CPU library, loaded once, always after libtorch (see SeerRuntime). */
+    public static NativeKernels cpu() {
+        NativeKernels k = cpu;
+        if (k == null) {
+            SeerRuntime.init();
+            synchronized (NativeKernels.class) {
+                k = cpu;
+                if (k == null) {
+                    Path p = NativeLibraries.find("libseer_cpu.so").orElseThrow(() -> new IllegalStateException(
+                            "libseer_cpu.so not found at " + NativeLibraries.searchedWhere("libseer_cpu.so")
+                                    + "; build it with `mvn package` (needs cmake and gcc)"));
+                    k = new NativeKernels(p);
+                    k.setNumThreads(SeerRuntime.threads());
+                    cpu = k;
+                }
+            }
+        }
+        return k;
+    }
+
+    /** Called by SeerRuntime.setThreads: applies to the library if it is loaded (else it picks it up on load). */
+    public static synchronized void applyThreads(int n) {
+        if (cpu != null) {
+            cpu.setNumThreads(n);
+        }
+    }
+
+    private static MethodHandle handle(Linker linker, SymbolLookup lib, String name, FunctionDescriptor fd) {
+        MemorySegment sym = lib.find(name).orElseThrow(() -> new IllegalStateException("symbol " + name + " missing from libseer_cpu"));
+        return linker.downcallHandle(sym, fd);
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    public String lastError() {
+        try {
+            MemorySegment p = (MemorySegment) lastError.invokeExact();
+            return p.reinterpret(4096).getString(0);
+        } catch (Throwable t) {
+            throw new IllegalStateException("seer_last_error failed", t);
+        }
+    }
+
+    public int cpuFeatures() {
+        try {
+            return (int) cpuFeatures.invokeExact();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    public boolean isAvailable(Variant v) {
+        if (!v.isCpu()) {
+            return false;
+        }
+        try {
+            return (int) variantAvailable.invokeExact(v.code()) != 0;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    public Variant bestVariant() {
+        try {
+            return Variant.fromCode((int) variantBest.invokeExact());
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    public void setNumThreads(int n) {
+        try {
+            check((int) setNumThreads.invokeExact(n));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    public void setParallelThreshold(long elements) {
+        try {
+            check((int) setParallelThreshold.invokeExact(elements));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    public long parallelThreshold() {
+        try {
+            return (long) getParallelThreshold.invokeExact();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    void update(int variant, int dtype, MemorySegment feature, MemorySegment factors, int newOrder, long n, float distance) {
+        try {
+            check((int) update.invokeExact(variant, dtype, feature, factors, newOrder, n, distance));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    void forecast(int variant, int dtype, MemorySegment out, MemorySegment factors, int order, long n, float delta,
+                  MemorySegment nonfinite) {
+        try {
+            check((int) forecast.invokeExact(variant, dtype, out, factors, order, n, delta, nonfinite));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    void forecastResidual(int variant, int dtype, MemorySegment x, MemorySegment gate, long gateRowStride,
+                          MemorySegment factors, int order, long batch, long tokens, long channels, float delta,
+                          MemorySegment nonfinite) {
+        try {
+            check((int) forecastResidual.invokeExact(variant, dtype, x, gate, gateRowStride, factors, order, batch,
+                    tokens, channels, delta, nonfinite));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    void forecastResidualMulti(int variant, int dtype, MemorySegment x, long batch, long tokens, long channels,
+                               int branches, MemorySegment gates, long gateRowStride, MemorySegment factors,
+                               MemorySegment orders, float delta, MemorySegment nonfinite) {
+        try {
+            check((int) forecastResidualMulti.invokeExact(variant, dtype, x, batch, tokens, channels, branches, gates,
+                    gateRowStride, factors, orders, delta, nonfinite));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    void updateResidual(int variant, int dtype, MemorySegment x, MemorySegment gate, long gateRowStride,
+                        MemorySegment feature, MemorySegment factors, int newOrder, long batch, long tokens,
+                        long channels, float distance) {
+        try {
+            check((int) updateResidual.invokeExact(variant, dtype, x, gate, gateRowStride, feature, factors, newOrder,
+                    batch, tokens, channels, distance));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    private void check(int status) {
+        if (status != 0) {
+            throw new KernelException(status, lastError());
+        }
+    }
+
+    private static RuntimeException rethrow(Throwable t) {
+        if (t instanceof RuntimeException r) {
+            return r;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        return new IllegalStateException(t);
+    }
+}

@@ -1,0 +1,109 @@
+package dev.seer.tensor;
+
+import dev.seer.kernel.NativeKernels;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Path;
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.pytorch.global.torch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Process-wide start-up, once, in the order these machines need (see docs/DESIGN notes):
+ * <ol>
+ *   <li>OMP_WAIT_POLICY=PASSIVE in the process environment before any OpenMP runtime starts, so that libtorch's
+ *       and OpenBLAS's thread pools do not spin against each other;</li>
+ *   <li>libc10, libtorch_cpu and libtorch extracted into JavaCPP's cache before anything is loaded, so an
+ *       unrelated libtorch on the library path can never be bound first;</li>
+ *   <li>libtorch loaded here; libseer_cpu only after it ({@link NativeKernels#cpu()} calls {@link #init()} first),
+ *       so that one OpenMP runtime ends up in the process.</li>
+ * </ol>
+ * Threads: system property {@code seer.threads} or environment SEER_THREADS, default all cores.
+ */
+public final class SeerRuntime {
+    private static final Logger LOG = LoggerFactory.getLogger(SeerRuntime.class);
+    private static volatile boolean initialized;
+    private static int threads;
+
+    private SeerRuntime() {
+    }
+
+    /** Initialises the runtime if needed; cheap after the first call. */
+    public static void init() {
+        if (!initialized) {
+            synchronized (SeerRuntime.class) {
+                if (!initialized) {
+                    doInit();
+                    initialized = true;
+                }
+            }
+        }
+    }
+
+    public static int threads() {
+        init();
+        return threads;
+    }
+
+    /** Sets the thread count of libtorch and of Seer's kernels. */
+    public static synchronized void setThreads(int n) {
+        if (n < 1) {
+            throw new IllegalArgumentException("threads must be >= 1, found " + n);
+        }
+        init();
+        torch.set_num_threads(n);
+        threads = n;
+        NativeKernels.applyThreads(n);
+    }
+
+    private static void doInit() {
+        setenv("OMP_WAIT_POLICY", "PASSIVE", false);
+        if (System.getProperty("org.bytedeco.javacpp.cachedir") == null) {
+            Path cache = Path.of(System.getProperty("user.home"), ".cache", "seer", "javacpp");
+            System.setProperty("org.bytedeco.javacpp.cachedir", cache.toString());
+        }
+        String platform = Loader.getPlatform();
+        try {
+            for (String lib : new String[] {"libc10.so", "libtorch_cpu.so", "libtorch.so"}) {
+                Loader.cacheResource(torch.class, "/org/bytedeco/pytorch/" + platform + "/" + lib);
+            }
+        } catch (Exception e) {
+            throw new IllegalStateException("could not extract libtorch's libraries into "
+                    + System.getProperty("org.bytedeco.javacpp.cachedir") + ": " + e.getMessage(), e);
+        }
+        Loader.load(torch.class);
+        int n = Integer.parseInt(System.getProperty("seer.threads",
+                System.getenv().getOrDefault("SEER_THREADS", String.valueOf(Runtime.getRuntime().availableProcessors()))));
+        if (n < 1) {
+            throw new IllegalArgumentException("seer.threads / SEER_THREADS must be >= 1, found " + n);
+        }
+        torch.set_num_threads(n);
+        threads = n;
+        LOG.debug("runtime ready: libtorch with {} threads", n);
+    }
+
+    /** setenv(3) through Panama: System.getenv cannot change the process environment. */
+    private static void setenv(String name, String value, boolean overwrite) {
+        Linker linker = Linker.nativeLinker();
+        MethodHandle setenv = linker.downcallHandle(
+                linker.defaultLookup().find("setenv").orElseThrow(() -> new IllegalStateException("libc has no setenv")),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment n = arena.allocateFrom(name);
+            MemorySegment v = arena.allocateFrom(value);
+            int rc = (int) setenv.invokeExact(n, v, overwrite ? 1 : 0);
+            if (rc != 0) {
+                throw new IllegalStateException("setenv(" + name + ") failed with " + rc);
+            }
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException("setenv(" + name + ") failed", t);
+        }
+    }
+}
