@@ -68,7 +68,7 @@ public enum DType {
 
     public static DType fromTorch(ScalarType type) {
         for (DType d : values()) {
-            if (d.torchType == type) {
+            if (d.torchType.value == type.value) {
                 return d;
             }
         }

@@ -1,0 +1,51 @@
+package dev.seer.model;
+
+import dev.seer.kernel.GateView;
+import dev.seer.tensor.Tensor;
+import java.util.List;
+
+/**
+ * Around-advice on a model's residual branches. The model never mentions a cache: at every hook point it hands
+ * over the residual stream x, the branch's gate and a way to compute the branch, and the hooks must leave
+ * {@code x = x + gate * branch} (computed, or predicted). Gates, shifts and scales are always computed by the
+ * model from the current conditioning. Implementations keep per-run state; one instance serves one sampling run.
+ */
+public interface BranchHooks {
+    /** Computes the real branch output, (batch, tokens, channels), contiguous. */
+    @FunctionalInterface
+    interface Branch {
+        Tensor compute();
+    }
+
+    /** No hooks: every branch is computed and added with libtorch ops, exactly as the reference model does. */
+    BranchHooks NONE = new BranchHooks() {
+        @Override
+        public void residual(HookPoint point, StepContext ctx, Tensor x, GateView gate, Branch branch) {
+            throw new IllegalStateException("BranchHooks.NONE is handled by the model itself");
+        }
+    };
+
+    /** Once per network call, before any block runs. */
+    default void beginStep(StepContext ctx) {
+    }
+
+    /**
+     * If true, the model runs none of the hooked branches this step: it computes every gate and calls
+     * {@link #applyStack} once, then runs the final layer.
+     */
+    default boolean replacesStack(StepContext ctx) {
+        return false;
+    }
+
+    /** x += sum over all hook points, in execution order, of gate * predicted branch. */
+    default void applyStack(StepContext ctx, Tensor x, List<HookPoint> points, List<GateView> gates) {
+        throw new UnsupportedOperationException("these hooks do not replace the whole stack");
+    }
+
+    /** One hooked residual branch: must leave x = x + gate * branch. */
+    void residual(HookPoint point, StepContext ctx, Tensor x, GateView gate, Branch branch);
+
+    /** Once per network call, after the final layer. */
+    default void endStep(StepContext ctx) {
+    }
+}
