@@ -1,0 +1,133 @@
+package dev.seer.sampling;
+
+import dev.seer.cache.CachePolicy;
+import dev.seer.kernel.Variant;
+import java.util.Objects;
+
+/**
+ * One sampling run. Defaults are the paper's DiT setting: DDIM, 50 steps, eta 0, CFG 1.5 on channels 0..2.
+ *
+ * @param labels       one class label per sample (0..num_classes-1)
+ * @param noise        initial latents (n, C, H, W) flattened, or null to draw them from {@code seed}
+ * @param steps        sampling steps (respacing of the 1000 training steps, official "S" string)
+ * @param sampler      DDIM or DDPM
+ * @param eta          DDIM eta (ignored by DDPM)
+ * @param cfgScale     classifier-free guidance scale; 0 turns guidance off (a single conditional batch)
+ * @param guideAllChannels apply guidance to every latent channel instead of the official channels 0..2
+ * @param policy       the cache policy
+ * @param seed         seeds libtorch's CPU generator (like torch.manual_seed): the initial noise when
+ *                     {@code noise} is null, then the per-step noise, in the official order
+ * @param variant      kernel variant for the cache (AUTO: fastest)
+ * @param listener     progress callback
+ */
+public record SampleRequest(long[] labels, float[] noise, int steps, SamplerKind sampler, double eta, double cfgScale,
+                            boolean guideAllChannels, CachePolicy policy, long seed, Variant variant,
+                            ProgressListener listener) {
+    public SampleRequest {
+        Objects.requireNonNull(labels, "labels");
+        Objects.requireNonNull(sampler, "sampler");
+        Objects.requireNonNull(policy, "policy");
+        Objects.requireNonNull(variant, "variant");
+        Objects.requireNonNull(listener, "listener");
+        if (labels.length < 1) {
+            throw new IllegalArgumentException("labels must name at least one class, found none");
+        }
+        if (steps < 1) {
+            throw new IllegalArgumentException("steps must be >= 1, found " + steps);
+        }
+        if (steps > 1000) {
+            throw new IllegalArgumentException("steps must be <= 1000 (the training steps), found " + steps);
+        }
+        if (!(eta >= 0) || Double.isInfinite(eta)) {
+            throw new IllegalArgumentException("eta must be >= 0, found " + eta);
+        }
+        if (!(cfgScale >= 0) || Double.isInfinite(cfgScale)) {
+            throw new IllegalArgumentException("cfg must be >= 0 (0 turns guidance off), found " + cfgScale);
+        }
+    }
+
+    public static Builder builder(long... labels) {
+        return new Builder(labels);
+    }
+
+    public int count() {
+        return labels.length;
+    }
+
+    public boolean guided() {
+        return cfgScale > 0;
+    }
+
+    /** Fluent construction with the paper's defaults. */
+    public static final class Builder {
+        private final long[] labels;
+        private float[] noise;
+        private int steps = 50;
+        private SamplerKind sampler = SamplerKind.DDIM;
+        private double eta;
+        private double cfgScale = 1.5;
+        private boolean guideAllChannels;
+        private CachePolicy policy = new CachePolicy.None();
+        private long seed;
+        private Variant variant = Variant.AUTO;
+        private ProgressListener listener = ProgressListener.NONE;
+
+        Builder(long[] labels) {
+            this.labels = labels.clone();
+        }
+
+        public Builder noise(float[] v) {
+            this.noise = v;
+            return this;
+        }
+
+        public Builder steps(int v) {
+            this.steps = v;
+            return this;
+        }
+
+        public Builder sampler(SamplerKind v) {
+            this.sampler = v;
+            return this;
+        }
+
+        public Builder eta(double v) {
+            this.eta = v;
+            return this;
+        }
+
+        public Builder cfgScale(double v) {
+            this.cfgScale = v;
+            return this;
+        }
+
+        public Builder guideAllChannels(boolean v) {
+            this.guideAllChannels = v;
+            return this;
+        }
+
+        public Builder policy(CachePolicy v) {
+            this.policy = v;
+            return this;
+        }
+
+        public Builder seed(long v) {
+            this.seed = v;
+            return this;
+        }
+
+        public Builder variant(Variant v) {
+            this.variant = v;
+            return this;
+        }
+
+        public Builder listener(ProgressListener v) {
+            this.listener = v;
+            return this;
+        }
+
+        public SampleRequest build() {
+            return new SampleRequest(labels, noise, steps, sampler, eta, cfgScale, guideAllChannels, policy, seed, variant, listener);
+        }
+    }
+}

@@ -1,0 +1,93 @@
+package dev.seer.model.dit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.seer.model.BranchHooks;
+import dev.seer.model.StepContext;
+import dev.seer.tensor.DType;
+import dev.seer.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class DitModelTest {
+    static final DitConfig TINY = new DitConfig(8, 2, 4, 32, 2, 2, 4.0, 0.1, 5, true);
+    static final StepContext CTX = new StepContext(0, 1, 0, StepContext.Guidance.JOINT);
+
+    static float[] noise(int n, long seed) {
+        Random r = new Random(seed);
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) r.nextGaussian();
+        }
+        return v;
+    }
+
+    @Test
+    void forwardMatchesAFloat64Reference() {
+        for (DitConfig cfg : new DitConfig[] {TINY, new DitConfig(8, 4, 3, 48, 3, 3, 2.0, 0.1, 4, false)}) {
+            try (Arena arena = Arena.ofShared()) {
+                Map<String, Tensor> sd = DitModel.randomStateDict(cfg, 7, arena);
+                try (DitModel model = DitModel.fromStateDict(cfg, sd)) {
+                    int batch = 2;
+                    float[] x = noise(batch * cfg.inChannels() * cfg.inputSize() * cfg.inputSize(), 1);
+                    long[] t = {999, 41};
+                    long[] y = {3, cfg.numClasses()};
+                    float[] got = model.forward(x, batch, t, y, CTX, BranchHooks.NONE);
+                    double[] want = new DitReference(cfg, sd).forward(x, batch, t, y);
+                    assertEquals(want.length, got.length);
+                    double num = 0;
+                    double den = 0;
+                    for (int i = 0; i < want.length; i++) {
+                        num += (got[i] - want[i]) * (got[i] - want[i]);
+                        den += want[i] * want[i];
+                    }
+                    double rel = Math.sqrt(num / den);
+                    assertTrue(rel < 1e-5, "relative L2 error " + rel + " for " + cfg);
+                }
+            }
+        }
+    }
+
+    @Test
+    void wrongWeightsAreNamedByKeyAndShape() {
+        try (Arena arena = Arena.ofShared()) {
+            Map<String, Tensor> sd = new LinkedHashMap<>(DitModel.randomStateDict(TINY, 1, arena));
+            sd.put("blocks.1.mlp.fc1.weight", Tensor.allocate(arena, DType.F32, 128, 33));
+            var e = assertThrows(WeightsMismatchException.class, () -> DitModel.fromStateDict(TINY, sd));
+            assertEquals("tensor 'blocks.1.mlp.fc1.weight': expected shape (128, 32), found shape (128, 33)", e.getMessage());
+            sd.remove("blocks.1.mlp.fc1.weight");
+            e = assertThrows(WeightsMismatchException.class, () -> DitModel.fromStateDict(TINY, sd));
+            assertTrue(e.getMessage().contains("blocks.1.mlp.fc1.weight") && e.getMessage().contains("missing"), e.getMessage());
+            sd.put("blocks.9.attn.qkv.weight", Tensor.allocate(arena, DType.F32, 1));
+            e = assertThrows(WeightsMismatchException.class, () -> DitModel.fromStateDict(TINY, sd));
+            assertTrue(e.getMessage().contains("blocks.9.attn.qkv.weight") && e.getMessage().contains("unexpected"), e.getMessage());
+        }
+    }
+
+    @Test
+    void inconsistentConfigsAreRefused() {
+        var e = assertThrows(IllegalArgumentException.class, () -> new DitConfig(8, 2, 4, 30, 2, 4, 4, 0.1, 5, true));
+        assertEquals("hidden_size 30 is not divisible by num_heads 4", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> new DitConfig(9, 2, 4, 32, 2, 4, 4, 0.1, 5, true));
+        assertEquals("input_size 9 is not divisible by patch_size 2", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> DitConfig.preset("DiT-M/2"));
+        assertTrue(e.getMessage().startsWith("unknown model preset 'DiT-M/2'"), e.getMessage());
+        DitConfig xl = DitConfig.preset("DiT-XL/2");
+        assertEquals(28, xl.depth());
+        assertEquals(256, xl.tokens());
+    }
+
+    @Test
+    void labelsOutOfRangeAreRefused() {
+        try (Arena arena = Arena.ofShared(); DitModel m = DitModel.fromStateDict(TINY, DitModel.randomStateDict(TINY, 1, arena))) {
+            var e = assertThrows(IllegalArgumentException.class,
+                    () -> m.forward(new float[256], 1, new long[] {1}, new long[] {6}, CTX, BranchHooks.NONE));
+            assertEquals("labels must be in 0..5, found 6", e.getMessage());
+        }
+    }
+}
