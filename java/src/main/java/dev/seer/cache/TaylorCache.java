@@ -1,5 +1,6 @@
 package dev.seer.cache;
 
+import dev.seer.cache.TaylorSeerSchedule.StepPlan;
 import dev.seer.kernel.BranchStack;
 import dev.seer.kernel.GateView;
 import dev.seer.kernel.Kernels;
@@ -18,55 +19,49 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * TaylorSeer forecasting as branch hooks, for one sampling run with the official DiT schedule (TAYLORSEER.md
- * §2-§3): the step index counts down from S-1; steps S-1 and S-2 are full (warm-up), then every full step is
- * followed by N-1 forecast steps. At a full step every branch is computed and its factors updated with the fused
- * update+residual kernel; at a forecast step no branch runs and the whole stack is added in one multi-branch
- * kernel call. Factor memory is allocated once per run, at the first full step, and freed by {@link #close()}.
+ * TaylorSeer forecasting (FORA when the max order is 0) as branch hooks, for one sampling run. The schedule is
+ * {@link TaylorSeerSchedule} (for DiT: the loop index counts down, steps S-1 and S-2 are full, then every full
+ * step is followed by N-1 forecast steps). At a full step every branch is computed and its factors updated by
+ * the fused update + gated-residual kernel; at a forecast step no branch runs and the whole stack is added to x
+ * by one multi-branch kernel call. Factor memory is allocated once per run, at the first full step, and freed
+ * by {@link #close()}.
  *
- * <p>Not thread-safe: one instance per run. Both halves of a classifier-free-guidance batch share each entry,
- * as in the official DiT code.
+ * <p>A forecast that produces NaN or Inf is detected inside the kernel; {@link #redoAsFull()} then turns that
+ * step into a full one so the caller can recompute it. Not thread-safe: one instance per run. Both halves of
+ * a classifier-free-guidance batch share each entry, as in the official DiT code.
  */
 public final class TaylorCache implements BranchHooks, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(TaylorCache.class);
-    /** Official warm-up: the first two steps of the loop are full. */
-    static final int FIRST_ENHANCE = 2;
 
     private final CachePolicy policy;
     private final Variant variant;
+    private final TaylorSeerSchedule.Classifier classifier;
     private final Arena arena = Arena.ofShared();
     private final Map<Integer, TaylorFactors> factors = new HashMap<>();
-    private final CacheStats.Builder stats;
-
-    private int counter;
-    private final List<Integer> fullSteps = new ArrayList<>();
-    private int distance;
-    private boolean full;
-    private boolean derivativesAllowed;
-    private boolean forceFull;
-    private boolean nonFiniteSeen;
+    private final List<StepPlan> executed = new ArrayList<>();
+    private final List<Integer> fallbacks = new ArrayList<>();
+    private StepPlan current;
+    private boolean nonFinite;
+    private long computedBranches;
+    private long forecastBranches;
     private boolean closed;
 
+    /** A cache with the official DiT schedule for {@code numSteps} steps. */
     public TaylorCache(CachePolicy policy, int numSteps, Variant variant) {
+        this(policy, TaylorSeerSchedule.Config.dit(numSteps, policy.interval(), policy.maxOrder()), variant);
+    }
+
+    public TaylorCache(CachePolicy policy, TaylorSeerSchedule.Config schedule, Variant variant) {
         if (policy instanceof CachePolicy.None) {
             throw new IllegalArgumentException("policy 'none' needs no cache; run the model with BranchHooks.NONE");
         }
-        if (numSteps < 1) {
-            throw new IllegalArgumentException("steps must be >= 1, found " + numSteps);
+        if (schedule.interval() != policy.interval() || schedule.maxOrder() != policy.maxOrder()) {
+            throw new IllegalArgumentException("schedule (interval " + schedule.interval() + ", order " + schedule.maxOrder()
+                    + ") does not match policy (interval " + policy.interval() + ", order " + policy.maxOrder() + ")");
         }
         this.policy = policy;
         this.variant = variant;
-        this.stats = new CacheStats.Builder(numSteps);
-    }
-
-    /** The next network call runs every branch, whatever the schedule says (used after a non-finite forecast). */
-    public void forceNextFull() {
-        forceFull = true;
-    }
-
-    /** True if the last forecast produced NaN or Inf; the caller should redo that step with {@link #forceNextFull()}. */
-    public boolean lastForecastWasNonFinite() {
-        return nonFiniteSeen;
+        this.classifier = new TaylorSeerSchedule.Classifier(schedule);
     }
 
     @Override
@@ -74,48 +69,55 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
         if (closed) {
             throw new IllegalStateException("cache is closed");
         }
-        int s = ctx.step();
-        int S = ctx.numSteps();
-        nonFiniteSeen = false;
-        // cal_type: warm-up (s > S - first_enhance - 1) or counter == N - 1 -> full, and the counter restarts
-        boolean warmUp = s > S - FIRST_ENHANCE - 1;
-        if (warmUp || counter == policy.interval() - 1 || forceFull || factors.isEmpty() && fullSteps.isEmpty()) {
-            full = true;
-            counter = 0;
-            int previous = fullSteps.isEmpty() ? s : fullSteps.getLast();
-            fullSteps.add(s);
-            distance = s - previous;
-            // derivative_approximation's gate: derivatives from the second step of the loop on
-            derivativesAllowed = s < S - FIRST_ENHANCE + 1 && distance != 0;
-            if (forceFull && !warmUp) {
-                stats.recordFallback(s);
-            }
-            forceFull = false;
-        } else {
-            full = false;
-            counter++;
+        nonFinite = false;
+        if (current != null && current.step() == ctx.step()) {
+            return; // the same step again after redoAsFull()
         }
-        stats.recordStep(s, full);
+        current = classifier.next(ctx.step());
+        executed.add(current);
+    }
+
+    /** Whether the step in progress (or just finished) runs every branch. */
+    public boolean currentStepIsFull() {
+        return current != null && current.isFull();
+    }
+
+    /** True if the forecast of the step just run produced NaN or Inf. */
+    public boolean lastForecastWasNonFinite() {
+        return nonFinite;
+    }
+
+    /**
+     * Turns the forecast step just run into a full step: call the model again for the same step and it computes
+     * every branch (and updates the factors) instead of forecasting.
+     */
+    public void redoAsFull() {
+        if (current == null || current.isFull()) {
+            throw new IllegalStateException("only a forecast step can be redone in full");
+        }
+        forecastBranches -= factors.size();
+        fallbacks.add(current.step());
+        current = classifier.reclassifyAsFull(current.step());
+        executed.set(executed.size() - 1, current);
+        LOG.warn("step {}: the Taylor forecast was not finite; recomputing the step in full", current.step());
     }
 
     @Override
     public boolean replacesStack(StepContext ctx) {
-        return !full;
+        return !current.isFull();
     }
 
     @Override
     public void residual(HookPoint point, StepContext ctx, Tensor x, GateView gate, Branch branch) {
-        if (full) {
+        if (current.isFull()) {
             Tensor f = branch.compute();
             TaylorFactors tf = factors.computeIfAbsent(point.index(),
                     k -> TaylorFactors.allocate(arena, f.dtype(), f.shape(), policy.maxOrder()));
-            int newOrder = derivativesAllowed && !tf.isEmpty() ? Math.min(tf.order() + 1, policy.maxOrder()) : 0;
-            Kernels.taylorUpdateResidual(variant, x, gate, f, tf, newOrder, distance);
-            stats.recordBranch(true);
+            Kernels.taylorUpdateResidual(variant, x, gate, f, tf, current.order(), current.distance());
+            computedBranches++;
         } else {
-            TaylorFactors tf = requireFactors(point);
-            nonFiniteSeen |= !Kernels.taylorForecastResidual(variant, x, gate, tf, ctx.step() - fullSteps.getLast());
-            stats.recordBranch(false);
+            nonFinite |= !Kernels.taylorForecastResidual(variant, x, gate, requireFactors(point), current.delta());
+            forecastBranches++;
         }
     }
 
@@ -127,15 +129,9 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
         }
         try (Arena step = Arena.ofConfined()) {
             BranchStack stack = new BranchStack(step, branches, gates);
-            boolean finite = Kernels.taylorForecastResidualMulti(variant, x, stack, ctx.step() - fullSteps.getLast());
-            if (!finite) {
-                nonFiniteSeen = true;
-                LOG.warn("step {}: the Taylor forecast produced NaN or Inf; the step should be recomputed in full", ctx.step());
-            }
+            nonFinite |= !Kernels.taylorForecastResidualMulti(variant, x, stack, current.delta());
         }
-        for (int i = 0; i < points.size(); i++) {
-            stats.recordBranch(false);
-        }
+        forecastBranches += points.size();
     }
 
     private TaylorFactors requireFactors(HookPoint p) {
@@ -146,13 +142,23 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
         return tf;
     }
 
+    /** The steps executed so far, as planned (fallbacks appear as full steps). */
+    public List<StepPlan> executedPlan() {
+        return List.copyOf(executed);
+    }
+
     /** What the run did so far. */
     public CacheStats stats() {
         long bytes = 0;
         for (TaylorFactors f : factors.values()) {
             bytes += f.byteSize();
         }
-        return stats.build(List.copyOf(fullSteps), bytes);
+        List<Integer> full = new ArrayList<>();
+        List<Integer> forecast = new ArrayList<>();
+        for (StepPlan p : executed) {
+            (p.isFull() ? full : forecast).add(p.step());
+        }
+        return new CacheStats(full, forecast, computedBranches, forecastBranches, bytes, List.copyOf(fallbacks));
     }
 
     public CachePolicy policy() {

@@ -216,6 +216,24 @@ public final class TaylorSeerSchedule {
         }
 
         /** @return how many steps have been classified */
+        /**
+         * Turns the step just classified as a forecast into a full step (the fallback after a non-finite
+         * forecast): the counter restarts and the factors grow as at any full step after the warm-up.
+         */
+        public StepPlan reclassifyAsFull(int s) {
+            if (position == 0 || config.stepAt(position - 1) != s) {
+                throw new IllegalStateException("step " + s + " is not the step classified last");
+            }
+            if (s == lastFull) {
+                throw new IllegalStateException("step " + s + " is already full");
+            }
+            counter = 0;
+            distance = s - lastFull;
+            lastFull = s;
+            order = Math.min(order + 1, config.maxOrder());
+            return new StepPlan(s, StepKind.FULL, s, distance, 0, order);
+        }
+
         public int classified() {
             return position;
         }

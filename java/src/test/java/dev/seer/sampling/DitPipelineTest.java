@@ -1,0 +1,158 @@
+package dev.seer.sampling;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.seer.cache.CachePolicy;
+import dev.seer.model.BranchHooks;
+import dev.seer.model.StepContext;
+import dev.seer.model.dit.DitConfig;
+import dev.seer.model.dit.DitModel;
+import java.lang.foreign.Arena;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class DitPipelineTest {
+    static final DitConfig TINY = new DitConfig(8, 2, 4, 64, 3, 4, 4.0, 0.1, 10, true);
+    static Arena arena;
+    static DitPipeline pipeline;
+
+    @BeforeAll
+    static void load() {
+        arena = Arena.ofShared();
+        pipeline = new DitPipeline(DitModel.fromStateDict(TINY, DitModel.randomStateDict(TINY, 3, arena)));
+    }
+
+    @AfterAll
+    static void close() {
+        pipeline.close();
+        arena.close();
+    }
+
+    static SampleRequest.Builder request(CachePolicy policy) {
+        return SampleRequest.builder(1, 7).steps(50).seed(11).policy(policy);
+    }
+
+    static int[] bits(float[] v) {
+        int[] b = new int[v.length];
+        for (int i = 0; i < v.length; i++) {
+            b[i] = Float.floatToRawIntBits(v[i]);
+        }
+        return b;
+    }
+
+    @Test
+    void intervalOneEqualsTheUncachedModelBitForBit() {
+        float[] uncached = pipeline.sample(request(new CachePolicy.None()).build()).latents();
+        for (int order = 0; order <= 4; order++) {
+            SampleResult r = pipeline.sample(request(new CachePolicy.TaylorSeer(1, order)).build());
+            assertArrayEquals(bits(uncached), bits(r.latents()), "order " + order);
+            assertEquals(50, r.stats().fullSteps().size());
+        }
+    }
+
+    @Test
+    void orderZeroIsFora() {
+        float[] fora = pipeline.sample(request(new CachePolicy.Fora(4)).build()).latents();
+        float[] ts0 = pipeline.sample(request(new CachePolicy.TaylorSeer(4, 0)).build()).latents();
+        assertArrayEquals(bits(fora), bits(ts0));
+    }
+
+    /** Seer's fused kernels and schedule against a transcription of the official cache code, every interval and order. */
+    @Test
+    void matchesTheOfficialCacheAlgorithm() {
+        for (int interval = 1; interval <= 6; interval++) {
+            for (int order = 0; order <= 4; order++) {
+                SampleResult seer = pipeline.sample(request(new CachePolicy.TaylorSeer(interval, order)).build());
+                float[] official = sampleWithHooks(new OfficialTaylorHooks(interval, order));
+                double rel = relL2(seer.latents(), official);
+                assertTrue(rel <= 1e-6, "N=" + interval + " O=" + order + ": relative L2 " + rel);
+            }
+        }
+    }
+
+    /** The same sampling loop as DitPipeline, but driving arbitrary hooks (per-branch, no stack replacement). */
+    static float[] sampleWithHooks(BranchHooks hooks) {
+        SampleRequest req = request(new CachePolicy.None()).build();
+        GaussianDiffusion diffusion = GaussianDiffusion.create("50", 1000);
+        DiffusionSteps steps = new DiffusionSteps(diffusion);
+        var gen = org.bytedeco.pytorch.global.torch.createCPUGenerator(req.seed());
+        int per = 4 * 8 * 8;
+        float[] img = DitModel.randn(gen, 2, 4, 8, 8);
+        long[] labels = {1, 7, 10, 10};
+        for (int i = 49; i >= 0; i--) {
+            float[] xIn = new float[4 * per];
+            for (int b = 0; b < 4; b++) {
+                System.arraycopy(img, (b % 2) * per, xIn, b * per, per);
+            }
+            int t = diffusion.timestep(i);
+            float[] out = pipeline.model().forward(xIn, 4, new long[] {t, t, t, t}, labels,
+                    new StepContext(i, 50, t, StepContext.Guidance.JOINT), hooks);
+            float[] eps = new float[2 * per];
+            for (int b = 0; b < 2; b++) {
+                for (int k = 0; k < per; k++) {
+                    int ch = k / 64;
+                    float cond = out[b * 2 * per + k];
+                    float uncond = out[(b + 2) * 2 * per + k];
+                    eps[b * per + k] = ch < 3 ? uncond + 1.5f * (cond - uncond) : cond;
+                }
+            }
+            float[] noise = java.util.Arrays.copyOf(DitModel.randn(gen, 4, 4, 8, 8), 2 * per);
+            img = steps.ddim(img, eps, i, 0, noise);
+        }
+        return img;
+    }
+
+    static double relL2(float[] a, float[] b) {
+        double num = 0;
+        double den = 0;
+        for (int i = 0; i < a.length; i++) {
+            num += (a[i] - (double) b[i]) * (a[i] - (double) b[i]);
+            den += (double) b[i] * b[i];
+        }
+        return Math.sqrt(num / den);
+    }
+
+    @Test
+    void statsFollowTheOfficialScheduleAndFlopsCount() {
+        SampleResult r = pipeline.sample(request(new CachePolicy.TaylorSeer(5, 2)).build());
+        assertEquals(List.of(49, 48, 43, 38, 33, 28, 23, 18, 13, 8, 3), r.stats().fullSteps());
+        assertEquals(11L * 2 * TINY.depth(), r.stats().computedBranches());
+        assertEquals(39L * 2 * TINY.depth(), r.stats().forecastBranches());
+        // 6 branches x 3 factors x (4 rows x 16 tokens x 64 channels) floats
+        assertEquals(6L * 3 * 4 * 16 * 64 * 4, r.stats().cacheBytes());
+        SampleResult none = pipeline.sample(request(new CachePolicy.None()).build());
+        double ratio = none.stats().flopsOfficial() / r.stats().flopsOfficial();
+        assertTrue(ratio > 4 && ratio < 50.0 / 11, "FLOPs speedup " + ratio);
+        assertTrue(r.stats().flopsActual() > r.stats().flopsOfficial());
+    }
+
+    @Test
+    void ddpmAndEtaAreDeterministicForASeed() {
+        SampleResult a = pipeline.sample(request(new CachePolicy.None()).sampler(SamplerKind.DDPM).steps(20).build());
+        SampleResult b = pipeline.sample(request(new CachePolicy.None()).sampler(SamplerKind.DDPM).steps(20).build());
+        assertArrayEquals(bits(a.latents()), bits(b.latents()));
+        SampleResult c = pipeline.sample(request(new CachePolicy.None()).sampler(SamplerKind.DDPM).steps(20).seed(12).build());
+        assertTrue(relL2(a.latents(), c.latents()) > 1e-3);
+        SampleResult e = pipeline.sample(request(new CachePolicy.None()).eta(1.0).steps(20).build());
+        assertTrue(relL2(e.latents(), pipeline.sample(request(new CachePolicy.None()).steps(20).build()).latents()) > 1e-3);
+    }
+
+    @Test
+    void badRequestsAreRefusedBeforeAnyWork() {
+        var e = assertThrows(IllegalArgumentException.class, () -> pipeline.sample(SampleRequest.builder(10).build()));
+        assertEquals("labels must be in 0..9, found 10", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> pipeline.sample(SampleRequest.builder(1).noise(new float[5]).build()));
+        assertTrue(e.getMessage().contains("noise must have shape (1, 4, 8, 8)"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> SampleRequest.builder(1).steps(0).build());
+        assertEquals("steps must be >= 1, found 0", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> new CachePolicy.TaylorSeer(0, 2));
+        assertEquals("interval must be >= 1, found 0", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> new CachePolicy.TaylorSeer(3, 5));
+        assertEquals("order must be in 0..4, found 5", e.getMessage());
+    }
+}
