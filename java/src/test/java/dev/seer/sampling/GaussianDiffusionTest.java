@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.Arrays;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -70,8 +71,8 @@ class GaussianDiffusionTest {
         assertEquals(count, g.numSteps());
         assertEquals(count, map.length);
         assertEquals(steps, g.originalNumSteps());
-        assertArrayEquals(head, java.util.Arrays.copyOf(map, head.length));
-        assertArrayEquals(tail, java.util.Arrays.copyOfRange(map, map.length - tail.length, map.length));
+        assertArrayEquals(head, Arrays.copyOf(map, head.length));
+        assertArrayEquals(tail, Arrays.copyOfRange(map, map.length - tail.length, map.length));
         for (int k = 1; k < map.length; k++) {
             assertTrue(map[k] > map[k - 1], "ascending at " + k);
         }
