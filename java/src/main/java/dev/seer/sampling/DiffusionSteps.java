@@ -15,8 +15,8 @@ package dev.seer.sampling;
  * which equals the correctly rounded float square root that PyTorch uses on CPU and CUDA, so it does not differ;
  * {@code exp} (only in DDPM's noise scale) is {@code (float) Math.exp(double)}, almost always the correctly
  * rounded float, while PyTorch's vectorised {@code expf} (SLEEF / CUDA {@code expf}) is allowed an ulp of error,
- * so a DDPM sample may differ by an ulp of the noise term. Division, multiplication and subtraction are exact
- * IEEE float ops in both.
+ * so a DDPM sample may differ by an ulp of the noise term. Addition, subtraction, multiplication and division
+ * are correctly rounded IEEE float ops in both (PyTorch's eager kernels do not contract them into FMAs).
  *
  * <p>Noise: {@code noise} may be null only when its coefficient is zero (DDIM with eta = 0 or at index 0; DDPM
  * at index 0). Null is then treated as an array of {@code +0.0f}, so the result is {@code mean + (0 * 0)},
@@ -24,7 +24,7 @@ package dev.seer.sampling;
  * mean of {@code -0.0f} becomes {@code +0.0f} (the official sign there depends on the sign of the drawn
  * noise). NaN or infinite coefficients still propagate as in the reference. With a non-null noise the official
  * expression is evaluated in full, so {@code eta = 0} gives the bitwise-identical result whatever the finite
- * noise is (the zero-signed-ness case aside).
+ * noise is (up to the sign of a zero).
  *
  * <p>Every step method writes into {@code out}, which may be the same array as {@code x} (each element reads
  * only its own index before writing it).
