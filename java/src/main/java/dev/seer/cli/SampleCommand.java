@@ -1,0 +1,268 @@
+package dev.seer.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.seer.cache.CachePolicy;
+import dev.seer.io.CheckpointException;
+import dev.seer.io.Images;
+import dev.seer.io.Safetensors;
+import dev.seer.io.SafetensorsFile;
+import dev.seer.kernel.Variant;
+import dev.seer.model.dit.DitConfig;
+import dev.seer.model.dit.DitModel;
+import dev.seer.sampling.DitPipeline;
+import dev.seer.sampling.RunStats;
+import dev.seer.sampling.SampleRequest;
+import dev.seer.sampling.SampleResult;
+import dev.seer.sampling.SamplerKind;
+import dev.seer.tensor.DType;
+import dev.seer.tensor.SeerRuntime;
+import dev.seer.tensor.Shape;
+import dev.seer.tensor.Tensor;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code seer sample}: class-conditional DiT sampling with an optional cache policy. */
+@Command(name = "sample", mixinStandardHelpOptions = true,
+        description = "Sample latents from a class-conditional DiT, uncached or with FORA / TaylorSeer forecasting.")
+final class SampleCommand implements Callable<Integer> {
+    @Option(names = "--model", defaultValue = "DiT-S/2", description = "A preset (${COMPLETION-CANDIDATES}) or a config JSON file with the official constructor arguments. Default: ${DEFAULT-VALUE}.",
+            completionCandidates = Presets.class)
+    String model;
+
+    @Option(names = "--input-size", defaultValue = "32", description = "Latent size H = W for presets. Default: ${DEFAULT-VALUE}.")
+    int inputSize;
+
+    @Option(names = "--num-classes", defaultValue = "1000", description = "Classes for presets. Default: ${DEFAULT-VALUE}.")
+    int numClasses;
+
+    @Option(names = "--weights", description = "Official DiT state dict (.pt) or .safetensors with the official key names. Without it the model gets random weights (speed runs only).")
+    Path weights;
+
+    @Option(names = "--weights-seed", defaultValue = "0", description = "Seed of the random weights used when --weights is absent. Default: ${DEFAULT-VALUE}.")
+    long weightsSeed;
+
+    @Option(names = "--steps", defaultValue = "50", description = "Sampling steps (1..1000). Default: ${DEFAULT-VALUE}.")
+    int steps;
+
+    @Option(names = "--sampler", defaultValue = "ddim", description = "ddim or ddpm. Default: ${DEFAULT-VALUE}.")
+    String sampler;
+
+    @Option(names = "--eta", defaultValue = "0", description = "DDIM eta (>= 0). Default: ${DEFAULT-VALUE}.")
+    double eta;
+
+    @Option(names = "--cfg", defaultValue = "1.5", description = "Classifier-free guidance scale; 0 turns guidance off. Default: ${DEFAULT-VALUE}.")
+    double cfg;
+
+    @Option(names = "--guide-all-channels", description = "Guide every latent channel (the official code guides channels 0..2 only).")
+    boolean guideAllChannels;
+
+    @Option(names = "--labels", split = ",", description = "Comma-separated class labels, one sample each. Default: 0, or the labels in --noise.")
+    long[] labels;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Seed of libtorch's CPU generator (initial and per-step noise, as torch.manual_seed). Default: ${DEFAULT-VALUE}.")
+    long seed;
+
+    @Option(names = "--noise", description = "Safetensors file with tensor 'noise' (n, C, H, W) float32 and optionally 'labels' (n) int64.")
+    Path noise;
+
+    @Option(names = "--cache", defaultValue = "taylorseer", description = "none, fora or taylorseer. Default: ${DEFAULT-VALUE}.")
+    String cache;
+
+    @Option(names = "--interval", defaultValue = "4", description = "Full step every N steps after the warm-up (>= 1). Default: ${DEFAULT-VALUE} (official).")
+    int interval;
+
+    @Option(names = "--order", defaultValue = "4", description = "TaylorSeer max order, 0..4. Default: ${DEFAULT-VALUE} (official).")
+    int order;
+
+    @Option(names = "--variant", defaultValue = "auto", description = "Kernel variant: auto, ref, avx2, avx512. Default: ${DEFAULT-VALUE}.")
+    String variant;
+
+    @Option(names = "--threads", description = "Threads for libtorch and the kernels (>= 1). Default: all cores.")
+    Integer threads;
+
+    @Option(names = "--out-latents", description = "Write the final latents of the conditional half to this safetensors file (tensor 'sample').")
+    Path outLatents;
+
+    @Option(names = "--out-image", description = "Write a PNG: the images for 1- or 3-channel models, a false-colour preview of channels 0..2 otherwise.")
+    Path outImage;
+
+    @Option(names = "--json", description = "Print the statistics as one JSON object instead of a table.")
+    boolean json;
+
+    static final class Presets implements Iterable<String> {
+        @Override
+        public java.util.Iterator<String> iterator() {
+            return DitConfig.presetNames().iterator();
+        }
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        // Everything is validated before any work starts.
+        DitConfig config = Files.isRegularFile(Path.of(model)) ? DitConfig.fromJson(Path.of(model))
+                : DitConfig.preset(model, inputSize, 4, numClasses);
+        CachePolicy policy = CachePolicy.of(cache, interval, order);
+        SamplerKind kind = SamplerKind.parse(sampler);
+        Variant v = parseVariant(variant);
+        if (threads != null && threads < 1) {
+            throw new IllegalArgumentException("--threads must be >= 1, found " + threads);
+        }
+        checkWritable("--out-latents", outLatents);
+        checkWritable("--out-image", outImage);
+        SeerRuntime.init();
+        if (threads != null) {
+            SeerRuntime.setThreads(threads);
+        }
+        float[] noiseValues = null;
+        long[] sampleLabels = labels;
+        if (noise != null) {
+            try (SafetensorsFile f = Safetensors.open(noise)) {
+                Tensor t = f.get("noise");
+                Shape want = Shape.of(t.shape().dim(0), config.inChannels(), config.inputSize(), config.inputSize());
+                if (t.dtype() != DType.F32 || !t.shape().equals(want) || t.shape().rank() != 4) {
+                    throw new CheckpointException(noise, "noise", "F32 of shape (n, " + config.inChannels() + ", "
+                            + config.inputSize() + ", " + config.inputSize() + ")", t.dtype() + " of shape " + t.shape());
+                }
+                noiseValues = t.toFloatArray();
+                if (sampleLabels == null && f.contains("labels")) {
+                    Tensor l = f.get("labels");
+                    if (l.dtype() != DType.I64 || !l.shape().equals(Shape.of(t.shape().dim(0)))) {
+                        throw new CheckpointException(noise, "labels", "I64 of shape (" + t.shape().dim(0) + ",)",
+                                l.dtype() + " of shape " + l.shape());
+                    }
+                    sampleLabels = new long[(int) l.numel()];
+                    for (int i = 0; i < sampleLabels.length; i++) {
+                        sampleLabels[i] = l.segment().getAtIndex(ValueLayout.JAVA_LONG, i);
+                    }
+                }
+                if (sampleLabels == null) {
+                    sampleLabels = new long[(int) t.shape().dim(0)];
+                } else if (sampleLabels.length != t.shape().dim(0)) {
+                    throw new IllegalArgumentException("--noise holds " + t.shape().dim(0) + " samples but " + sampleLabels.length + " labels were given");
+                }
+            }
+        }
+        if (sampleLabels == null) {
+            sampleLabels = new long[] {0};
+        }
+        SampleRequest request = SampleRequest.builder(sampleLabels).noise(noiseValues).steps(steps).sampler(kind).eta(eta)
+                .cfgScale(cfg).guideAllChannels(guideAllChannels).policy(policy).seed(seed).variant(v)
+                .listener(new ProgressBar(System.err, "sampling")).build();
+        for (long y : sampleLabels) {
+            if (y < 0 || y >= config.numClasses()) {
+                throw new IllegalArgumentException("--labels must be in 0.." + (config.numClasses() - 1) + ", found " + y);
+            }
+        }
+
+        DitModel dit;
+        if (weights != null) {
+            dit = DitModel.load(config, weights);
+        } else {
+            System.err.println("note: no --weights given; using random weights (seed " + weightsSeed + "): speed runs only, the samples are noise");
+            try (Arena arena = Arena.ofConfined()) {
+                dit = DitModel.fromStateDict(config, DitModel.randomStateDict(config, weightsSeed, arena));
+            }
+        }
+        SampleResult result;
+        try (DitPipeline pipeline = new DitPipeline(dit)) {
+            result = pipeline.sample(request);
+        }
+        if (outLatents != null) {
+            try (Arena arena = Arena.ofConfined()) {
+                Tensor t = Tensor.ofFloats(arena, result.latents(), result.shape().toArray());
+                Safetensors.write(outLatents, Map.of("sample", t), Map.of("policy", policy.toString(), "steps", String.valueOf(steps)));
+            }
+        }
+        if (outImage != null) {
+            writeImage(result, config);
+        }
+        print(result, config, policy);
+        return 0;
+    }
+
+    private void writeImage(SampleResult r, DitConfig config) throws IOException {
+        int n = (int) r.shape().dim(0);
+        int c = config.inChannels();
+        int s = config.inputSize();
+        Images.Grid grid = Images.grid(1, n).scale(Math.max(1, 128 / s));
+        for (int i = 0; i < n; i++) {
+            float[] one = Arrays.copyOfRange(r.latents(), i * c * s * s, (i + 1) * c * s * s);
+            grid.set(0, i, c == 1 ? Images.gray(one, s, s) : c == 3 ? Images.rgb(one, s, s) : Images.latentPreview(one, c, s, s));
+        }
+        grid.write(outImage);
+    }
+
+    private void print(SampleResult r, DitConfig config, CachePolicy policy) throws IOException {
+        RunStats s = r.stats();
+        if (json) {
+            ObjectMapper om = new ObjectMapper();
+            ObjectNode o = om.createObjectNode();
+            o.put("model", model);
+            o.put("policy", policy.name());
+            o.put("interval", policy.interval());
+            o.put("order", policy.maxOrder());
+            o.put("steps", steps);
+            o.put("samples", r.shape().dim(0));
+            o.set("full_steps", om.valueToTree(s.fullSteps()));
+            o.put("computed_branches", s.computedBranches());
+            o.put("forecast_branches", s.forecastBranches());
+            o.put("flops_official", s.flopsOfficial());
+            o.put("flops_actual", s.flopsActual());
+            o.put("seconds", s.seconds());
+            o.put("seconds_full", s.secondsFull());
+            o.put("seconds_forecast", s.secondsForecast());
+            o.put("seconds_other", s.secondsOther());
+            o.put("cache_bytes", s.cacheBytes());
+            o.set("nonfinite_fallbacks", om.valueToTree(s.nonFiniteFallbacks()));
+            System.out.println(om.writeValueAsString(o));
+            return;
+        }
+        int full = s.fullSteps().size();
+        int fc = s.forecastSteps().size();
+        System.out.printf(Locale.ROOT, "model            %s (depth %d, hidden %d, %d tokens)%n", model, config.depth(), config.hiddenSize(), config.tokens());
+        System.out.printf(Locale.ROOT, "policy           %s (interval %d, order %d), %d steps%n", policy.name(), policy.interval(), policy.maxOrder(), steps);
+        System.out.printf(Locale.ROOT, "full steps       %d %s%n", full, s.fullSteps());
+        System.out.printf(Locale.ROOT, "forecast steps   %d%n", fc);
+        System.out.printf(Locale.ROOT, "FLOPs official   %.4g%n", s.flopsOfficial());
+        System.out.printf(Locale.ROOT, "FLOPs actual     %.4g%n", s.flopsActual());
+        System.out.printf(Locale.ROOT, "cache            %.1f MiB%n", s.cacheBytes() / 1048576.0);
+        System.out.printf(Locale.ROOT, "time             %.3f s (full steps %.3f s = %.2f ms each, forecast steps %.3f s = %.3f ms each, other %.3f s)%n",
+                s.seconds(), s.secondsFull(), full == 0 ? 0 : 1e3 * s.secondsFull() / full, s.secondsForecast(),
+                fc == 0 ? 0 : 1e3 * s.secondsForecast() / fc, s.secondsOther());
+        if (!s.nonFiniteFallbacks().isEmpty()) {
+            System.out.printf(Locale.ROOT, "fallbacks        %s (non-finite forecasts recomputed in full)%n", s.nonFiniteFallbacks());
+        }
+    }
+
+    static Variant parseVariant(String name) {
+        try {
+            Variant v = Variant.valueOf(name.toUpperCase(Locale.ROOT));
+            if (!v.isCpu()) {
+                throw new IllegalArgumentException();
+            }
+            return v;
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--variant must be one of auto, ref, avx2, avx512, found '" + name + "'");
+        }
+    }
+
+    static void checkWritable(String option, Path file) {
+        if (file == null) {
+            return;
+        }
+        Path dir = file.toAbsolutePath().getParent();
+        if (dir == null || !Files.isDirectory(dir) || !Files.isWritable(dir)) {
+            throw new IllegalArgumentException(option + ": directory " + dir + " does not exist or is not writable");
+        }
+    }
+}
