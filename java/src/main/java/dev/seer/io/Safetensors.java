@@ -343,7 +343,7 @@ public final class Safetensors {
         long end = nonNegativeLong(file, key, "data_offsets", off.get(1));
         if (begin > end || end > dataSize) {
             throw new CheckpointException(file, key, "data_offsets with 0 <= begin <= end <= " + dataSize + " (the data size)",
-                    "[" + begin + ", " + end + "] (offsets out of range)");
+                    "[" + begin + ", " + end + "] (offsets out of range" + (end > dataSize ? "; is the file truncated?)" : ")"));
         }
         if (end - begin != bytes) {
             throw new CheckpointException(file, key, bytes + " bytes of data for " + dtype + " " + shape,
