@@ -67,8 +67,10 @@ public enum DType {
     }
 
     public static DType fromTorch(ScalarType type) {
+        // JavaCPP returns fresh enum objects from native calls; intern() gives the constant that == can match.
+        ScalarType canonical = type.intern();
         for (DType d : values()) {
-            if (d.torchType.value == type.value) {
+            if (d.torchType == canonical) {
                 return d;
             }
         }

@@ -1,0 +1,418 @@
+package dev.seer.io;
+
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.seer.tensor.DType;
+import dev.seer.tensor.Shape;
+import dev.seer.tensor.Tensor;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.CharBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Reads and writes the safetensors format: an 8-byte little-endian header length N, N bytes of UTF-8 JSON, then
+ * raw little-endian tensor data. See <a href="https://github.com/huggingface/safetensors">huggingface/safetensors</a>.
+ *
+ * <p>Reading maps the file and hands out zero-copy tensors ({@link #open(Path)}). The header is validated
+ * completely before any tensor is handed out, so that a hostile file fails with a {@link CheckpointException}
+ * and cannot crash the JVM, hang, or make the reader allocate more than the file's own size implies:
+ * <ul>
+ *   <li>the header length must fit in the file and be at most {@link #MAX_HEADER_BYTES};</li>
+ *   <li>the header must be valid UTF-8 holding one JSON object (duplicate names, trailing tokens, nesting deeper
+ *       than {@link #MAX_JSON_DEPTH} and over-long strings or numbers are rejected while parsing);</li>
+ *   <li>every tensor entry has exactly the fields {@code dtype}, {@code shape} and {@code data_offsets}; unknown
+ *       fields are rejected rather than ignored, because a reader that skips what it does not understand may
+ *       silently misread a file written by a newer or different writer;</li>
+ *   <li>{@code dtype} is one of {@link DType#safetensorsName()}; {@code shape} holds non-negative integers whose
+ *       product (and byte size) fits in a long; {@code data_offsets} is [begin, end] with
+ *       0 &lt;= begin &lt;= end &lt;= data size and end - begin == numel * itemsize;</li>
+ *   <li>no two tensors share a byte (empty tensors occupy none); gaps and trailing bytes are allowed, as
+ *       they are harmless and some writers align their data;</li>
+ *   <li>{@code __metadata__}, when present and not null, maps strings to strings.</li>
+ * </ul>
+ *
+ * <p>Data that starts at an offset not aligned to its element size (possible when a writer packs, say, a 3-byte
+ * I8 tensor in front of an F32 one) is copied once into a 64-byte-aligned buffer in the file's arena; everything
+ * else in Seer, including {@link Tensor#toFloatArray()} and the kernels, may rely on natural alignment.
+ */
+public final class Safetensors {
+    /** The largest header accepted, as in the reference implementation (100 MB). */
+    public static final long MAX_HEADER_BYTES = 100_000_000L;
+    /** JSON nesting allowed in a header; a valid one needs 3 (object, entry, shape array). */
+    public static final int MAX_JSON_DEPTH = 8;
+    /** The longest JSON string (key, dtype or metadata value) accepted. */
+    public static final int MAX_JSON_STRING = 16 * 1024 * 1024;
+
+    static final String METADATA_KEY = "__metadata__";
+    private static final ValueLayout.OfLong U64_LE = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final long WRITE_CHUNK = 1L << 26;
+
+    private static final JsonMapper JSON = JsonMapper.builder(JsonFactory.builder()
+                    .streamReadConstraints(StreamReadConstraints.builder()
+                            .maxNestingDepth(MAX_JSON_DEPTH)
+                            .maxStringLength(MAX_JSON_STRING)
+                            .maxNameLength(MAX_JSON_STRING)
+                            .maxNumberLength(40)
+                            .build())
+                    .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+                    .build())
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .build();
+
+    private Safetensors() {
+    }
+
+    /**
+     * Maps {@code file} read-only and validates its header. The returned file owns the mapping (a shared arena):
+     * its tensors are valid until it is closed and may be read from any thread.
+     *
+     * @throws CheckpointException if the file is not a valid safetensors file
+     * @throws IOException         if it cannot be opened or mapped
+     */
+    public static SafetensorsFile open(Path file) throws IOException {
+        requireLittleEndianHost();
+        Arena arena = Arena.ofShared();
+        try {
+            MemorySegment map;
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+                long size = ch.size();
+                if (size < 8) {
+                    throw new CheckpointException(file, null, "at least 8 bytes (the u64 header length)", size + " bytes");
+                }
+                map = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+            }
+            long n = map.get(U64_LE, 0);
+            long available = map.byteSize() - 8;
+            if (n < 0 || n > MAX_HEADER_BYTES) {
+                throw new CheckpointException(file, null, "a header length of at most " + MAX_HEADER_BYTES + " bytes",
+                        Long.toUnsignedString(n) + " (header too long)");
+            }
+            if (n > available) {
+                throw new CheckpointException(file, null, "a header length of at most " + available
+                        + " bytes (the rest of the file)", n + " (header too long for the file; truncated?)");
+            }
+            byte[] header = map.asSlice(8, n).toArray(ValueLayout.JAVA_BYTE);
+            MemorySegment data = map.asSlice(8 + n);
+            Header h = parseHeader(file, header, data.byteSize());
+            return new SafetensorsFile(file, arena, data, h.entries, h.metadata);
+        } catch (IOException | RuntimeException | Error e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    /** As {@link #write(Path, Map, Map)} without metadata. */
+    public static void write(Path file, Map<String, Tensor> tensors) throws IOException {
+        write(file, tensors, Map.of());
+    }
+
+    /**
+     * Writes host tensors of any {@link DType} as a safetensors file: keys sorted, {@code __metadata__} first
+     * when non-empty, the header padded with spaces to a multiple of 8 bytes, data contiguous in key order.
+     * The file is written to a temporary file in the same directory, fsync'd and renamed over {@code file}, so
+     * it is either complete or absent (an existing file stays as it was when writing fails).
+     *
+     * @param metadata string metadata, may be null or empty
+     * @throws IllegalArgumentException for a key named {@code __metadata__}, null keys/values, or device tensors
+     * @throws IllegalStateException    if a tensor's memory has been freed (the target is then left untouched)
+     */
+    public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
+        requireLittleEndianHost();
+        TreeMap<String, Tensor> sorted = new TreeMap<>();
+        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+            String key = e.getKey();
+            Tensor t = e.getValue();
+            if (key == null || t == null) {
+                throw new IllegalArgumentException("tensor keys and tensors must not be null, found key " + key);
+            }
+            if (key.equals(METADATA_KEY)) {
+                throw new IllegalArgumentException("'" + METADATA_KEY + "' is reserved for metadata and cannot name a tensor");
+            }
+            if (!t.device().isCpu()) {
+                throw new IllegalArgumentException("tensor '" + key + "' is on " + t.device() + "; only host tensors can be written");
+            }
+            sorted.put(key, t);
+        }
+        ObjectNode root = JSON.createObjectNode();
+        if (metadata != null && !metadata.isEmpty()) {
+            ObjectNode meta = root.putObject(METADATA_KEY);
+            for (Map.Entry<String, String> e : new TreeMap<>(metadata).entrySet()) {
+                if (e.getValue() == null) {
+                    throw new IllegalArgumentException("metadata value for '" + e.getKey() + "' is null");
+                }
+                meta.put(e.getKey(), e.getValue());
+            }
+        }
+        long offset = 0;
+        for (Map.Entry<String, Tensor> e : sorted.entrySet()) {
+            Tensor t = e.getValue();
+            ObjectNode entry = root.putObject(e.getKey());
+            entry.put("dtype", t.dtype().safetensorsName());
+            ArrayNode shape = entry.putArray("shape");
+            for (long d : t.shape().toArray()) {
+                shape.add(d);
+            }
+            long end = Math.addExact(offset, t.byteSize());
+            entry.putArray("data_offsets").add(offset).add(end);
+            offset = end;
+        }
+        byte[] json = JSON.writeValueAsBytes(root);
+        // 8 + padded length is a multiple of 8, so data starts 8-byte aligned in the file (and in a mapping).
+        int padded = Math.toIntExact((json.length + 7L) & ~7L);
+        byte[] header = Arrays.copyOf(json, padded);
+        Arrays.fill(header, json.length, padded, (byte) ' ');
+
+        AtomicFiles.write(file, ch -> {
+            ByteBuffer prefix = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, padded);
+            writeFully(ch, prefix);
+            writeFully(ch, ByteBuffer.wrap(header));
+            for (Tensor t : sorted.values()) {
+                MemorySegment seg = t.segment();
+                for (long off = 0; off < seg.byteSize(); off += WRITE_CHUNK) {
+                    writeFully(ch, seg.asSlice(off, Math.min(WRITE_CHUNK, seg.byteSize() - off)).asByteBuffer());
+                }
+            }
+        });
+    }
+
+    private static void writeFully(FileChannel ch, ByteBuffer buf) throws IOException {
+        while (buf.hasRemaining()) {
+            ch.write(buf);
+        }
+    }
+
+    /** Tensor data is raw little-endian bytes, handed out without swapping. */
+    private static void requireLittleEndianHost() {
+        if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {
+            throw new UnsupportedOperationException("safetensors I/O needs a little-endian host, this one is " + ByteOrder.nativeOrder());
+        }
+    }
+
+    // ---- header parsing ------------------------------------------------------------------------------------
+
+    /** One validated header entry; offsets are relative to the start of the data section. */
+    record Entry(DType dtype, Shape shape, long begin, long end) {
+    }
+
+    private record Header(Map<String, Entry> entries, Map<String, String> metadata) {
+    }
+
+    private static Header parseHeader(Path file, byte[] bytes, long dataSize) throws CheckpointException {
+        String text = decodeUtf8(file, bytes);
+        JsonNode root;
+        try {
+            root = JSON.readTree(text);
+        } catch (JacksonException e) {
+            throw new CheckpointException(file, null, "a JSON object as header", "malformed JSON: " + describe(e), e);
+        }
+        if (root == null || !root.isObject()) {
+            throw new CheckpointException(file, null, "a JSON object as header",
+                    root == null || root.isMissingNode() ? "an empty header" : "a JSON " + kind(root));
+        }
+        Map<String, Entry> entries = new LinkedHashMap<>();
+        Map<String, String> metadata = Map.of();
+        for (Map.Entry<String, JsonNode> field : root.properties()) {
+            String key = field.getKey();
+            JsonNode value = field.getValue();
+            if (key.equals(METADATA_KEY)) {
+                metadata = parseMetadata(file, value);
+            } else {
+                entries.put(key, parseEntry(file, key, value, dataSize));
+            }
+        }
+        checkNoOverlap(file, entries);
+        return new Header(Collections.unmodifiableMap(entries), metadata);
+    }
+
+    private static String decodeUtf8(Path file, byte[] bytes) throws CheckpointException {
+        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        ByteBuffer in = ByteBuffer.wrap(bytes);
+        try {
+            CharBuffer chars = decoder.decode(in);
+            return chars.toString();
+        } catch (CharacterCodingException e) {
+            throw new CheckpointException(file, null, "a UTF-8 JSON header", "invalid UTF-8 at header byte " + in.position(), e);
+        }
+    }
+
+    private static Map<String, String> parseMetadata(Path file, JsonNode node) throws CheckpointException {
+        if (node.isNull()) {
+            return Map.of();
+        }
+        if (!node.isObject()) {
+            throw new CheckpointException(file, null, METADATA_KEY + " as a map of strings to strings", "a JSON " + kind(node));
+        }
+        Map<String, String> meta = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonNode> e : node.properties()) {
+            if (!e.getValue().isTextual()) {
+                throw new CheckpointException(file, null, METADATA_KEY + " as a map of strings to strings",
+                        "'" + e.getKey() + "' mapped to a JSON " + kind(e.getValue()));
+            }
+            meta.put(e.getKey(), e.getValue().textValue());
+        }
+        return Collections.unmodifiableMap(meta);
+    }
+
+    private static Entry parseEntry(Path file, String key, JsonNode node, long dataSize) throws CheckpointException {
+        if (!node.isObject()) {
+            throw new CheckpointException(file, key, "an object with dtype, shape and data_offsets", "a JSON " + kind(node));
+        }
+        for (Map.Entry<String, JsonNode> field : node.properties()) {
+            String name = field.getKey();
+            if (!name.equals("dtype") && !name.equals("shape") && !name.equals("data_offsets")) {
+                throw new CheckpointException(file, key, "only the fields dtype, shape and data_offsets", "unknown field '" + name + "'");
+            }
+        }
+        JsonNode dt = node.get("dtype");
+        if (dt == null || !dt.isTextual()) {
+            throw new CheckpointException(file, key, "a string dtype", dt == null ? "none" : "a JSON " + kind(dt));
+        }
+        DType dtype = null;
+        for (DType d : DType.values()) {
+            if (d.safetensorsName().equals(dt.textValue())) {
+                dtype = d;
+            }
+        }
+        if (dtype == null) {
+            throw new CheckpointException(file, key, "a dtype among " + dtypeNames(), "bad dtype '" + dt.textValue() + "'");
+        }
+
+        JsonNode sh = node.get("shape");
+        if (sh == null || !sh.isArray()) {
+            throw new CheckpointException(file, key, "shape as an array of non-negative integers", sh == null ? "none" : "a JSON " + kind(sh));
+        }
+        long[] dims = new long[sh.size()];
+        for (int i = 0; i < dims.length; i++) {
+            dims[i] = nonNegativeLong(file, key, "shape", sh.get(i));
+        }
+        long numel;
+        long bytes;
+        try {
+            // Shape.of also multiplies the non-zero sizes; check the same product here so it cannot throw.
+            long nonZero = 1;
+            for (long d : dims) {
+                nonZero = Math.multiplyExact(nonZero, Math.max(d, 1));
+            }
+            Math.multiplyExact(nonZero, (long) dtype.byteSize());
+            numel = 1;
+            for (long d : dims) {
+                numel *= d;
+            }
+            bytes = numel * dtype.byteSize();
+        } catch (ArithmeticException e) {
+            throw new CheckpointException(file, key, "a shape whose size fits in a long",
+                    "shape " + Arrays.toString(dims) + " (shape overflow)");
+        }
+        Shape shape = Shape.of(dims);
+
+        JsonNode off = node.get("data_offsets");
+        if (off == null || !off.isArray() || off.size() != 2) {
+            throw new CheckpointException(file, key, "data_offsets as [begin, end]",
+                    off == null ? "none" : off.isArray() ? "an array of " + off.size() : "a JSON " + kind(off));
+        }
+        long begin = nonNegativeLong(file, key, "data_offsets", off.get(0));
+        long end = nonNegativeLong(file, key, "data_offsets", off.get(1));
+        if (begin > end || end > dataSize) {
+            throw new CheckpointException(file, key, "data_offsets with 0 <= begin <= end <= " + dataSize + " (the data size)",
+                    "[" + begin + ", " + end + "] (offsets out of range" + (end > dataSize ? "; is the file truncated?)" : ")"));
+        }
+        if (end - begin != bytes) {
+            throw new CheckpointException(file, key, bytes + " bytes of data for " + dtype + " " + shape,
+                    (end - begin) + " (data_offsets [" + begin + ", " + end + "])");
+        }
+        return new Entry(dtype, shape, begin, end);
+    }
+
+    private static long nonNegativeLong(Path file, String key, String field, JsonNode n) throws CheckpointException {
+        if (n == null || !n.isIntegralNumber() || !n.canConvertToLong() || n.longValue() < 0) {
+            throw new CheckpointException(file, key, field + " of non-negative integers that fit in a long",
+                    n == null ? "none" : n.toString());
+        }
+        return n.longValue();
+    }
+
+    private static void checkNoOverlap(Path file, Map<String, Entry> entries) throws CheckpointException {
+        List<Map.Entry<String, Entry>> byOffset = new ArrayList<>();
+        for (Map.Entry<String, Entry> e : entries.entrySet()) {
+            if (e.getValue().end > e.getValue().begin) {
+                byOffset.add(e);
+            }
+        }
+        byOffset.sort(Comparator.comparingLong((Map.Entry<String, Entry> e) -> e.getValue().begin)
+                .thenComparingLong(e -> e.getValue().end));
+        for (int i = 1; i < byOffset.size(); i++) {
+            Map.Entry<String, Entry> prev = byOffset.get(i - 1);
+            Map.Entry<String, Entry> cur = byOffset.get(i);
+            if (cur.getValue().begin < prev.getValue().end) {
+                throw new CheckpointException(file, cur.getKey(), "data that no other tensor uses",
+                        "data_offsets [" + cur.getValue().begin + ", " + cur.getValue().end + "] overlap tensor '"
+                                + prev.getKey() + "' at [" + prev.getValue().begin + ", " + prev.getValue().end + "]");
+            }
+        }
+    }
+
+    private static String describe(JacksonException e) {
+        String msg = e.getOriginalMessage();
+        if (msg == null) {
+            msg = e.getClass().getSimpleName();
+        }
+        int nl = msg.indexOf('\n');
+        if (nl >= 0) {
+            msg = msg.substring(0, nl);
+        }
+        if (msg.length() > 200) {
+            msg = msg.substring(0, 200) + "...";
+        }
+        JsonLocation loc = e.getLocation();
+        return loc == null || loc.getCharOffset() < 0 ? msg : msg + " (at header character " + loc.getCharOffset() + ")";
+    }
+
+    static String kind(JsonNode n) {
+        return switch (n.getNodeType()) {
+            case ARRAY -> "array";
+            case OBJECT, POJO -> "object";
+            case STRING -> "string";
+            case NUMBER -> "number " + n;
+            case BOOLEAN -> "boolean";
+            case NULL -> "null";
+            default -> n.getNodeType().toString().toLowerCase(java.util.Locale.ROOT);
+        };
+    }
+
+    private static String dtypeNames() {
+        StringBuilder sb = new StringBuilder();
+        for (DType d : DType.values()) {
+            sb.append(sb.isEmpty() ? "" : ", ").append(d.safetensorsName());
+        }
+        return sb.toString();
+    }
+}
