@@ -9,7 +9,13 @@ import dev.seer.tensor.SeerRuntime;
 import dev.seer.tensor.Shape;
 import dev.seer.tensor.Tensor;
 import dev.seer.tensor.Torch;
+import dev.seer.io.CheckpointException;
+import dev.seer.io.Safetensors;
+import dev.seer.io.SafetensorsFile;
+import dev.seer.io.TorchCheckpoints;
+import java.io.IOException;
 import java.lang.foreign.Arena;
+import java.nio.file.Path;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
@@ -115,6 +121,33 @@ public final class DitModel implements AutoCloseable {
             }
         }
         return new DitModel(config, owned);
+    }
+
+    /**
+     * Loads an official DiT checkpoint: a torch.save'd state dict (.pt, .pth; training checkpoints' "ema" entry
+     * is used when present) or a .safetensors file with the official key names.
+     *
+     * @throws CheckpointException naming the file, the key, and the expected and found shapes
+     */
+    public static DitModel load(DitConfig config, Path file) throws IOException {
+        String name = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+        try {
+            if (name.endsWith(".safetensors")) {
+                try (SafetensorsFile f = Safetensors.open(file)) {
+                    Map<String, Tensor> sd = new LinkedHashMap<>();
+                    for (String key : f.keys()) {
+                        sd.put(key, f.get(key));
+                    }
+                    return fromStateDict(config, sd);
+                }
+            }
+            if (name.endsWith(".pt") || name.endsWith(".pth") || name.endsWith(".bin")) {
+                return fromStateDict(config, TorchCheckpoints.loadStateDict(file));
+            }
+        } catch (WeightsMismatchException e) {
+            throw new CheckpointException(file, e.key(), e.expected(), e.found(), e);
+        }
+        throw new CheckpointException(file, null, "a .pt/.pth state dict or a .safetensors file", "file name '" + name + "'");
     }
 
     /**
