@@ -1,7 +1,7 @@
 /*
  * taylor_forecast_residual_multi: for branches k = 0..K-1 in order, x += gate_k * forecast_k, reading and
- * writing x once. x is processed in chunks of SEER_MULTI_CHUNK_BYTES (in L1); for each chunk every branch's
- * factors for that chunk stream past and the variant's single-branch segment kernel updates the chunk in L1.
+ * writing x once. x is processed in chunks of SEER_MULTI_CHUNK_BYTES that stay in L2; for each chunk every
+ * branch's factors for that chunk stream past and the variant's single-branch segment kernel updates the chunk.
  * Per element the ops are exactly those of K sequential taylor_forecast_residual calls (for bf16/f16 x is
  * rounded after every branch, as a sequential call stores it), so every dtype is bit-identical to the
  * sequential calls. Variant-generic: the variant comes in as its segment kernel.
@@ -9,8 +9,9 @@
  */
 #include "seer_internal.h"
 
-/* 4 KiB of x per chunk: x, plus 24 branches x 3 factor streams of 4 KiB each, stays within L1+L2 reach. */
-#define SEER_MULTI_CHUNK_BYTES 4096
+/* 256 KiB of x per chunk: it stays in L2 across all branches, and each branch's factor runs are long enough
+ * for the hardware prefetchers (measured on DiT-S/2: 4 KiB chunks 1.29 ms, 64 KiB 0.93 ms, 256 KiB 0.79 ms). */
+#define SEER_MULTI_CHUNK_BYTES (256 * 1024)
 
 int seer_taylor_forecast_residual_multi_range(const seer_kernels *kern, int dtype, void *x, int64_t tokens,
                                               int64_t channels, int num_branches, const void *const *gates,

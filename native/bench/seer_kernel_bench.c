@@ -204,7 +204,7 @@ int main(int argc, char **argv) {
     }
     printf("threads %d, variant %d (best %d), working set %.0f MiB\n", seer_get_num_threads(), g_variant,
            seer_variant_best(), (double)ws / 1048576.0);
-    double triad = triad_gbs(dit ? (int64_t)64 << 20 : ws);
+    double triad = triad_gbs(dit ? (int64_t)256 << 20 : ws);
     printf("STREAM triad (a = b + s*c, f32, %d threads): %.1f GB/s\n", omp_get_max_threads(), triad);
     if (dit || !strcmp(op, "taylor_forecast_residual_multi")) {
         bench_dit_s(dtype, triad);

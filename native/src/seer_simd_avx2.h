@@ -54,6 +54,15 @@ SV_INLINE void sv_st(int dt, void *p, int64_t i, sv v) {
     else _mm_storeu_si128((__m128i *)((uint16_t *)p + i), sv_narrow8(dt, v));
 }
 
+/* Stores of values already representable in the dtype (bf16: the low half is zero): no rounding needed. */
+SV_INLINE void sv_st_exact(int dt, void *p, int64_t i, sv v) {
+    if (dt == SEER_DTYPE_BF16) {
+        __m256i r = _mm256_srli_epi32(_mm256_castps_si256(v), 16);
+        _mm_storeu_si128((__m128i *)((uint16_t *)p + i),
+                         _mm_packus_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1)));
+    } else sv_st(dt, p, i, v);
+}
+
 /* Non-temporal store; p + i must be aligned to a whole vector (32 bytes f32, 16 bytes bf16/f16). */
 SV_INLINE void sv_stream(int dt, void *p, int64_t i, sv v) {
     if (dt == SEER_DTYPE_F32) _mm256_stream_ps((float *)p + i, v);

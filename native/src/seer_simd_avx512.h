@@ -45,8 +45,14 @@ SV_INLINE __m512i sv_bf16_round_bits(__m512 v) {
     return _mm512_mask_mov_epi32(r, _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), _mm512_set1_epi32(0x7fc00000));
 }
 
+/* Stores of values already representable in the dtype (bf16: the low half is zero): no rounding needed. */
+SV_INLINE __m256i sv_narrow16_exact(int dt, __m512 v) {
+    if (dt == SEER_DTYPE_BF16) return _mm512_cvtepi32_epi16(_mm512_srli_epi32(_mm512_castps_si512(v), 16));
+    return _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+
 SV_INLINE __m256i sv_narrow16(int dt, __m512 v) {
-    if (dt == SEER_DTYPE_BF16) return _mm512_cvtepi32_epi16(_mm512_srli_epi32(sv_bf16_round_bits(v), 16));
+    if (dt == SEER_DTYPE_BF16) return sv_narrow16_exact(dt, _mm512_castsi512_ps(sv_bf16_round_bits(v)));
     return _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 }
 
@@ -68,6 +74,16 @@ SV_INLINE void sv_st(int dt, void *p, int64_t i, sv v) {
 SV_INLINE void sv_stm(int dt, void *p, int64_t i, sv v, sv_mask m) {
     if (dt == SEER_DTYPE_F32) _mm512_mask_storeu_ps((float *)p + i, m, v);
     else _mm256_mask_storeu_epi16((uint16_t *)p + i, m, sv_narrow16(dt, v));
+}
+
+SV_INLINE void sv_st_exact(int dt, void *p, int64_t i, sv v) {
+    if (dt == SEER_DTYPE_F32) _mm512_storeu_ps((float *)p + i, v);
+    else _mm256_storeu_si256((__m256i *)((uint16_t *)p + i), sv_narrow16_exact(dt, v));
+}
+
+SV_INLINE void sv_stm_exact(int dt, void *p, int64_t i, sv v, sv_mask m) {
+    if (dt == SEER_DTYPE_F32) _mm512_mask_storeu_ps((float *)p + i, m, v);
+    else _mm256_mask_storeu_epi16((uint16_t *)p + i, m, sv_narrow16_exact(dt, v));
 }
 
 /* Non-temporal store; p + i must be aligned to a whole vector (64 bytes f32, 32 bytes bf16/f16). */
