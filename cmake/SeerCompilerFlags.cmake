@@ -1,0 +1,13 @@
+# Strict IEEE float32 everywhere: the f32 kernels must be bit-identical to the reference numerics, so no
+# contraction into FMA and no fast-math reassociation, in every file and every build type.
+set(CMAKE_C_STANDARD 11)
+set(CMAKE_C_STANDARD_REQUIRED ON)
+set(CMAKE_C_EXTENSIONS OFF)
+set(CMAKE_POSITION_INDEPENDENT_CODE ON)
+set(CMAKE_C_VISIBILITY_PRESET hidden)
+set(CMAKE_VISIBILITY_INLINES_HIDDEN ON)
+
+set(CMAKE_C_FLAGS_RELEASE "-O3")
+set(CMAKE_C_FLAGS_RELWITHDEBINFO "-O3 -g")
+add_compile_options(
+  "$<$<COMPILE_LANGUAGE:C>:-fno-fast-math;-ffp-contract=off;-fPIC;-fvisibility=hidden;-Wall;-Wextra>")

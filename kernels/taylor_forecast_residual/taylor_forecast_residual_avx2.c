@@ -1,0 +1,8 @@
+/*
+ * taylor_forecast_residual, AVX2 variant, one (b, t) row segment at a time: 8 floats per vector, the tail of
+ * each segment through the reference loop. f32 bit-identical to the ref.
+ * Dev bench: seer_kernel_bench taylor_forecast_residual f32 67108864 --variant avx2
+ */
+#include "seer_simd_avx2.h"
+
+#include "taylor_forecast_residual_simd.h"

@@ -1,0 +1,23 @@
+/*
+ * taylor_forecast_residual, reference variant (the specification), on one segment of a (b, t) row:
+ *   f = taylor_forecast(D, delta)  (same op order as taylor_forecast_ref.c);  x = x + (gate * f)
+ * The product is rounded to float, then the sum (no FMA). bf16/f16: x is rounded once per call.
+ * The nonfinite bit looks at f, before gating. Row walking and threading live in dispatch.c; the multi-branch
+ * form is taylor_forecast_residual_multi.c. Variants: ref, avx2, avx512, CUDA (taylor_forecast_residual.cu).
+ * Dev bench: seer_kernel_bench taylor_forecast_residual f32 67108864 --variant ref
+ */
+#include "seer_internal.h"
+
+int seer_taylor_forecast_residual_ref(int dtype, void *x, const void *gate, int64_t goff,
+                                      const void *const *factors, int order, const seer_coeffs *k, int64_t off,
+                                      int64_t len) {
+    int nonfinite = 0;
+    for (int64_t j = 0; j < len; j++) {
+        float f = 0.0f;
+        for (int i = 0; i <= order; i++) f = f + ((seer_load(dtype, factors[i], off + j) * k->c[i]) * k->p[i]);
+        nonfinite |= (f - f) != 0.0f;
+        float g = seer_load(dtype, gate, goff + j);
+        seer_store(dtype, x, off + j, seer_load(dtype, x, off + j) + g * f);
+    }
+    return nonfinite;
+}

@@ -1,0 +1,39 @@
+/* taylor_forecast_residual segment body shared by the AVX2 and AVX-512 variants (numerics:
+ * taylor_forecast_residual_ref.c). x is loaded once and stored once per element. */
+#include "seer_simd_common.h"
+
+SV_INLINE int forecast_residual_body(int dt, int order, void *x, const void *gate, int64_t goff,
+                                     const void *const *D, const seer_coeffs *k, int64_t off, int64_t len) {
+    sv_coeffs kv;
+    sv_coeffs_init(&kv, k, order);
+    sv nf = sv_zero();
+    int nonfinite = 0;
+    int64_t j = 0;
+    for (; j + SV_W <= len; j += SV_W) {
+        sv f = sv_forecast(dt, order, D, &kv, off + j);
+        nf = sv_add(nf, sv_sub(f, f));
+        sv g = sv_ld(dt, gate, goff + j);
+        sv_st(dt, x, off + j, sv_add(sv_ld(dt, x, off + j), sv_mul(g, f)));
+    }
+    if (j < len) {
+#if SV_HAS_MASK
+        sv_mask m = sv_tail_mask(len - j);
+        sv f = sv_forecast_m(dt, order, D, &kv, off + j, m);
+        nf = sv_add(nf, sv_sub(f, f));
+        sv g = sv_ldm(dt, gate, goff + j, m);
+        sv_stm(dt, x, off + j, sv_add(sv_ldm(dt, x, off + j, m), sv_mul(g, f)), m);
+#else
+        nonfinite |= seer_taylor_forecast_residual_ref(dt, x, gate, goff + j, D, order, k, off + j, len - j);
+#endif
+    }
+    return nonfinite | sv_any_nan(nf);
+}
+
+int SEER_FN(seer_taylor_forecast_residual)(int dtype, void *x, const void *gate, int64_t goff,
+                                           const void *const *factors, int order, const seer_coeffs *k,
+                                           int64_t off, int64_t len) {
+#define SEER_BODY(DT, O) return forecast_residual_body(DT, O, x, gate, goff, factors, k, off, len)
+    SEER_SWITCH_DTYPE_ORDER(dtype, order, SEER_BODY)
+#undef SEER_BODY
+    return seer_taylor_forecast_residual_ref(dtype, x, gate, goff, factors, order, k, off, len);
+}

@@ -1,0 +1,176 @@
+/*
+ * Private declarations shared by dispatch.c and the kernel variants (kernels/<op>/<op>_{ref,avx2,avx512}.c).
+ *
+ * Every variant implements the same four primitives over a range of elements; dispatch.c validates arguments,
+ * splits the range over OpenMP threads and calls the variant. Residual primitives work on a "segment": a run of
+ * elements inside one (b, t) row, so the gate row is fixed and the gate is read at goff .. goff+len.
+ */
+#ifndef SEER_INTERNAL_H
+#define SEER_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "seer.h"
+
+#define SEER_HIDDEN __attribute__((visibility("hidden")))
+
+SEER_HIDDEN seer_status seer_set_error(seer_status status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+SEER_HIDDEN void seer_clear_error(void);
+
+/* The per-term constants of taylor_forecast: c[i] = (float)(1/i!), p[i] = (float)(delta^i), both in double. */
+typedef struct seer_coeffs {
+    float c[SEER_MAX_ORDER + 1];
+    float p[SEER_MAX_ORDER + 1];
+} seer_coeffs;
+
+SEER_HIDDEN void seer_coeffs_init(seer_coeffs *k, float delta);
+
+static inline size_t seer_dtype_size(int dtype) { return dtype == SEER_DTYPE_F32 ? 4 : 2; }
+
+/* ---- the primitives every variant provides ---- */
+
+/* taylor_update on elements [i0, i1). */
+typedef void (*seer_update_fn)(int dtype, const void *feature, void *const *factors, int new_order,
+                               float distance, int64_t i0, int64_t i1);
+/* taylor_forecast on [i0, i1); returns 1 if a forecast value is NaN/Inf. `stream` asks for non-temporal
+ * stores of out (only worth it when out is far larger than the cache). */
+typedef int (*seer_forecast_fn)(int dtype, void *out, const void *const *factors, int order,
+                                const seer_coeffs *k, int64_t i0, int64_t i1, int stream);
+/* x[off..off+len) += gate[goff..goff+len) * forecast(factors at off..off+len); returns the nonfinite bit. */
+typedef int (*seer_forecast_residual_fn)(int dtype, void *x, const void *gate, int64_t goff,
+                                         const void *const *factors, int order, const seer_coeffs *k,
+                                         int64_t off, int64_t len);
+/* x[off..) += gate[goff..) * F[off..) and taylor_update of the factors with F, on one segment. */
+typedef void (*seer_update_residual_fn)(int dtype, void *x, const void *gate, int64_t goff, const void *feature,
+                                        void *const *factors, int new_order, float distance, int64_t off,
+                                        int64_t len);
+
+typedef struct seer_kernels {
+    seer_update_fn update;
+    seer_forecast_fn forecast;
+    seer_forecast_residual_fn forecast_residual;
+    seer_update_residual_fn update_residual;
+} seer_kernels;
+
+#define SEER_DECLARE_VARIANT(v)                                                                             \
+    SEER_HIDDEN void seer_taylor_update_##v(int, const void *, void *const *, int, float, int64_t, int64_t); \
+    SEER_HIDDEN int seer_taylor_forecast_##v(int, void *, const void *const *, int, const seer_coeffs *,     \
+                                             int64_t, int64_t, int);                                         \
+    SEER_HIDDEN int seer_taylor_forecast_residual_##v(int, void *, const void *, int64_t, const void *const *, \
+                                                      int, const seer_coeffs *, int64_t, int64_t);           \
+    SEER_HIDDEN void seer_taylor_update_residual_##v(int, void *, const void *, int64_t, const void *,       \
+                                                     void *const *, int, float, int64_t, int64_t);
+
+SEER_DECLARE_VARIANT(ref)
+#if defined(SEER_HAVE_AVX2)
+SEER_DECLARE_VARIANT(avx2)
+#endif
+#if defined(SEER_HAVE_AVX512)
+SEER_DECLARE_VARIANT(avx512)
+#endif
+
+/*
+ * The multi-branch forecast residual over elements [e0, e1) of x (flattened (batch, tokens, channels)):
+ * x is processed in chunks small enough to stay in L1 while every branch's factors for that chunk stream past.
+ */
+SEER_HIDDEN int seer_taylor_forecast_residual_multi_range(const seer_kernels *kern, int dtype, void *x,
+                                                          int64_t tokens, int64_t channels, int num_branches,
+                                                          const void *const *gates, int64_t gate_row_stride,
+                                                          const void *const *factors, const int32_t *orders,
+                                                          const seer_coeffs *k, int64_t e0, int64_t e1);
+
+/* ---- scalar storage conversions, shared by the reference and the SIMD tails ---- */
+
+static inline float seer_bits_f32(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+static inline uint32_t seer_f32_bits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+
+static inline float seer_bf16_to_f32(uint16_t h) { return seer_bits_f32((uint32_t)h << 16); }
+
+/* Round to nearest even, as PyTorch's c10::BFloat16 does: NaN becomes the canonical quiet NaN 0x7FC0,
+ * subnormals are kept (unlike VCVTNEPS2BF16, which flushes them to zero, so the SIMD code emulates this). */
+static inline uint16_t seer_f32_to_bf16(float f) {
+    uint32_t u = seer_f32_bits(f);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return 0x7fc0;
+    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+static inline float seer_f16_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
+    if (e == 0x1f) return seer_bits_f32(sign | 0x7f800000u | (m << 13));
+    if (e == 0) {
+        if (m == 0) return seer_bits_f32(sign);
+        /* subnormal: m * 2^-24, exact in float */
+        float v = (float)m * 5.9604644775390625e-8f;
+        return sign ? -v : v;
+    }
+    return seer_bits_f32(sign | ((e + 112u) << 23) | (m << 13));
+}
+
+/* Round to nearest even, bit-identical to VCVTPS2PH with rounding mode 0 (NaN keeps its sign and the top
+ * payload bits and becomes quiet; overflow gives Inf; subnormal results are rounded, not flushed). */
+static inline uint16_t seer_f32_to_f16(float f) {
+    uint32_t u = seer_f32_bits(f);
+    uint32_t sign = (u >> 16) & 0x8000u, a = u & 0x7fffffffu;
+    if (a > 0x7f800000u) return (uint16_t)(sign | 0x7e00u | ((a >> 13) & 0x3ffu));
+    if (a >= 0x477ff000u) return (uint16_t)(sign | 0x7c00u); /* >= 65520 rounds to Inf */
+    if (a < 0x38800000u) {                                   /* result is subnormal or zero */
+        if (a < 0x33000000u) return (uint16_t)sign;          /* < 2^-25: rounds to zero */
+        uint32_t e = a >> 23, m = (a & 0x7fffffu) | 0x800000u;
+        uint32_t shift = 126u - e; /* 14 .. 24 */
+        uint32_t q = m >> shift, rem = m & ((1u << shift) - 1u), half = 1u << (shift - 1u);
+        if (rem > half || (rem == half && (q & 1u))) q++;
+        return (uint16_t)(sign | q);
+    }
+    uint32_t r = a + 0xfffu + ((a >> 13) & 1u) - 0x38000000u; /* rebias 127 -> 15 and round */
+    return (uint16_t)(sign | (r >> 13));
+}
+
+static inline float seer_load(int dtype, const void *p, int64_t i) {
+    switch (dtype) {
+    case SEER_DTYPE_F32: return ((const float *)p)[i];
+    case SEER_DTYPE_BF16: return seer_bf16_to_f32(((const uint16_t *)p)[i]);
+    default: return seer_f16_to_f32(((const uint16_t *)p)[i]);
+    }
+}
+
+static inline void seer_store(int dtype, void *p, int64_t i, float v) {
+    switch (dtype) {
+    case SEER_DTYPE_F32: ((float *)p)[i] = v; break;
+    case SEER_DTYPE_BF16: ((uint16_t *)p)[i] = seer_f32_to_bf16(v); break;
+    default: ((uint16_t *)p)[i] = seer_f32_to_f16(v); break;
+    }
+}
+
+/* The value a stored element reads back as: what the next level of an update chain sees. */
+static inline float seer_round(int dtype, float v) {
+    switch (dtype) {
+    case SEER_DTYPE_F32: return v;
+    case SEER_DTYPE_BF16: return seer_bf16_to_f32(seer_f32_to_bf16(v));
+    default: return seer_f16_to_f32(seer_f32_to_f16(v));
+    }
+}
+
+/* ---- helpers for the SIMD variants ---- */
+
+#define SEER_CAT_(a, b) a##_##b
+#define SEER_CAT(a, b) SEER_CAT_(a, b)
+
+/* Instantiates BODY(DT, ORDER) for every dtype and order, so each loop is compiled with both constant. */
+#define SEER_ORDER_CASES(DT, BODY)                                                                           \
+    case DT * 8 + 0: BODY(DT, 0);                                                                            \
+    case DT * 8 + 1: BODY(DT, 1);                                                                            \
+    case DT * 8 + 2: BODY(DT, 2);                                                                            \
+    case DT * 8 + 3: BODY(DT, 3);                                                                            \
+    case DT * 8 + 4: BODY(DT, 4);
+#define SEER_SWITCH_DTYPE_ORDER(dtype, order, BODY)                                                          \
+    switch ((dtype) * 8 + (order)) {                                                                         \
+        SEER_ORDER_CASES(SEER_DTYPE_F32, BODY)                                                               \
+        SEER_ORDER_CASES(SEER_DTYPE_BF16, BODY)                                                              \
+        SEER_ORDER_CASES(SEER_DTYPE_F16, BODY)                                                               \
+    default: break;                                                                                          \
+    }
+
+#endif /* SEER_INTERNAL_H */
