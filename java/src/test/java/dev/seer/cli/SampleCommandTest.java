@@ -1,0 +1,143 @@
+package dev.seer.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.seer.io.Safetensors;
+import dev.seer.io.SafetensorsFile;
+import dev.seer.io.TorchCheckpoints;
+import dev.seer.model.dit.DitConfig;
+import dev.seer.model.dit.DitModel;
+import dev.seer.tensor.DType;
+import dev.seer.tensor.Tensor;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Random;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** `seer sample` end to end on a tiny DiT: config JSON, .pt and .safetensors weights, noise file, outputs. */
+class SampleCommandTest {
+    static final DitConfig TINY = new DitConfig(8, 2, 4, 32, 2, 2, 4.0, 0.1, 5, true);
+
+    record Run(int code, String out, String err) {
+    }
+
+    static Run run(String... args) {
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            int code = SeerCli.run(args);
+            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    @Test
+    void samplesFromPtAndSafetensorsWeightsAndWritesOutputs(@TempDir Path dir) throws Exception {
+        Path config = dir.resolve("tiny.json");
+        Files.writeString(config, TINY.toJson());
+        Path pt = dir.resolve("tiny.pt");
+        Path st = dir.resolve("tiny.safetensors");
+        Path noise = dir.resolve("noise.safetensors");
+        try (Arena arena = Arena.ofShared()) {
+            Map<String, Tensor> sd = DitModel.randomStateDict(TINY, 5, arena);
+            TorchCheckpoints.saveStateDict(pt, sd);
+            Safetensors.write(st, sd);
+            Tensor z = Tensor.allocate(arena, DType.F32, 3, 4, 8, 8);
+            float[] v = new float[3 * 256];
+            Random r = new Random(9);
+            for (int i = 0; i < v.length; i++) {
+                v[i] = (float) r.nextGaussian();
+            }
+            z.copyFrom(v);
+            Tensor labels = Tensor.allocate(arena, DType.I64, 3);
+            for (int i = 0; i < 3; i++) {
+                labels.segment().setAtIndex(ValueLayout.JAVA_LONG, i, i + 1);
+            }
+            Map<String, Tensor> nf = new LinkedHashMap<>();
+            nf.put("noise", z);
+            nf.put("labels", labels);
+            Safetensors.write(noise, nf);
+        }
+        float[] first = null;
+        for (Path weights : new Path[] {pt, st}) {
+            Path latents = dir.resolve("out-" + weights.getFileName() + ".safetensors");
+            Path png = dir.resolve("out-" + weights.getFileName() + ".png");
+            Run r = run("sample", "--model", config.toString(), "--weights", weights.toString(), "--noise", noise.toString(),
+                    "--steps", "20", "--cache", "taylorseer", "--interval", "3", "--order", "2",
+                    "--out-latents", latents.toString(), "--out-image", png.toString(), "--json");
+            assertEquals(0, r.code(), r.err());
+            JsonNode j = new ObjectMapper().readTree(r.out());
+            for (String field : new String[] {"full_steps", "flops_official", "flops_actual", "seconds", "cache_bytes",
+                    "seconds_full", "seconds_forecast", "seconds_other"}) {
+                assertTrue(j.has(field), "JSON lacks " + field + ": " + r.out());
+            }
+            assertEquals(19, j.get("full_steps").get(0).asInt());
+            assertTrue(r.err().contains("20/20"), "progress bar on stderr: " + r.err());
+            try (SafetensorsFile f = Safetensors.open(latents)) {
+                Tensor s = f.get("sample");
+                assertEquals("(3, 4, 8, 8)", s.shape().toString());
+                float[] got = s.toFloatArray();
+                if (first == null) {
+                    first = got;
+                } else {
+                    assertArrayEquals(first, got, ".pt and .safetensors weights give the same samples");
+                }
+            }
+            assertEquals(3 * 128, ImageIO.read(png.toFile()).getWidth() - 0, 3 * 128 * 0.2);
+        }
+    }
+
+    @Test
+    void badInputIsRefusedBeforeAnyWorkWithAClearMessage(@TempDir Path dir) throws Exception {
+        Run r = run("sample", "--model", "DiT-Q/2");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("unknown model preset 'DiT-Q/2'"), r.err());
+        r = run("sample", "--interval", "0");
+        assertTrue(r.err().contains("interval must be >= 1, found 0"), r.err());
+        r = run("sample", "--order", "7");
+        assertTrue(r.err().contains("order must be in 0..4, found 7"), r.err());
+        r = run("sample", "--steps", "0");
+        assertTrue(r.err().contains("steps must be >= 1, found 0"), r.err());
+        r = run("sample", "--labels", "1000");
+        assertTrue(r.err().contains("--labels must be in 0..999, found 1000"), r.err());
+        r = run("sample", "--cache", "magic");
+        assertTrue(r.err().contains("unknown cache policy 'magic'"), r.err());
+        Path config = dir.resolve("bad.json");
+        Files.writeString(config, "{\"hidden_size\": 30, \"num_heads\": 4}");
+        r = run("sample", "--model", config.toString());
+        assertTrue(r.err().contains("hidden_size 30 is not divisible by num_heads 4"), r.err());
+        Path good = dir.resolve("tiny.json");
+        Files.writeString(good, TINY.toJson());
+        Path wrong = dir.resolve("wrong.safetensors");
+        try (Arena arena = Arena.ofShared()) {
+            DitConfig other = new DitConfig(8, 2, 4, 48, 2, 2, 4.0, 0.1, 5, true);
+            Safetensors.write(wrong, DitModel.randomStateDict(other, 1, arena));
+        }
+        Path out = dir.resolve("never.safetensors");
+        r = run("sample", "--model", good.toString(), "--weights", wrong.toString(), "--out-latents", out.toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("wrong.safetensors") && r.err().contains("pos_embed")
+                && r.err().contains("(1, 16, 32)") && r.err().contains("(1, 16, 48)"), r.err());
+        assertFalse(Files.exists(out), "no output file after a failure");
+    }
+}
