@@ -142,6 +142,11 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
         return tf;
     }
 
+    /** The factors of one hook point, or null before its first full step (tests poison them). */
+    TaylorFactors factorsOf(HookPoint point) {
+        return factors.get(point.index());
+    }
+
     /** The steps executed so far, as planned (fallbacks appear as full steps). */
     public List<StepPlan> executedPlan() {
         return List.copyOf(executed);

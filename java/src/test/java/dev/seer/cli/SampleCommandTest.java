@@ -103,7 +103,8 @@ class SampleCommandTest {
                     assertArrayEquals(first, got, ".pt and .safetensors weights give the same samples");
                 }
             }
-            assertEquals(3 * 128, ImageIO.read(png.toFile()).getWidth() - 0, 3 * 128 * 0.2);
+            var image = ImageIO.read(png.toFile());
+            assertTrue(image.getWidth() >= 3 * 128 && image.getHeight() >= 128, "three 8x8 previews scaled 16x");
         }
     }
 

@@ -1,0 +1,86 @@
+package dev.seer.cache;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.seer.kernel.Variant;
+import dev.seer.model.StepContext;
+import dev.seer.model.dit.DitConfig;
+import dev.seer.model.dit.DitModel;
+import dev.seer.sampling.DitPipeline;
+import dev.seer.sampling.SampleRequest;
+import dev.seer.sampling.SampleResult;
+import java.lang.foreign.Arena;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.Test;
+
+class TaylorCacheTest {
+    static final DitConfig TINY = new DitConfig(8, 2, 4, 32, 2, 2, 4.0, 0.1, 5, true);
+
+    @Test
+    void aNonFiniteForecastIsDetectedAndTheStepRecomputedInFull() {
+        try (Arena arena = Arena.ofShared(); DitModel model = DitModel.fromStateDict(TINY, DitModel.randomStateDict(TINY, 2, arena));
+             TaylorCache cache = new TaylorCache(new CachePolicy.TaylorSeer(3, 2), 10, Variant.AUTO)) {
+            float[] x = new float[2 * 4 * 64];
+            long[] t = {500, 500};
+            long[] y = {1, 5};
+            for (int s = 9; s >= 7; s--) {
+                model.forward(x, 2, t, y, new StepContext(s, 10, 500, StepContext.Guidance.JOINT), cache);
+            }
+            // steps 9, 8 full; 7 forecast. Poison one factor, then step 6 (a forecast) must be flagged.
+            var factors = cache.factorsOf(model.hookPoints().get(1));
+            float[] d = factors.factor(0).toFloatArray();
+            d[3] = Float.POSITIVE_INFINITY;
+            factors.factor(0).copyFrom(d);
+            StepContext six = new StepContext(6, 10, 500, StepContext.Guidance.JOINT);
+            model.forward(x, 2, t, y, six, cache);
+            assertFalse(cache.currentStepIsFull());
+            assertTrue(cache.lastForecastWasNonFinite());
+            cache.redoAsFull();
+            float[] out = model.forward(x, 2, t, y, six, cache);
+            assertTrue(cache.currentStepIsFull());
+            assertFalse(cache.lastForecastWasNonFinite());
+            for (float v : out) {
+                assertTrue(Float.isFinite(v));
+            }
+            CacheStats stats = cache.stats();
+            assertEquals(List.of(6), stats.nonFiniteFallbacks());
+            assertEquals(List.of(9, 8, 6), stats.fullSteps());
+            assertEquals(List.of(7), stats.forecastSteps());
+        }
+    }
+
+    @Test
+    void concurrentSamplingsEqualTheSameSamplingsRunOneAfterAnother() throws Exception {
+        try (Arena arena = Arena.ofShared();
+             DitPipeline pipeline = new DitPipeline(DitModel.fromStateDict(TINY, DitModel.randomStateDict(TINY, 4, arena)))) {
+            List<SampleRequest> requests = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                requests.add(SampleRequest.builder(i, 4 - i).steps(20).seed(100 + i)
+                        .policy(i % 2 == 0 ? new CachePolicy.TaylorSeer(3, 2) : new CachePolicy.Fora(2)).build());
+            }
+            List<float[]> sequential = new ArrayList<>();
+            for (SampleRequest r : requests) {
+                sequential.add(pipeline.sample(r).latents());
+            }
+            ExecutorService pool = Executors.newFixedThreadPool(4);
+            try {
+                List<Future<SampleResult>> futures = new ArrayList<>();
+                for (SampleRequest r : requests) {
+                    futures.add(pool.submit(() -> pipeline.sample(r)));
+                }
+                for (int i = 0; i < 4; i++) {
+                    assertArrayEquals(sequential.get(i), futures.get(i).get().latents(), "sampling " + i);
+                }
+            } finally {
+                pool.shutdown();
+            }
+        }
+    }
+}
