@@ -121,7 +121,7 @@ public final class Images {
                 Math.toIntExact(t.shape().dim(1)), Math.toIntExact(t.shape().dim(2)));
     }
 
-    /** Nearest-neighbour upscaling by an integer factor (tiny 28 x 28 images stay crisp). */
+    /** Nearest-neighbour upscaling by an integer factor (tiny 28 x 28 images stay crisp); keeps grayscale as is. */
     public static BufferedImage scale(BufferedImage img, int factor) {
         if (factor < 1) {
             throw new IllegalArgumentException("scale factor must be >= 1, found " + factor);
@@ -131,10 +131,42 @@ public final class Images {
         }
         int w = img.getWidth();
         int h = img.getHeight();
-        BufferedImage out = new BufferedImage(Math.multiplyExact(w, factor), Math.multiplyExact(h, factor), BufferedImage.TYPE_INT_RGB);
-        for (int y = 0; y < out.getHeight(); y++) {
-            for (int x = 0; x < out.getWidth(); x++) {
+        int sw = Math.multiplyExact(w, factor);
+        int sh = Math.multiplyExact(h, factor);
+        if (img.getType() == BufferedImage.TYPE_BYTE_GRAY) {
+            // Copy samples: going through getRGB would apply the linear-gray to sRGB conversion (128 -> 188).
+            BufferedImage out = new BufferedImage(sw, sh, BufferedImage.TYPE_BYTE_GRAY);
+            for (int y = 0; y < sh; y++) {
+                for (int x = 0; x < sw; x++) {
+                    out.getRaster().setSample(x, y, 0, img.getRaster().getSample(x / factor, y / factor, 0));
+                }
+            }
+            return out;
+        }
+        BufferedImage out = new BufferedImage(sw, sh, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < sh; y++) {
+            for (int x = 0; x < sw; x++) {
                 out.setRGB(x, y, img.getRGB(x / factor, y / factor));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The image as TYPE_INT_RGB. Grayscale pixel values are copied as they are (v becomes (v, v, v)): AWT treats
+     * TYPE_BYTE_GRAY as linear and would brighten it when drawing onto an RGB image, while PNG viewers show the
+     * stored value, which is what {@link #gray} computed.
+     */
+    public static BufferedImage toRgb(BufferedImage img) {
+        if (img.getType() == BufferedImage.TYPE_INT_RGB) {
+            return img;
+        }
+        BufferedImage out = new BufferedImage(img.getWidth(), img.getHeight(), BufferedImage.TYPE_INT_RGB);
+        boolean gray = img.getType() == BufferedImage.TYPE_BYTE_GRAY;
+        for (int y = 0; y < img.getHeight(); y++) {
+            for (int x = 0; x < img.getWidth(); x++) {
+                int v = gray ? img.getRaster().getSample(x, y, 0) : -1;
+                out.setRGB(x, y, gray ? v << 16 | v << 8 | v : img.getRGB(x, y));
             }
         }
         return out;
@@ -284,7 +316,7 @@ public final class Images {
                     for (int c = 0; c < cols; c++) {
                         if (tiles[r][c] != null) {
                             Rectangle b = l.tile(r, c);
-                            g.drawImage(Images.scale(tiles[r][c], scale), b.x, b.y, null);
+                            g.drawImage(Images.scale(toRgb(tiles[r][c]), scale), b.x, b.y, null);
                         }
                     }
                 }

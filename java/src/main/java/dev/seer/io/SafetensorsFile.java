@@ -85,6 +85,20 @@ public final class SafetensorsFile implements AutoCloseable {
         return tensors.computeIfAbsent(key, k -> materialise(e));
     }
 
+    /**
+     * Tensor {@code key}, checked against the shape the caller's model needs.
+     *
+     * @throws CheckpointException if the key is missing or the shape differs, e.g.
+     *                             {@code model.safetensors: tensor 'x.weight': expected shape (1152, 384), found (1152, 385)}
+     */
+    public Tensor get(String key, Shape expectedShape) throws CheckpointException {
+        Shape actual = entry(key).shape();
+        if (!actual.equals(expectedShape)) {
+            throw new CheckpointException(path, key, "shape " + expectedShape, actual.toString());
+        }
+        return get(key);
+    }
+
     /** Unmaps the file; every tensor handed out becomes invalid. Idempotent. */
     @Override
     public void close() {

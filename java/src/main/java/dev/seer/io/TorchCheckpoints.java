@@ -9,6 +9,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -155,11 +156,11 @@ public final class TorchCheckpoints {
         if (!t.is_cpu()) {
             throw new CheckpointException(file, key, "a CPU tensor", "device " + t.device().str().getString());
         }
-        DType dtype;
         try {
-            dtype = DType.fromTorch(t.scalar_type());
+            // Checked here so that an unsupported type is the file's error (Torch.view would throw unchecked).
+            DType.fromTorch(t.scalar_type());
         } catch (IllegalArgumentException e) {
-            throw new CheckpointException(file, key, "a dtype Seer stores (" + java.util.Arrays.toString(DType.values()) + ")",
+            throw new CheckpointException(file, key, "a dtype Seer stores (" + Arrays.toString(DType.values()) + ")",
                     "scalar type " + t.scalar_type());
         }
         org.bytedeco.pytorch.Tensor dense = t.is_contiguous() ? t : t.contiguous();
