@@ -5,7 +5,10 @@
  * (seer_last_error / seer_cuda_last_error) says what was wrong, e.g.
  * "taylor_forecast: order=7 exceeds SEER_MAX_ORDER=4". Nothing in these libraries calls exit, abort or assert.
  *
- * Tensors are dense and contiguous; `n` counts elements, not bytes. The element type of every buffer of one
+ * Tensors are dense and contiguous; `n` counts elements, not bytes. Data pointers must be aligned to their element
+ * size; buffers written by a call must not overlap the buffers it reads (checked: SEER_ERR_INVALID_ARGUMENT).
+ * When a call has no elements (n == 0, or batch * tokens * channels == 0) nothing is read and its data pointers
+ * may be NULL. The element type of every buffer of one
  * call is `dtype` (storage); arithmetic is always float32. For bf16/f16 each stored value is rounded once
  * (round to nearest even) from the float32 result. For f32 the kernels are bit-identical to the reference
  * numerics of TaylorSeer (see docs and kernels/<op>/<op>_ref.c): no fused multiply-add, no reassociation.

@@ -1,0 +1,132 @@
+/*
+ * taylor_forecast_residual and its multi-branch form, CUDA: x[b,t,c] = x + gate[b,c] * forecast (product
+ * rounded, then the sum; --fmad=false), bit-identical in f32 to taylor_forecast_residual_ref.c.
+ * The multi kernel loads x once, applies up to SEER_CUDA_MAX_BRANCHES branches in order (rounding x to the
+ * dtype after each, exactly as sequential calls store it) and stores x once; longer stacks take one launch per
+ * 32 branches. Pointer tables travel in the kernel parameters (__grid_constant__), so nothing is copied to the
+ * device and concurrent calls on different streams cannot race. 16-byte vectors along channels when channels,
+ * gate_row_stride and every pointer allow it; 32-bit index math when the tensors are small enough.
+ * Check and time: kernels/gpu_check.sh
+ */
+#include "seer_cuda_internal.cuh"
+
+/* f[0..N) = forecast of factors at element e */
+template <class T, int N, bool VEC>
+__device__ __forceinline__ void seer_forecast_at(const void *const *factors, int order, const SeerCoeffs &k, int64_t e,
+                                                 float *f) {
+    float d[N];
+#pragma unroll
+    for (int q = 0; q < N; q++) f[q] = 0.0f;
+#pragma unroll
+    for (int i = 0; i <= SEER_MAX_ORDER; i++) {
+        if (i > order) break;
+        if constexpr (VEC) seer_ldv<T>(factors[i], e, d);
+        else d[0] = seer_ld<T>(factors[i], e);
+#pragma unroll
+        for (int q = 0; q < N; q++) f[q] = f[q] + seer_term(i, d[q], k.c, k.p);
+    }
+}
+
+/* element index e of x -> index of its gate: (e / channels / tokens) * gate_row_stride + e % channels */
+template <class I> __device__ __forceinline__ int64_t seer_gate_index(const SeerShape &sh, int64_t e) {
+    I row = (I)e / (I)sh.channels, c = (I)e - row * (I)sh.channels;
+    return (int64_t)((row / (I)sh.tokens) * (I)sh.gate_row_stride + c);
+}
+
+template <class T, bool VEC, class I>
+__global__ void __launch_bounds__(SEER_CUDA_BLOCK)
+    seer_forecast_residual_kernel(void *__restrict__ x, const void *__restrict__ gate,
+                                  const __grid_constant__ SeerForecastArgs a, const SeerShape sh, int *nf) {
+    constexpr int N = VEC ? SeerVec<T>::N : 1;
+    const int64_t stride = (int64_t)gridDim.x * blockDim.x, tid = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    bool bad = false;
+    for (int64_t v = tid; v < sh.n / N; v += stride) {
+        const int64_t e = v * N, g = seer_gate_index<I>(sh, e);
+        float f[N], gv[N], xv[N];
+        seer_forecast_at<T, N, VEC>(a.factors, a.order, a.k, e, f);
+        if constexpr (VEC) {
+            seer_ldv<T>(gate, g, gv);
+            seer_ldv<T>(x, e, xv);
+        } else {
+            gv[0] = seer_ld<T>(gate, g);
+            xv[0] = seer_ld<T>(x, e);
+        }
+#pragma unroll
+        for (int q = 0; q < N; q++) {
+            bad |= (f[q] - f[q]) != 0.0f;
+            xv[q] = xv[q] + gv[q] * f[q];
+        }
+        if constexpr (VEC) seer_stv<T>(x, e, xv);
+        else seer_st<T>(x, e, xv[0]);
+    }
+    /* VEC requires channels % N == 0, so n % N == 0: no tail */
+    if (bad && nf) atomicOr(nf, 1);
+}
+
+template <class T, bool VEC, class I>
+__global__ void __launch_bounds__(SEER_CUDA_BLOCK)
+    seer_forecast_residual_multi_kernel(void *__restrict__ x, const __grid_constant__ SeerMultiArgs a, const SeerShape sh,
+                                        int *nf) {
+    constexpr int N = VEC ? SeerVec<T>::N : 1;
+    const int64_t stride = (int64_t)gridDim.x * blockDim.x, tid = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    bool bad = false;
+    for (int64_t v = tid; v < sh.n / N; v += stride) {
+        const int64_t e = v * N, g = seer_gate_index<I>(sh, e);
+        float xv[N];
+        if constexpr (VEC) seer_ldv<T>(x, e, xv);
+        else xv[0] = seer_ld<T>(x, e);
+        for (int b = 0; b < a.num_branches; b++) {
+            float f[N], gv[N];
+            seer_forecast_at<T, N, VEC>(a.factors[b], a.orders[b], a.k, e, f);
+            if constexpr (VEC) seer_ldv<T>(a.gates[b], g, gv);
+            else gv[0] = seer_ld<T>(a.gates[b], g);
+#pragma unroll
+            for (int q = 0; q < N; q++) {
+                bad |= (f[q] - f[q]) != 0.0f;
+                xv[q] = seer_rnd<T>(xv[q] + gv[q] * f[q]);
+            }
+        }
+        if constexpr (VEC) seer_stv<T>(x, e, xv);
+        else seer_st<T>(x, e, xv[0]);
+    }
+    if (bad && nf) atomicOr(nf, 1);
+}
+
+static bool seer_small(const SeerShape &sh) {
+    int64_t gate_extent = (sh.n / (sh.channels * sh.tokens)) * sh.gate_row_stride;
+    return sh.n < ((int64_t)1 << 31) && gate_extent < ((int64_t)1 << 31);
+}
+
+cudaError_t seer_cuda_launch_forecast_residual(int dtype, void *x, const void *gate, const SeerForecastArgs &a,
+                                               const SeerShape &sh, bool vec, int *d_nonfinite, cudaStream_t s) {
+    const bool small = seer_small(sh);
+    SEER_CUDA_BY_DTYPE(dtype, {
+        const int grid = seer_cuda_grid(vec ? sh.n / SeerVec<T>::N : sh.n);
+        if (vec && small)
+            seer_forecast_residual_kernel<T, true, uint32_t><<<grid, SEER_CUDA_BLOCK, 0, s>>>(x, gate, a, sh, d_nonfinite);
+        else if (vec)
+            seer_forecast_residual_kernel<T, true, int64_t><<<grid, SEER_CUDA_BLOCK, 0, s>>>(x, gate, a, sh, d_nonfinite);
+        else if (small)
+            seer_forecast_residual_kernel<T, false, uint32_t><<<grid, SEER_CUDA_BLOCK, 0, s>>>(x, gate, a, sh, d_nonfinite);
+        else
+            seer_forecast_residual_kernel<T, false, int64_t><<<grid, SEER_CUDA_BLOCK, 0, s>>>(x, gate, a, sh, d_nonfinite);
+    })
+    return cudaGetLastError();
+}
+
+cudaError_t seer_cuda_launch_forecast_residual_multi(int dtype, void *x, const SeerMultiArgs &a, const SeerShape &sh,
+                                                     bool vec, int *d_nonfinite, cudaStream_t s) {
+    const bool small = seer_small(sh);
+    SEER_CUDA_BY_DTYPE(dtype, {
+        const int grid = seer_cuda_grid(vec ? sh.n / SeerVec<T>::N : sh.n);
+        if (vec && small)
+            seer_forecast_residual_multi_kernel<T, true, uint32_t><<<grid, SEER_CUDA_BLOCK, 0, s>>>(x, a, sh, d_nonfinite);
+        else if (vec)
+            seer_forecast_residual_multi_kernel<T, true, int64_t><<<grid, SEER_CUDA_BLOCK, 0, s>>>(x, a, sh, d_nonfinite);
+        else if (small)
+            seer_forecast_residual_multi_kernel<T, false, uint32_t><<<grid, SEER_CUDA_BLOCK, 0, s>>>(x, a, sh, d_nonfinite);
+        else
+            seer_forecast_residual_multi_kernel<T, false, int64_t><<<grid, SEER_CUDA_BLOCK, 0, s>>>(x, a, sh, d_nonfinite);
+    })
+    return cudaGetLastError();
+}

@@ -1,0 +1,54 @@
+/*
+ * taylor_update, CUDA, in place, one pass: D'^0 = F, D'^(i+1) = (D'^i - D^i) / distance (true IEEE division;
+ * each level uses the stored, rounded D'^i as in taylor_update_ref.c). Grid-stride loop over 16-byte vectors
+ * when every pointer is 16-byte aligned, else scalar; scalar tail. Check and time: kernels/gpu_check.sh
+ */
+#include "seer_cuda_internal.cuh"
+
+/* one element (or N elements) of the update chain */
+template <class T, int N, bool VEC>
+__device__ __forceinline__ void seer_update_at(const SeerUpdateArgs &a, int64_t j, float *cur) {
+    float old[N];
+#pragma unroll
+    for (int i = 0; i <= SEER_MAX_ORDER; i++) {
+        if (i < a.new_order) {
+            if constexpr (VEC) {
+                seer_ldv<T>(a.factors[i], j, old);
+                seer_stv<T>(a.factors[i], j, cur);
+            } else {
+                old[0] = seer_ld<T>(a.factors[i], j);
+                seer_st<T>(a.factors[i], j, cur[0]);
+            }
+#pragma unroll
+            for (int k = 0; k < N; k++) cur[k] = seer_rnd<T>((cur[k] - old[k]) / a.distance);
+        } else if (i == a.new_order) {
+            if constexpr (VEC) seer_stv<T>(a.factors[i], j, cur);
+            else seer_st<T>(a.factors[i], j, cur[0]);
+        }
+    }
+}
+
+template <class T, bool VEC>
+__global__ void __launch_bounds__(SEER_CUDA_BLOCK) seer_update_kernel(const __grid_constant__ SeerUpdateArgs a, int64_t n) {
+    constexpr int N = VEC ? SeerVec<T>::N : 1;
+    const int64_t stride = (int64_t)gridDim.x * blockDim.x, tid = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    for (int64_t v = tid; v < n / N; v += stride) {
+        float cur[N];
+        if constexpr (VEC) seer_ldv<T>(a.feature, v * N, cur);
+        else cur[0] = seer_ld<T>(a.feature, v);
+        seer_update_at<T, N, VEC>(a, v * N, cur);
+    }
+    if (VEC)
+        for (int64_t j = n / N * N + tid; j < n; j += stride) {
+            float cur[1] = {seer_ld<T>(a.feature, j)};
+            seer_update_at<T, 1, false>(a, j, cur);
+        }
+}
+
+cudaError_t seer_cuda_launch_update(int dtype, const SeerUpdateArgs &a, int64_t n, bool vec, cudaStream_t s) {
+    SEER_CUDA_BY_DTYPE(dtype, {
+        if (vec) seer_update_kernel<T, true><<<seer_cuda_grid(n / SeerVec<T>::N + 1), SEER_CUDA_BLOCK, 0, s>>>(a, n);
+        else seer_update_kernel<T, false><<<seer_cuda_grid(n), SEER_CUDA_BLOCK, 0, s>>>(a, n);
+    })
+    return cudaGetLastError();
+}

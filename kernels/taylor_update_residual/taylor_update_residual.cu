@@ -1,0 +1,64 @@
+/*
+ * taylor_update_residual, CUDA: x += gate * F and the taylor_update of the factors with F, one pass (F read
+ * once), bit-identical in f32 to taylor_update_residual_ref.c with --fmad=false. 16-byte vectors along channels
+ * when channels, gate_row_stride and every pointer allow it. Check and time: kernels/gpu_check.sh
+ */
+#include "seer_cuda_internal.cuh"
+
+template <class T, bool VEC, class I>
+__global__ void __launch_bounds__(SEER_CUDA_BLOCK)
+    seer_update_residual_kernel(void *__restrict__ x, const void *__restrict__ gate,
+                                const __grid_constant__ SeerUpdateArgs a, const SeerShape sh) {
+    constexpr int N = VEC ? SeerVec<T>::N : 1;
+    const int64_t stride = (int64_t)gridDim.x * blockDim.x, tid = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    for (int64_t v = tid; v < sh.n / N; v += stride) {
+        const int64_t e = v * N;
+        I row = (I)e / (I)sh.channels, c = (I)e - row * (I)sh.channels;
+        const int64_t g = (int64_t)((row / (I)sh.tokens) * (I)sh.gate_row_stride + c);
+        float cur[N], gv[N], xv[N], old[N];
+        if constexpr (VEC) {
+            seer_ldv<T>(a.feature, e, cur);
+            seer_ldv<T>(gate, g, gv);
+            seer_ldv<T>(x, e, xv);
+        } else {
+            cur[0] = seer_ld<T>(a.feature, e);
+            gv[0] = seer_ld<T>(gate, g);
+            xv[0] = seer_ld<T>(x, e);
+        }
+#pragma unroll
+        for (int q = 0; q < N; q++) xv[q] = xv[q] + gv[q] * cur[q];
+        if constexpr (VEC) seer_stv<T>(x, e, xv);
+        else seer_st<T>(x, e, xv[0]);
+#pragma unroll
+        for (int i = 0; i <= SEER_MAX_ORDER; i++) {
+            if (i < a.new_order) {
+                if constexpr (VEC) {
+                    seer_ldv<T>(a.factors[i], e, old);
+                    seer_stv<T>(a.factors[i], e, cur);
+                } else {
+                    old[0] = seer_ld<T>(a.factors[i], e);
+                    seer_st<T>(a.factors[i], e, cur[0]);
+                }
+#pragma unroll
+                for (int q = 0; q < N; q++) cur[q] = seer_rnd<T>((cur[q] - old[q]) / a.distance);
+            } else if (i == a.new_order) {
+                if constexpr (VEC) seer_stv<T>(a.factors[i], e, cur);
+                else seer_st<T>(a.factors[i], e, cur[0]);
+            }
+        }
+    }
+}
+
+cudaError_t seer_cuda_launch_update_residual(int dtype, void *x, const void *gate, const SeerUpdateArgs &a,
+                                             const SeerShape &sh, bool vec, cudaStream_t s) {
+    const int64_t gate_extent = (sh.n / (sh.channels * sh.tokens)) * sh.gate_row_stride;
+    const bool small = sh.n < ((int64_t)1 << 31) && gate_extent < ((int64_t)1 << 31);
+    SEER_CUDA_BY_DTYPE(dtype, {
+        const int grid = seer_cuda_grid(vec ? sh.n / SeerVec<T>::N : sh.n);
+        if (vec && small) seer_update_residual_kernel<T, true, uint32_t><<<grid, SEER_CUDA_BLOCK, 0, s>>>(x, gate, a, sh);
+        else if (vec) seer_update_residual_kernel<T, true, int64_t><<<grid, SEER_CUDA_BLOCK, 0, s>>>(x, gate, a, sh);
+        else if (small) seer_update_residual_kernel<T, false, uint32_t><<<grid, SEER_CUDA_BLOCK, 0, s>>>(x, gate, a, sh);
+        else seer_update_residual_kernel<T, false, int64_t><<<grid, SEER_CUDA_BLOCK, 0, s>>>(x, gate, a, sh);
+    })
+    return cudaGetLastError();
+}

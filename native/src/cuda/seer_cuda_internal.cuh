@@ -1,0 +1,157 @@
+/*
+ * Private declarations of libseer_cuda: storage conversions, 16-byte vector loads/stores, kernel parameter
+ * structs (pointer arrays travel by value, so the host-side pointer arrays of the ABI need no device copy) and
+ * the launchers defined in kernels/<op>/<op>.cu.
+ *
+ * Numerics match the C reference op by op; the kernels are compiled with --fmad=false (no contraction of
+ * a * b + c) and IEEE division (no --use_fast_math), so f32 results are bit-identical to *_ref.c. bf16/f16 load
+ * into float, compute in float, and round once per store with __float2bfloat16_rn / __float2half_rn.
+ */
+#ifndef SEER_CUDA_INTERNAL_CUH
+#define SEER_CUDA_INTERNAL_CUH
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <stdint.h>
+
+#include "seer.h"
+
+#define SEER_CUDA_MAX_BRANCHES 32 /* branches per launch of the multi kernel (parameter space: ~1.7 KB) */
+#define SEER_CUDA_BLOCK 256
+
+/* ---- conversions ---- */
+
+__device__ __forceinline__ float seer_to_f(float v) { return v; }
+__device__ __forceinline__ float seer_to_f(__nv_bfloat16 v) { return __bfloat162float(v); }
+__device__ __forceinline__ float seer_to_f(__half v) { return __half2float(v); }
+
+template <class T> __device__ __forceinline__ T seer_from_f(float v);
+template <> __device__ __forceinline__ float seer_from_f<float>(float v) { return v; }
+template <> __device__ __forceinline__ __nv_bfloat16 seer_from_f<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
+template <> __device__ __forceinline__ __half seer_from_f<__half>(float v) { return __float2half_rn(v); }
+
+/* the value a store of v reads back as */
+template <class T> __device__ __forceinline__ float seer_rnd(float v) { return seer_to_f(seer_from_f<T>(v)); }
+
+template <class T> __device__ __forceinline__ float seer_ld(const void *p, int64_t i) {
+    return seer_to_f(static_cast<const T *>(p)[i]);
+}
+template <class T> __device__ __forceinline__ void seer_st(void *p, int64_t i, float v) {
+    static_cast<T *>(p)[i] = seer_from_f<T>(v);
+}
+
+/* ---- 16-byte vectors: N = 16 / sizeof(T) elements; p + i must be 16-byte aligned ---- */
+
+template <class T> struct SeerVec { static constexpr int N = 16 / (int)sizeof(T); };
+
+__device__ __forceinline__ float seer_half_bits_to_f(unsigned b, float) { return __uint_as_float(b); }
+__device__ __forceinline__ float seer_half_bits_to_f(unsigned b, __nv_bfloat16) {
+    return __bfloat162float(__ushort_as_bfloat16((unsigned short)b));
+}
+__device__ __forceinline__ float seer_half_bits_to_f(unsigned b, __half) {
+    return __half2float(__ushort_as_half((unsigned short)b));
+}
+__device__ __forceinline__ unsigned seer_f_to_bits(float v, __nv_bfloat16) {
+    return __bfloat16_as_ushort(__float2bfloat16_rn(v));
+}
+__device__ __forceinline__ unsigned seer_f_to_bits(float v, __half) { return __half_as_ushort(__float2half_rn(v)); }
+
+template <class T> __device__ __forceinline__ void seer_ldv(const void *p, int64_t i, float *f) {
+    uint4 u = *reinterpret_cast<const uint4 *>(static_cast<const T *>(p) + i);
+    unsigned w[4] = {u.x, u.y, u.z, u.w};
+    if constexpr (sizeof(T) == 4) {
+#pragma unroll
+        for (int k = 0; k < 4; k++) f[k] = __uint_as_float(w[k]);
+    } else {
+#pragma unroll
+        for (int k = 0; k < 4; k++) {
+            f[2 * k] = seer_half_bits_to_f(w[k] & 0xffffu, T());
+            f[2 * k + 1] = seer_half_bits_to_f(w[k] >> 16, T());
+        }
+    }
+}
+
+template <class T> __device__ __forceinline__ void seer_stv(void *p, int64_t i, const float *f) {
+    unsigned w[4];
+    if constexpr (sizeof(T) == 4) {
+#pragma unroll
+        for (int k = 0; k < 4; k++) w[k] = __float_as_uint(f[k]);
+    } else {
+#pragma unroll
+        for (int k = 0; k < 4; k++) w[k] = seer_f_to_bits(f[2 * k], T()) | (seer_f_to_bits(f[2 * k + 1], T()) << 16);
+    }
+    *reinterpret_cast<uint4 *>(static_cast<T *>(p) + i) = make_uint4(w[0], w[1], w[2], w[3]);
+}
+
+/* acc = +0; acc = acc + ((D^i * c_i) * p_i); c_0 = p_0 = c_1 = 1 exactly, so those multiplies are skipped. */
+__device__ __forceinline__ float seer_term(int i, float d, const float *c, const float *p) {
+    if (i == 0) return d;
+    if (i == 1) return d * p[1];
+    return (d * c[i]) * p[i];
+}
+
+/* ---- kernel parameters ---- */
+
+struct SeerCoeffs {
+    float c[SEER_MAX_ORDER + 1], p[SEER_MAX_ORDER + 1];
+};
+
+struct SeerUpdateArgs {
+    const void *feature;
+    void *factors[SEER_MAX_ORDER + 1];
+    int new_order;
+    float distance;
+};
+
+struct SeerForecastArgs {
+    const void *factors[SEER_MAX_ORDER + 1];
+    int order;
+    SeerCoeffs k;
+};
+
+/* residual kernels: x is (batch, tokens, channels), the gate row of batch b starts at b * gate_row_stride */
+struct SeerShape {
+    int64_t tokens, channels, gate_row_stride, n;
+};
+
+struct SeerMultiArgs {
+    const void *gates[SEER_CUDA_MAX_BRANCHES];
+    const void *factors[SEER_CUDA_MAX_BRANCHES][SEER_MAX_ORDER + 1];
+    int orders[SEER_CUDA_MAX_BRANCHES];
+    int num_branches;
+    SeerCoeffs k;
+};
+
+/* ---- launchers (kernels/<op>/<op>.cu); `vec`: every pointer (and row) allows 16-byte vectors ---- */
+
+int seer_cuda_grid(int64_t items); /* blocks for a grid-stride loop over `items` */
+
+cudaError_t seer_cuda_launch_update(int dtype, const SeerUpdateArgs &a, int64_t n, bool vec, cudaStream_t s);
+cudaError_t seer_cuda_launch_forecast(int dtype, void *out, const SeerForecastArgs &a, int64_t n, bool vec,
+                                      int *d_nonfinite, cudaStream_t s);
+cudaError_t seer_cuda_launch_forecast_residual(int dtype, void *x, const void *gate, const SeerForecastArgs &a,
+                                               const SeerShape &sh, bool vec, int *d_nonfinite, cudaStream_t s);
+cudaError_t seer_cuda_launch_forecast_residual_multi(int dtype, void *x, const SeerMultiArgs &a, const SeerShape &sh,
+                                                     bool vec, int *d_nonfinite, cudaStream_t s);
+cudaError_t seer_cuda_launch_update_residual(int dtype, void *x, const void *gate, const SeerUpdateArgs &a,
+                                             const SeerShape &sh, bool vec, cudaStream_t s);
+
+/* Runs the statements with T the storage type of dtype. */
+#define SEER_CUDA_BY_DTYPE(dtype, ...)                                                                       \
+    switch (dtype) {                                                                                         \
+    case SEER_DTYPE_F32: {                                                                                   \
+        using T = float;                                                                                     \
+        __VA_ARGS__                                                                                          \
+    } break;                                                                                                 \
+    case SEER_DTYPE_BF16: {                                                                                  \
+        using T = __nv_bfloat16;                                                                             \
+        __VA_ARGS__                                                                                          \
+    } break;                                                                                                 \
+    default: {                                                                                               \
+        using T = __half;                                                                                    \
+        __VA_ARGS__                                                                                          \
+    } break;                                                                                                 \
+    }
+
+#endif /* SEER_CUDA_INTERNAL_CUH */
