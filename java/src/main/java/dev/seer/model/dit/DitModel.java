@@ -1,5 +1,9 @@
 package dev.seer.model.dit;
 
+import dev.seer.io.CheckpointException;
+import dev.seer.io.Safetensors;
+import dev.seer.io.SafetensorsFile;
+import dev.seer.io.TorchCheckpoints;
 import dev.seer.kernel.GateView;
 import dev.seer.model.BranchHooks;
 import dev.seer.model.HookPoint;
@@ -9,15 +13,11 @@ import dev.seer.tensor.SeerRuntime;
 import dev.seer.tensor.Shape;
 import dev.seer.tensor.Tensor;
 import dev.seer.tensor.Torch;
-import dev.seer.io.CheckpointException;
-import dev.seer.io.Safetensors;
-import dev.seer.io.SafetensorsFile;
-import dev.seer.io.TorchCheckpoints;
 import java.io.IOException;
 import java.lang.foreign.Arena;
-import java.nio.file.Path;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -27,7 +27,6 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.GeneratorOptional;
 import org.bytedeco.pytorch.InferenceMode;
-import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.TensorVector;
@@ -49,6 +48,7 @@ public final class DitModel implements AutoCloseable {
     private final org.bytedeco.pytorch.Tensor adaLnBiasAll;
     private final List<HookPoint> hookPoints;
     private final org.bytedeco.pytorch.Tensor frequencies;
+    private final DitGraph graph;
     private volatile boolean closed;
 
     private DitModel(DitConfig config, Map<String, org.bytedeco.pytorch.Tensor> weights) {
@@ -69,7 +69,7 @@ public final class DitModel implements AutoCloseable {
                 weights.put("blocks." + i + ".adaLN_modulation.1.weight", keep(adaLnWeightAll.narrow(0, i * sixC, sixC)));
                 weights.put("blocks." + i + ".adaLN_modulation.1.bias", keep(adaLnBiasAll.narrow(0, i * sixC, sixC)));
             }
-            frequencies = keep(timestepFrequencies());
+            frequencies = keep(DitGraph.timestepFrequencies());
         }
         List<HookPoint> points = new ArrayList<>();
         for (int i = 0; i < depth; i++) {
@@ -77,6 +77,7 @@ public final class DitModel implements AutoCloseable {
             points.add(new HookPoint("blocks." + i + ".mlp", i, 2 * i + 1));
         }
         this.hookPoints = Collections.unmodifiableList(points);
+        this.graph = new DitGraph(config, weights::get, frequencies);
     }
 
     /** Takes a tensor out of the current PointerScope so it lives until {@link #close()}. */
@@ -248,31 +249,11 @@ public final class DitModel implements AutoCloseable {
         return t;
     }
 
-    private org.bytedeco.pytorch.Tensor w(String key) {
-        return weights.get(key);
-    }
-
-    private org.bytedeco.pytorch.Tensor linear(org.bytedeco.pytorch.Tensor x, String prefix) {
-        return torch.linear(x, w(prefix + ".weight"), new TensorOptional(w(prefix + ".bias")));
-    }
-
     private org.bytedeco.pytorch.Tensor forward(org.bytedeco.pytorch.Tensor x, org.bytedeco.pytorch.Tensor t,
                                                 org.bytedeco.pytorch.Tensor y, StepContext ctx, BranchHooks hooks) {
         int C = config.hiddenSize();
-        long p = config.patchSize();
-        // x_embedder (a conv with kernel = stride = patch) + fixed position embedding: (B, T, C)
-        org.bytedeco.pytorch.Tensor h = torch.conv2d(x, w("x_embedder.proj.weight"),
-                new TensorOptional(w("x_embedder.proj.bias")), new long[] {p, p}, new long[] {0, 0}, new long[] {1, 1}, 1);
-        h = h.flatten(2, -1).transpose(1, 2).add(w("pos_embed")).contiguous();
-        // c = t_emb + y_emb: (B, C)
-        org.bytedeco.pytorch.Tensor args = t.to(torch.ScalarType.Float).unsqueeze(1).mul(frequencies.unsqueeze(0));
-        TensorVector cs = new TensorVector(args.cos(), args.sin());
-        org.bytedeco.pytorch.Tensor tFreq = torch.cat(cs, -1);
-        org.bytedeco.pytorch.Tensor tEmb = linear(torch.silu(linear(tFreq, "t_embedder.mlp.0")), "t_embedder.mlp.2");
-        org.bytedeco.pytorch.Tensor yEmb = w("y_embedder.embedding_table.weight").index_select(0, y);
-        org.bytedeco.pytorch.Tensor c = tEmb.add(yEmb);
-        org.bytedeco.pytorch.Tensor siluC = torch.silu(c);
-
+        org.bytedeco.pytorch.Tensor h = graph.embed(x);
+        org.bytedeco.pytorch.Tensor siluC = torch.silu(graph.conditioning(t, y));
         hooks.beginStep(ctx);
         Tensor xView = Torch.view(h);
         if (hooks != BranchHooks.NONE && hooks.replacesStack(ctx)) {
@@ -287,73 +268,35 @@ public final class DitModel implements AutoCloseable {
             hooks.applyStack(ctx, xView, hookPoints, gates);
         } else {
             for (int i = 0; i < config.depth(); i++) {
-                String b = "blocks." + i + ".";
-                org.bytedeco.pytorch.Tensor mods = linear(siluC, b + "adaLN_modulation.1").contiguous();
+                int layer = i;
+                org.bytedeco.pytorch.Tensor mods = graph.blockModulation(siluC, i).contiguous();
                 Tensor modView = Torch.view(mods);
-                org.bytedeco.pytorch.Tensor x0 = h;
                 // attention branch: shift_msa, scale_msa, gate_msa = chunks 0, 1, 2
                 residual(hooks, hookPoints.get(2 * i), ctx, h, xView, mods, modView, 2L * C,
-                        () -> attention(modulate(x0, mods, 0, C), b));
+                        () -> graph.attention(graph.modulate(h, mods, 0), layer));
                 // MLP branch: shift_mlp, scale_mlp, gate_mlp = chunks 3, 4, 5
                 residual(hooks, hookPoints.get(2 * i + 1), ctx, h, xView, mods, modView, 5L * C,
-                        () -> mlp(modulate(x0, mods, 3L * C, C), b));
+                        () -> graph.mlp(graph.modulate(h, mods, 3L * C), layer));
             }
         }
-        // final layer: adaLN (shift, scale), LayerNorm, linear, unpatchify
-        org.bytedeco.pytorch.Tensor fm = linear(siluC, "final_layer.adaLN_modulation.1");
-        org.bytedeco.pytorch.Tensor out = linear(modulate(h, fm, 0, C), "final_layer.linear");
+        org.bytedeco.pytorch.Tensor out = graph.finalLayer(h, siluC);
         hooks.endStep(ctx);
-        long batch = out.size(0);
-        long g = config.gridSize();
-        long oc = config.outChannels();
-        return out.reshape(batch, g, g, p, p, oc).permute(0, 5, 1, 3, 2, 4).reshape(batch, oc, g * p, g * p).contiguous();
+        return out;
     }
 
     private interface TorchBranch {
         org.bytedeco.pytorch.Tensor compute();
     }
 
+    /** x = x + gate * branch, in place on x's memory: by libtorch ops without hooks, else by the hooks. */
     private void residual(BranchHooks hooks, HookPoint point, StepContext ctx, org.bytedeco.pytorch.Tensor h, Tensor xView,
                           org.bytedeco.pytorch.Tensor mods, Tensor modView, long gateOffset, TorchBranch branch) {
-        int C = config.hiddenSize();
         if (hooks == BranchHooks.NONE) {
-            // x = x + gate.unsqueeze(1) * branch, as the reference model does (in place: same values)
-            org.bytedeco.pytorch.Tensor gate = mods.narrow(1, gateOffset, C).unsqueeze(1);
-            h.add_(gate.mul(branch.compute()));
+            h.add_(graph.gate(mods, gateOffset).mul(branch.compute()));
         } else {
-            hooks.residual(point, ctx, xView, new GateView(modView, gateOffset, C), () -> Torch.view(branch.compute().contiguous()));
+            hooks.residual(point, ctx, xView, new GateView(modView, gateOffset, config.hiddenSize()),
+                    () -> Torch.view(branch.compute().contiguous()));
         }
-    }
-
-    /** LayerNorm (no affine, eps 1e-6), then x * (1 + scale) + shift with shift/scale read from the modulation. */
-    private org.bytedeco.pytorch.Tensor modulate(org.bytedeco.pytorch.Tensor x, org.bytedeco.pytorch.Tensor mods, long shiftOffset, int C) {
-        org.bytedeco.pytorch.Tensor shift = mods.narrow(1, shiftOffset, C).unsqueeze(1);
-        org.bytedeco.pytorch.Tensor scale = mods.narrow(1, shiftOffset + C, C).unsqueeze(1);
-        org.bytedeco.pytorch.Tensor n = torch.layer_norm(x, new long[] {C}, new TensorOptional(), new TensorOptional(), 1e-6, false);
-        return n.mul(scale.add(new Scalar(1.0))).add(shift);
-    }
-
-    /** qkv (with bias) -> heads -> softmax(q k^T / sqrt(d)) v -> proj: (B, N, C). */
-    private org.bytedeco.pytorch.Tensor attention(org.bytedeco.pytorch.Tensor x, String b) {
-        long B = x.size(0);
-        long N = x.size(1);
-        int C = config.hiddenSize();
-        org.bytedeco.pytorch.Tensor qkv = linear(x, b + "attn.qkv").reshape(B, N, 3, config.numHeads(), config.headDim())
-                .permute(2, 0, 3, 1, 4);
-        org.bytedeco.pytorch.Tensor o = torch.scaled_dot_product_attention(qkv.select(0, 0), qkv.select(0, 1), qkv.select(0, 2));
-        return linear(o.transpose(1, 2).reshape(B, N, C), b + "attn.proj");
-    }
-
-    /** fc1 -> tanh-GELU -> fc2. */
-    private org.bytedeco.pytorch.Tensor mlp(org.bytedeco.pytorch.Tensor x, String b) {
-        return linear(torch.gelu(linear(x, b + "mlp.fc1"), "tanh"), b + "mlp.fc2");
-    }
-
-    /** exp(-ln(10000) * k / half) for k < half, in the reference's float32 op order. */
-    private static org.bytedeco.pytorch.Tensor timestepFrequencies() {
-        int half = DitWeights.FREQUENCY_EMBEDDING_SIZE / 2;
-        org.bytedeco.pytorch.Tensor k = torch.arange(new Scalar(0), new Scalar(half), new TensorOptions(torch.ScalarType.Float));
-        return k.mul(new Scalar(-Math.log(10000.0))).div(new Scalar(half)).exp();
     }
 
     /** A libtorch CPU generator, seeded like torch.manual_seed (same normal stream as PyTorch on CPU). */
