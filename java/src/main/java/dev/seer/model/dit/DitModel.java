@@ -43,32 +43,52 @@ import org.bytedeco.pytorch.global.torch;
 public final class DitModel implements AutoCloseable {
     private final DitConfig config;
     private final Map<String, org.bytedeco.pytorch.Tensor> weights;
-    /** All blocks' adaLN weights in one (depth*6C, C) buffer; each block's weight is a row range of it. */
-    private final org.bytedeco.pytorch.Tensor adaLnWeightAll;
-    private final org.bytedeco.pytorch.Tensor adaLnBiasAll;
+    /**
+     * The blocks' adaLN weights, rearranged without duplication: every block's two gate chunks (gate_msa,
+     * gate_mlp) in one (depth*2C, C) block, and the shift/scale chunks in another (depth*4C, C). A forecast step
+     * needs only the gates, so it reads a third of the adaLN weights in one pass.
+     */
+    private final org.bytedeco.pytorch.Tensor gateWeight;
+    private final org.bytedeco.pytorch.Tensor gateBias;
+    private final org.bytedeco.pytorch.Tensor shiftScaleWeight;
+    private final org.bytedeco.pytorch.Tensor shiftScaleBias;
     private final List<HookPoint> hookPoints;
     private final org.bytedeco.pytorch.Tensor frequencies;
     private final DitGraph graph;
     private volatile boolean closed;
 
+    /** adaLN chunk order of the official checkpoints: shift, scale, gate (attention), shift, scale, gate (MLP). */
+    private static final int[] GATE_CHUNKS = {2, 5};
+    private static final int[] SHIFT_SCALE_CHUNKS = {0, 1, 3, 4};
+
     private DitModel(DitConfig config, Map<String, org.bytedeco.pytorch.Tensor> weights) {
         this.config = config;
         this.weights = weights;
         int depth = config.depth();
+        long C = config.hiddenSize();
         try (PointerScope scope = new PointerScope()) {
-            TensorVector ws = new TensorVector();
-            TensorVector bs = new TensorVector();
+            TensorVector gw = new TensorVector();
+            TensorVector gb = new TensorVector();
+            TensorVector sw = new TensorVector();
+            TensorVector sb = new TensorVector();
             for (int i = 0; i < depth; i++) {
-                ws.push_back(weights.get("blocks." + i + ".adaLN_modulation.1.weight"));
-                bs.push_back(weights.get("blocks." + i + ".adaLN_modulation.1.bias"));
+                org.bytedeco.pytorch.Tensor w = weights.remove("blocks." + i + ".adaLN_modulation.1.weight");
+                org.bytedeco.pytorch.Tensor b = weights.remove("blocks." + i + ".adaLN_modulation.1.bias");
+                for (int chunk : GATE_CHUNKS) {
+                    gw.push_back(w.narrow(0, chunk * C, C));
+                    gb.push_back(b.narrow(0, chunk * C, C));
+                }
+                for (int chunk : SHIFT_SCALE_CHUNKS) {
+                    sw.push_back(w.narrow(0, chunk * C, C));
+                    sb.push_back(b.narrow(0, chunk * C, C));
+                }
+                w.close();
+                b.close();
             }
-            adaLnWeightAll = keep(torch.cat(ws, 0));
-            adaLnBiasAll = keep(torch.cat(bs, 0));
-            long sixC = 6L * config.hiddenSize();
-            for (int i = 0; i < depth; i++) {
-                weights.put("blocks." + i + ".adaLN_modulation.1.weight", keep(adaLnWeightAll.narrow(0, i * sixC, sixC)));
-                weights.put("blocks." + i + ".adaLN_modulation.1.bias", keep(adaLnBiasAll.narrow(0, i * sixC, sixC)));
-            }
+            gateWeight = keep(torch.cat(gw, 0));
+            gateBias = keep(torch.cat(gb, 0));
+            shiftScaleWeight = keep(torch.cat(sw, 0));
+            shiftScaleBias = keep(torch.cat(sb, 0));
             frequencies = keep(DitGraph.timestepFrequencies());
         }
         List<HookPoint> points = new ArrayList<>();
@@ -188,24 +208,37 @@ public final class DitModel implements AutoCloseable {
         return hookPoints;
     }
 
-    /** Views of the weights (owned by this model; valid until {@link #close()}), official key names. */
+    /**
+     * The weights under their official key names, in the official layout: views of the model's memory, except
+     * the adaLN weights, which are reassembled into copies. Valid until {@link #close()}.
+     */
     public Map<String, Tensor> stateDict() {
         Map<String, Tensor> m = new LinkedHashMap<>();
-        for (var e : weights.entrySet()) {
-            m.put(e.getKey(), Torch.view(e.getValue()));
+        long C = config.hiddenSize();
+        for (var e : DitWeights.expectedShapes(config).entrySet()) {
+            String key = e.getKey();
+            org.bytedeco.pytorch.Tensor t = weights.get(key);
+            if (t == null) {
+                int layer = Integer.parseInt(key.split("\\.")[1]);
+                boolean weight = key.endsWith(".weight");
+                org.bytedeco.pytorch.Tensor g = (weight ? gateWeight : gateBias).narrow(0, layer * 2 * C, 2 * C);
+                org.bytedeco.pytorch.Tensor ss = (weight ? shiftScaleWeight : shiftScaleBias).narrow(0, layer * 4 * C, 4 * C);
+                TensorVector parts = new TensorVector(ss.narrow(0, 0, 2 * C), g.narrow(0, 0, C), ss.narrow(0, 2 * C, 2 * C),
+                        g.narrow(0, C, C));
+                t = torch.cat(parts, 0);
+            }
+            m.put(key, Torch.view(t));
         }
         return m;
     }
 
-    /** Bytes of weights held (the adaLN weights are counted once). */
+    /** Bytes of weights held. */
     public long weightBytes() {
-        long n = 0;
-        for (var e : weights.entrySet()) {
-            if (!e.getKey().contains("adaLN_modulation") || e.getKey().startsWith("final_layer")) {
-                n += e.getValue().numel() * 4;
-            }
+        long n = gateWeight.numel() + gateBias.numel() + shiftScaleWeight.numel() + shiftScaleBias.numel();
+        for (org.bytedeco.pytorch.Tensor t : weights.values()) {
+            n += t.numel();
         }
-        return n + (adaLnWeightAll.numel() + adaLnBiasAll.numel()) * 4;
+        return n * Float.BYTES;
     }
 
     /**
@@ -257,32 +290,54 @@ public final class DitModel implements AutoCloseable {
         hooks.beginStep(ctx);
         Tensor xView = Torch.view(h);
         if (hooks != BranchHooks.NONE && hooks.replacesStack(ctx)) {
-            // Only the conditioning path runs: every block's adaLN in one matmul, then the hooks add all branches.
-            org.bytedeco.pytorch.Tensor mods = torch.linear(siluC, adaLnWeightAll, new TensorOptional(adaLnBiasAll)).contiguous();
-            Tensor modView = Torch.view(mods);
-            List<GateView> gates = new ArrayList<>(hookPoints.size());
+            // Only the conditioning path runs: every block's gates in one pass over the gate weights, then the
+            // hooks add all branches. gates: (B, depth*2C), block i's gate_msa at 2iC, gate_mlp at (2i+1)C.
+            Tensor gates = Torch.view(smallBatchLinear(siluC, gateWeight, gateBias));
+            List<GateView> views = new ArrayList<>(hookPoints.size());
             for (HookPoint hp : hookPoints) {
-                long offset = 6L * C * hp.layer() + (hp.name().endsWith(".attn") ? 2L * C : 5L * C);
-                gates.add(new GateView(modView, offset, C));
+                views.add(new GateView(gates, (long) hp.index() * C, C));
             }
-            hooks.applyStack(ctx, xView, hookPoints, gates);
+            hooks.applyStack(ctx, xView, hookPoints, views);
         } else {
             for (int i = 0; i < config.depth(); i++) {
                 int layer = i;
-                org.bytedeco.pytorch.Tensor mods = graph.blockModulation(siluC, i).contiguous();
-                Tensor modView = Torch.view(mods);
-                // attention branch: shift_msa, scale_msa, gate_msa = chunks 0, 1, 2
-                residual(hooks, hookPoints.get(2 * i), ctx, h, xView, mods, modView, 2L * C,
-                        () -> graph.attention(graph.modulate(h, mods, 0), layer));
-                // MLP branch: shift_mlp, scale_mlp, gate_mlp = chunks 3, 4, 5
-                residual(hooks, hookPoints.get(2 * i + 1), ctx, h, xView, mods, modView, 5L * C,
-                        () -> graph.mlp(graph.modulate(h, mods, 3L * C), layer));
+                // shift_msa, scale_msa, shift_mlp, scale_mlp at 0, C, 2C, 3C; gate_msa, gate_mlp at 0, C
+                org.bytedeco.pytorch.Tensor ss = smallBatchLinear(siluC, shiftScaleWeight.narrow(0, 4L * i * C, 4L * C),
+                        shiftScaleBias.narrow(0, 4L * i * C, 4L * C));
+                org.bytedeco.pytorch.Tensor g = smallBatchLinear(siluC, gateWeight.narrow(0, 2L * i * C, 2L * C),
+                        gateBias.narrow(0, 2L * i * C, 2L * C));
+                Tensor gView = Torch.view(g);
+                residual(hooks, hookPoints.get(2 * i), ctx, h, xView, g, gView, 0,
+                        () -> graph.attention(graph.modulate(h, ss, 0), layer));
+                residual(hooks, hookPoints.get(2 * i + 1), ctx, h, xView, g, gView, C,
+                        () -> graph.mlp(graph.modulate(h, ss, 2L * C), layer));
             }
         }
         org.bytedeco.pytorch.Tensor out = graph.finalLayer(h, siluC);
         hooks.endStep(ctx);
         return out;
     }
+
+    /**
+     * y = x W^T + b for a few rows of x (the conditioning batch). A general matrix multiply with 2 rows reads
+     * the weights at a fraction of memory bandwidth; one matrix-vector product per row streams them at full
+     * speed (and, for the gates of a DiT-S stack, from cache for the second row). Contiguous (B, N) result.
+     */
+    private static org.bytedeco.pytorch.Tensor smallBatchLinear(org.bytedeco.pytorch.Tensor x, org.bytedeco.pytorch.Tensor w,
+                                                                org.bytedeco.pytorch.Tensor b) {
+        long rows = x.size(0);
+        if (rows > SMALL_BATCH) {
+            return torch.linear(x, w, new TensorOptional(b)).contiguous();
+        }
+        TensorVector ys = new TensorVector();
+        for (long r = 0; r < rows; r++) {
+            ys.push_back(torch.addmv(b, w, x.select(0, r)));
+        }
+        return torch.stack(ys, 0);
+    }
+
+    /** Up to this many conditioning rows, adaLN runs as matrix-vector products (see smallBatchLinear). */
+    private static final int SMALL_BATCH = 4;
 
     private interface TorchBranch {
         org.bytedeco.pytorch.Tensor compute();
@@ -314,8 +369,10 @@ public final class DitModel implements AutoCloseable {
             for (org.bytedeco.pytorch.Tensor t : weights.values()) {
                 t.close();
             }
-            adaLnWeightAll.close();
-            adaLnBiasAll.close();
+            gateWeight.close();
+            gateBias.close();
+            shiftScaleWeight.close();
+            shiftScaleBias.close();
             frequencies.close();
         }
     }

@@ -54,6 +54,20 @@ class DitModelTest {
     }
 
     @Test
+    void stateDictRoundTripsTheOfficialLayout() {
+        try (Arena arena = Arena.ofShared()) {
+            Map<String, Tensor> sd = DitModel.randomStateDict(TINY, 8, arena);
+            try (DitModel model = DitModel.fromStateDict(TINY, sd)) {
+                Map<String, Tensor> back = model.stateDict();
+                assertEquals(sd.keySet(), back.keySet());
+                for (String key : sd.keySet()) {
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(sd.get(key).toFloatArray(), back.get(key).toFloatArray(), key);
+                }
+            }
+        }
+    }
+
+    @Test
     void wrongWeightsAreNamedByKeyAndShape() {
         try (Arena arena = Arena.ofShared()) {
             Map<String, Tensor> sd = new LinkedHashMap<>(DitModel.randomStateDict(TINY, 1, arena));
