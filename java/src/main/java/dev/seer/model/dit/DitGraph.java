@@ -40,25 +40,56 @@ public final class DitGraph {
         return torch.linear(x, w(prefix + ".weight"), new TensorOptional(w(prefix + ".bias")));
     }
 
-    /** x_embedder (a conv with kernel = stride = patch) + the fixed position embedding: (B, T, C), contiguous. */
+    /** A linear map of the conditioning vectors (B, K), one row per sample: see {@link #smallBatchLinear}. */
+    Tensor conditionLinear(Tensor x, String prefix) {
+        return smallBatchLinear(x, w(prefix + ".weight"), w(prefix + ".bias"));
+    }
+
+    /** Up to this many rows, {@link #smallBatchLinear} runs one matrix-vector product per row. */
+    static final int SMALL_BATCH = 4;
+
+    /**
+     * y = x W^T + b, contiguous (B, N). For a few rows (the conditioning batch) a general matrix multiply reads
+     * the weights at a fraction of memory bandwidth; one matrix-vector product per row streams them at full
+     * speed (and from cache for the later rows when they fit). Larger batches (training) use linear.
+     */
+    static Tensor smallBatchLinear(Tensor x, Tensor w, Tensor b) {
+        long rows = x.size(0);
+        if (rows > SMALL_BATCH || x.requires_grad() || w.requires_grad()) {
+            return torch.linear(x, w, new TensorOptional(b)).contiguous();
+        }
+        TensorVector ys = new TensorVector();
+        for (long r = 0; r < rows; r++) {
+            ys.push_back(torch.addmv(b, w, x.select(0, r)));
+        }
+        return torch.stack(ys, 0);
+    }
+
+    /**
+     * x_embedder + the fixed position embedding: (B, T, C), contiguous. The official conv with kernel = stride
+     * = patch is computed as what it is, one linear map per patch: patches (B, T, Cin*p*p) in the conv weight's
+     * (in channel, row, column) order, times the flattened weight (a conv call costs more than the whole map).
+     */
     public Tensor embed(Tensor x) {
         long p = config.patchSize();
-        Tensor h = torch.conv2d(x, w("x_embedder.proj.weight"), new TensorOptional(w("x_embedder.proj.bias")),
-                new long[] {p, p}, new long[] {0, 0}, new long[] {1, 1}, 1);
-        return h.flatten(2, -1).transpose(1, 2).add(w("pos_embed")).contiguous();
+        long g = config.gridSize();
+        long in = config.inChannels();
+        Tensor patches = x.reshape(x.size(0), in, g, p, g, p).permute(0, 2, 4, 1, 3, 5).reshape(x.size(0), g * g, in * p * p);
+        Tensor weight = w("x_embedder.proj.weight").reshape(config.hiddenSize(), in * p * p);
+        return torch.linear(patches, weight, new TensorOptional(w("x_embedder.proj.bias"))).add(w("pos_embed"));
     }
 
     /** c = t_emb + y_emb: (B, C). t: (B,) timesteps (any numeric dtype), y: (B,) int64 labels. */
     public Tensor conditioning(Tensor t, Tensor y) {
         Tensor args = t.to(torch.ScalarType.Float).unsqueeze(1).mul(frequencies.unsqueeze(0));
         Tensor tFreq = torch.cat(new TensorVector(args.cos(), args.sin()), -1);
-        Tensor tEmb = linear(torch.silu(linear(tFreq, "t_embedder.mlp.0")), "t_embedder.mlp.2");
+        Tensor tEmb = conditionLinear(torch.silu(conditionLinear(tFreq, "t_embedder.mlp.0")), "t_embedder.mlp.2");
         return tEmb.add(w("y_embedder.embedding_table.weight").index_select(0, y));
     }
 
     /** Block i's adaLN modulation from silu(c): (B, 6C) = shift, scale, gate (attention), shift, scale, gate (MLP). */
     public Tensor blockModulation(Tensor siluC, int i) {
-        return linear(siluC, "blocks." + i + ".adaLN_modulation.1");
+        return conditionLinear(siluC, "blocks." + i + ".adaLN_modulation.1");
     }
 
     /** LayerNorm (no affine, eps 1e-6), then x * (1 + scale) + shift with shift/scale read from the modulation. */
@@ -102,7 +133,7 @@ public final class DitGraph {
     /** Final layer (adaLN shift/scale, LayerNorm, linear) and unpatchify: (B, out_channels, H, W), contiguous. */
     public Tensor finalLayer(Tensor x, Tensor siluC) {
         long p = config.patchSize();
-        Tensor fm = linear(siluC, "final_layer.adaLN_modulation.1");
+        Tensor fm = conditionLinear(siluC, "final_layer.adaLN_modulation.1");
         Tensor out = linear(modulate(x, fm, 0), "final_layer.linear");
         long batch = out.size(0);
         long g = config.gridSize();

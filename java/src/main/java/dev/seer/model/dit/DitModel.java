@@ -292,7 +292,7 @@ public final class DitModel implements AutoCloseable {
         if (hooks != BranchHooks.NONE && hooks.replacesStack(ctx)) {
             // Only the conditioning path runs: every block's gates in one pass over the gate weights, then the
             // hooks add all branches. gates: (B, depth*2C), block i's gate_msa at 2iC, gate_mlp at (2i+1)C.
-            Tensor gates = Torch.view(smallBatchLinear(siluC, gateWeight, gateBias));
+            Tensor gates = Torch.view(DitGraph.smallBatchLinear(siluC, gateWeight, gateBias));
             List<GateView> views = new ArrayList<>(hookPoints.size());
             for (HookPoint hp : hookPoints) {
                 views.add(new GateView(gates, (long) hp.index() * C, C));
@@ -302,9 +302,9 @@ public final class DitModel implements AutoCloseable {
             for (int i = 0; i < config.depth(); i++) {
                 int layer = i;
                 // shift_msa, scale_msa, shift_mlp, scale_mlp at 0, C, 2C, 3C; gate_msa, gate_mlp at 0, C
-                org.bytedeco.pytorch.Tensor ss = smallBatchLinear(siluC, shiftScaleWeight.narrow(0, 4L * i * C, 4L * C),
+                org.bytedeco.pytorch.Tensor ss = DitGraph.smallBatchLinear(siluC, shiftScaleWeight.narrow(0, 4L * i * C, 4L * C),
                         shiftScaleBias.narrow(0, 4L * i * C, 4L * C));
-                org.bytedeco.pytorch.Tensor g = smallBatchLinear(siluC, gateWeight.narrow(0, 2L * i * C, 2L * C),
+                org.bytedeco.pytorch.Tensor g = DitGraph.smallBatchLinear(siluC, gateWeight.narrow(0, 2L * i * C, 2L * C),
                         gateBias.narrow(0, 2L * i * C, 2L * C));
                 Tensor gView = Torch.view(g);
                 residual(hooks, hookPoints.get(2 * i), ctx, h, xView, g, gView, 0,
@@ -317,27 +317,6 @@ public final class DitModel implements AutoCloseable {
         hooks.endStep(ctx);
         return out;
     }
-
-    /**
-     * y = x W^T + b for a few rows of x (the conditioning batch). A general matrix multiply with 2 rows reads
-     * the weights at a fraction of memory bandwidth; one matrix-vector product per row streams them at full
-     * speed (and, for the gates of a DiT-S stack, from cache for the second row). Contiguous (B, N) result.
-     */
-    private static org.bytedeco.pytorch.Tensor smallBatchLinear(org.bytedeco.pytorch.Tensor x, org.bytedeco.pytorch.Tensor w,
-                                                                org.bytedeco.pytorch.Tensor b) {
-        long rows = x.size(0);
-        if (rows > SMALL_BATCH) {
-            return torch.linear(x, w, new TensorOptional(b)).contiguous();
-        }
-        TensorVector ys = new TensorVector();
-        for (long r = 0; r < rows; r++) {
-            ys.push_back(torch.addmv(b, w, x.select(0, r)));
-        }
-        return torch.stack(ys, 0);
-    }
-
-    /** Up to this many conditioning rows, adaLN runs as matrix-vector products (see smallBatchLinear). */
-    private static final int SMALL_BATCH = 4;
 
     private interface TorchBranch {
         org.bytedeco.pytorch.Tensor compute();
