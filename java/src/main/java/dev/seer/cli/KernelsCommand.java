@@ -29,14 +29,13 @@ import picocli.CommandLine.Option;
  * AUTO variant against the STREAM triad/copy of the same working set and the libtorch op chain.
  */
 @Command(name = "kernels", mixinStandardHelpOptions = true,
-        description = {"Validate the CPU kernel variants bit for bit against the reference, then time the AUTO variant:",
-                "GB/s (bytes read + written once each), fraction of the STREAM triad measured in the same run at the",
-                "same working set, and speed-up over the libtorch op chain of a straightforward implementation.",
-                "Exits 1 if a validation fails."})
+        description = "Validate the CPU kernel variants bit for bit against the reference, then time the AUTO variant: GB/s "
+                + "(bytes read + written once each), fraction of the STREAM triad measured in the same run at the same working "
+                + "set, and speed-up over the libtorch op chain of a straightforward implementation. Exits 1 if a validation fails.")
 final class KernelsCommand implements Callable<Integer> {
     static final List<String> DTYPES = List.of("f32", "bf16", "f16");
 
-    @Option(names = "--quick", description = "Sizes 64KiB,1MiB,16MiB (unless --sizes is given) and 0.2 s of timing per case instead of 1 s (the README's CI job uses it).")
+    @Option(names = "--quick", description = "Sizes 64KiB,1MiB,16MiB (unless --sizes is given) and 0.2 s of timing per case instead of 1 s; for CI.")
     boolean quick;
 
     @Option(names = "--sizes", split = ",", paramLabel = "SIZE",
