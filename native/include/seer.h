@@ -131,6 +131,17 @@ SEER_API seer_status seer_taylor_update_residual(int variant, int dtype, void *x
                                                  void *const *factors, int new_order, int64_t batch,
                                                  int64_t tokens, int64_t channels, float distance);
 
+/* ---- libseer_cpu: STREAM reference loops (float32), threaded like the kernels ---- */
+
+/*
+ * McCalpin's STREAM copy (dst = src; 8 bytes moved per element) and triad (a = b + scalar * c; 12 bytes per
+ * element), plain loops with ordinary stores, split over threads exactly as the kernels are (seer_set_num_threads,
+ * seer_set_parallel_threshold). They give the memory bandwidth the kernels' GB/s are compared against. dst/a must
+ * not overlap the inputs; n == 0 is a no-op (pointers may then be NULL).
+ */
+SEER_API seer_status seer_stream_copy(float *dst, const float *src, int64_t n);
+SEER_API seer_status seer_stream_triad(float *a, const float *b, const float *c, float scalar, int64_t n);
+
 /* ---- libseer_cuda (same semantics; every pointer is device memory except the pointer arrays and flags,
  * which are host memory; `stream` is a cudaStream_t or NULL for the default stream; calls are asynchronous
  * except that a non-NULL nonfinite flag makes the call synchronise to read it back) ---- */

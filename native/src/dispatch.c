@@ -186,10 +186,7 @@ static seer_status seer_check_n(const char *fn, int dtype, int64_t n) {
 
 /* ---- threading ---- */
 
-typedef int (*seer_job_fn)(const void *ctx, int64_t i0, int64_t i1);
-
-/* Runs job over [0, n) (work = n * weight for the threshold); returns the OR of its results. */
-static int seer_run(seer_job_fn job, const void *ctx, int64_t n, int64_t weight) {
+int seer_run(seer_job_fn job, const void *ctx, int64_t n, int64_t weight) {
     int nt = seer_get_num_threads();
     int64_t work = n > INT64_MAX / (weight > 0 ? weight : 1) ? INT64_MAX : n * weight;
     if (nt <= 1 || work < seer_get_parallel_threshold() || n < 2 * 64) return job(ctx, 0, n);

@@ -82,6 +82,14 @@ SEER_HIDDEN int seer_taylor_forecast_residual_multi_range(const seer_kernels *ke
                                                           const void *const *factors, const int32_t *orders,
                                                           const seer_coeffs *k, int64_t e0, int64_t e1);
 
+/*
+ * The threading of every parallel entry point (dispatch.c): runs job over [0, n) in one contiguous piece per
+ * thread, pieces starting on multiples of 64 elements; serially, with no OpenMP region, when n * weight is below
+ * the parallel threshold or only one thread is set. Returns the OR of the jobs' results.
+ */
+typedef int (*seer_job_fn)(const void *ctx, int64_t i0, int64_t i1);
+SEER_HIDDEN int seer_run(seer_job_fn job, const void *ctx, int64_t n, int64_t weight);
+
 /* ---- scalar storage conversions, shared by the reference and the SIMD tails ---- */
 
 static inline float seer_bits_f32(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }

@@ -92,6 +92,21 @@ int main(void) {
     expect(seer_taylor_update_residual(1, 0, X, G, 8, X, fac, 2, 2, 4, 8, 1.0f), SEER_ERR_INVALID_ARGUMENT, "x overlaps feature", "ur alias");
     expect(seer_taylor_update_residual(1, 0, X, G, 8, NULL, fac, 2, 2, 4, 8, 1.0f), SEER_ERR_INVALID_ARGUMENT, "feature is NULL", "ur null");
 
+    /* STREAM reference loops */
+    {
+        float a[100], b[100], c[100];
+        for (int i = 0; i < 100; i++) b[i] = (float)i, c[i] = 0.5f * (float)i, a[i] = -1.0f;
+        CHECK(seer_stream_triad(a, b, c, 3.0f, 100) == SEER_OK, "triad: %s", seer_last_error());
+        for (int i = 0; i < 100; i++) CHECK(a[i] == b[i] + 3.0f * c[i], "triad element %d", i);
+        CHECK(seer_stream_copy(a, c, 100) == SEER_OK, "copy: %s", seer_last_error());
+        for (int i = 0; i < 100; i++) CHECK(a[i] == c[i], "copy element %d", i);
+        CHECK(seer_stream_copy(NULL, NULL, 0) == SEER_OK, "copy n=0 with NULL pointers");
+        expect(seer_stream_copy(a, a + 10, 20), SEER_ERR_INVALID_ARGUMENT, "stream_copy: dst overlaps src", "copy alias");
+        expect(seer_stream_triad(a, b, NULL, 1.0f, 4), SEER_ERR_INVALID_ARGUMENT, "stream_triad: c is NULL", "triad null");
+        expect(seer_stream_triad(a, a, c, 1.0f, 4), SEER_ERR_INVALID_ARGUMENT, "a overlaps b", "triad alias");
+        expect(seer_stream_triad(a, b, c, 1.0f, -1), SEER_ERR_INVALID_ARGUMENT, "n=-1 is negative", "triad n");
+    }
+
     /* settings */
     expect(seer_set_parallel_threshold(-1), SEER_ERR_INVALID_ARGUMENT, "must be >= 0", "threshold");
     CHECK(seer_set_parallel_threshold(123) == SEER_OK && seer_get_parallel_threshold() == 123, "threshold round trip");

@@ -38,6 +38,8 @@ public final class NativeKernels {
     private final MethodHandle forecastResidual;
     private final MethodHandle forecastResidualMulti;
     private final MethodHandle updateResidual;
+    private final MethodHandle streamCopy;
+    private final MethodHandle streamTriad;
 
     private NativeKernels(Path path) {
         this.path = path;
@@ -74,6 +76,9 @@ public final class NativeKernels {
         updateResidual = handle(linker, lib, "seer_taylor_update_residual", FunctionDescriptor.of(JAVA_INT,
                 JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_LONG,
                 JAVA_LONG, JAVA_FLOAT));
+        streamCopy = handle(linker, lib, "seer_stream_copy", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
+        streamTriad = handle(linker, lib, "seer_stream_triad", FunctionDescriptor.of(JAVA_INT,
+                ADDRESS, ADDRESS, ADDRESS, JAVA_FLOAT, JAVA_LONG));
     }
 
     /** The CPU library, loaded once, always after libtorch (see SeerRuntime). */
@@ -219,6 +224,45 @@ public final class NativeKernels {
                     batch, tokens, channels, distance));
         } catch (Throwable t) {
             throw rethrow(t);
+        }
+    }
+
+    /**
+     * STREAM copy, dst[i] = src[i] for n floats (8 bytes moved per element), threaded like the kernels: the
+     * bandwidth reference of the kernel benchmarks. The segments must hold n floats and must not overlap.
+     */
+    public void streamCopy(MemorySegment dst, MemorySegment src, long n) {
+        checkFloats("stream_copy", "dst", dst, n);
+        checkFloats("stream_copy", "src", src, n);
+        try {
+            check((int) streamCopy.invokeExact(dst, src, n));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * STREAM triad, a[i] = b[i] + scalar * c[i] for n floats (12 bytes moved per element), threaded like the
+     * kernels. The segments must hold n floats; a must not overlap b or c.
+     */
+    public void streamTriad(MemorySegment a, MemorySegment b, MemorySegment c, float scalar, long n) {
+        checkFloats("stream_triad", "a", a, n);
+        checkFloats("stream_triad", "b", b, n);
+        checkFloats("stream_triad", "c", c, n);
+        try {
+            check((int) streamTriad.invokeExact(a, b, c, scalar, n));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    private static void checkFloats(String fn, String name, MemorySegment s, long n) {
+        if (n < 0) {
+            throw new IllegalArgumentException(fn + ": n must be >= 0, found " + n);
+        }
+        if (n > 0 && s.byteSize() < n * Float.BYTES) {
+            throw new IllegalArgumentException(fn + ": " + name + " holds " + s.byteSize() + " bytes, " + n
+                    + " floats need " + n * Float.BYTES);
         }
     }
 
