@@ -63,6 +63,9 @@ public final class SeerRuntime {
 
     private static void doInit() {
         setenv("OMP_WAIT_POLICY", "PASSIVE", false);
+        if (!"false".equals(System.getProperty("seer.malloc.tune"))) {
+            keepFreedMemoryForReuse();
+        }
         if (System.getProperty("org.bytedeco.javacpp.cachedir") == null) {
             Path cache = Path.of(System.getProperty("user.home"), ".cache", "seer", "javacpp");
             System.setProperty("org.bytedeco.javacpp.cachedir", cache.toString());
@@ -85,6 +88,32 @@ public final class SeerRuntime {
         torch.set_num_threads(n);
         threads = n;
         LOG.debug("runtime ready: libtorch with {} threads", n);
+    }
+
+    /**
+     * libtorch allocates and frees every intermediate tensor of every op. With glibc's defaults, blocks from
+     * 128 KiB up are fresh mmaps and the heap top is trimmed after frees, so each op pays page faults again (very
+     * costly on virtual machines). Raising the mmap threshold to glibc's maximum (32 MiB) and the trim
+     * threshold to 1 GiB keeps freed blocks for reuse. Opt out with -Dseer.malloc.tune=false.
+     */
+    private static void keepFreedMemoryForReuse() {
+        Linker linker = Linker.nativeLinker();
+        var mallopt = linker.defaultLookup().find("mallopt");
+        if (mallopt.isEmpty()) {
+            return; // not glibc
+        }
+        MethodHandle h = linker.downcallHandle(mallopt.get(), FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+        final int mTrimThreshold = -1;
+        final int mMmapThreshold = -3;
+        try {
+            int ok1 = (int) h.invokeExact(mMmapThreshold, 32 << 20);
+            int ok2 = (int) h.invokeExact(mTrimThreshold, 1 << 30);
+            if (ok1 == 0 || ok2 == 0) {
+                LOG.debug("mallopt refused the thresholds");
+            }
+        } catch (Throwable t) {
+            LOG.debug("mallopt failed", t);
+        }
     }
 
     /** setenv(3) through Panama: System.getenv cannot change the process environment. */
