@@ -25,9 +25,12 @@ import org.junit.jupiter.api.io.TempDir;
  * never another exception type and never a crash. A successful read also touches every tensor's memory.
  */
 class MutationTest {
-    private static final int VARIANTS = 300;
-    /** Fewer for .pt: each one goes through libtorch's zip reader and unpickler. */
-    private static final int PT_VARIANTS = 100;
+    /** Per format; the `fuzz` Maven profile raises it to 10,000 (-Dseer.fuzz.variants). */
+    private static final int VARIANTS = Integer.getInteger("seer.fuzz.variants", 300);
+    /** Fewer for .pt in the default run: each one goes through libtorch's zip reader and unpickler. */
+    private static final int PT_VARIANTS = Integer.getInteger("seer.fuzz.ptVariants", 100);
+    /** A reader that takes longer than this on one file counts as a hang. */
+    private static final long HANG_NANOS = 10_000_000_000L;
 
     @TempDir
     Path dir;
@@ -55,6 +58,7 @@ class MutationTest {
             StringBuilder how = new StringBuilder();
             byte[] bytes = mutator.mutate(valid.clone(), rnd, how);
             Files.write(file, bytes);
+            long start = System.nanoTime();
             try {
                 reader.read(file);
                 accepted++;
@@ -63,6 +67,9 @@ class MutationTest {
                     fail(name + " variant " + i + " (" + how + ") threw " + e, e);
                 }
                 rejected++;
+            }
+            if (System.nanoTime() - start > HANG_NANOS) {
+                fail(name + " variant " + i + " (" + how + ") took over 10 s");
             }
         }
         return new Outcome(accepted, rejected);
