@@ -5,35 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class KernelsCommandTest {
-    private record Run(int exit, String out, String err) {
-    }
-
-    private static Run run(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int exit = SeerCli.run(args);
-            return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-    }
-
     @Test
     void jsonLinesCarryTheRequiredFields() throws Exception {
-        Run r = run("kernels", "--json", "--quick", "--sizes", "65536", "--ops", "taylor_forecast", "--dtypes", "f32");
+        CliRun r = CliRun.of("kernels", "--json", "--quick", "--sizes", "65536", "--ops", "taylor_forecast", "--dtypes", "f32");
         assertEquals(0, r.exit(), r.err());
         List<String> lines = r.out().lines().filter(l -> !l.isBlank()).toList();
         assertEquals(1, lines.size(), r.out());
@@ -51,19 +29,19 @@ class KernelsCommandTest {
 
     @Test
     void badOptionsNameTheOptionTheValueAndTheAllowedValues() {
-        Run r = run("kernels", "--dtypes", "f64");
+        CliRun r = CliRun.of("kernels", "--dtypes", "f64");
         assertEquals(2, r.exit());
         assertTrue(r.err().contains("--dtypes") && r.err().contains("f64") && r.err().contains("f32, bf16, f16"), r.err());
-        r = run("kernels", "--ops", "taylor_magic");
+        r = CliRun.of("kernels", "--ops", "taylor_magic");
         assertEquals(2, r.exit());
         assertTrue(r.err().contains("--ops") && r.err().contains("taylor_magic") && r.err().contains("taylor_forecast_residual_multi"), r.err());
-        r = run("kernels", "--sizes", "64KiB,12x");
+        r = CliRun.of("kernels", "--sizes", "64KiB,12x");
         assertEquals(2, r.exit());
         assertTrue(r.err().contains("--sizes") && r.err().contains("12x") && r.err().contains("KiB"), r.err());
-        r = run("kernels", "--order", "7");
+        r = CliRun.of("kernels", "--order", "7");
         assertEquals(2, r.exit());
         assertTrue(r.err().contains("--order") && r.err().contains("7") && r.err().contains("0..4"), r.err());
-        r = run("kernels", "--threads", "0");
+        r = CliRun.of("kernels", "--threads", "0");
         assertEquals(2, r.exit());
         assertTrue(r.err().contains("--threads") && r.err().contains(">= 1"), r.err());
     }

@@ -14,11 +14,8 @@ import dev.seer.model.dit.DitConfig;
 import dev.seer.model.dit.DitModel;
 import dev.seer.tensor.DType;
 import dev.seer.tensor.Tensor;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.ValueLayout;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -31,25 +28,6 @@ import org.junit.jupiter.api.io.TempDir;
 /** `seer sample` end to end on a tiny DiT: config JSON, .pt and .safetensors weights, noise file, outputs. */
 class SampleCommandTest {
     static final DitConfig TINY = new DitConfig(8, 2, 4, 32, 2, 2, 4.0, 0.1, 5, true);
-
-    record Run(int code, String out, String err) {
-    }
-
-    static Run run(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = SeerCli.run(args);
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-    }
 
     @Test
     void samplesFromPtAndSafetensorsWeightsAndWritesOutputs(@TempDir Path dir) throws Exception {
@@ -82,10 +60,10 @@ class SampleCommandTest {
         for (Path weights : new Path[] {pt, st}) {
             Path latents = dir.resolve("out-" + weights.getFileName() + ".safetensors");
             Path png = dir.resolve("out-" + weights.getFileName() + ".png");
-            Run r = run("sample", "--model", config.toString(), "--weights", weights.toString(), "--noise", noise.toString(),
+            CliRun r = CliRun.of("sample", "--model", config.toString(), "--weights", weights.toString(), "--noise", noise.toString(),
                     "--steps", "20", "--cache", "taylorseer", "--interval", "3", "--order", "2",
                     "--out-latents", latents.toString(), "--out-image", png.toString(), "--json");
-            assertEquals(0, r.code(), r.err());
+            assertEquals(0, r.exit(), r.err());
             JsonNode j = new ObjectMapper().readTree(r.out());
             for (String field : new String[] {"full_steps", "flops_official", "flops_actual", "seconds", "cache_bytes",
                     "seconds_full", "seconds_forecast", "seconds_other"}) {
@@ -110,22 +88,22 @@ class SampleCommandTest {
 
     @Test
     void badInputIsRefusedBeforeAnyWorkWithAClearMessage(@TempDir Path dir) throws Exception {
-        Run r = run("sample", "--model", "DiT-Q/2");
-        assertEquals(2, r.code());
+        CliRun r = CliRun.of("sample", "--model", "DiT-Q/2");
+        assertEquals(2, r.exit());
         assertTrue(r.err().contains("unknown model preset 'DiT-Q/2'"), r.err());
-        r = run("sample", "--interval", "0");
+        r = CliRun.of("sample", "--interval", "0");
         assertTrue(r.err().contains("interval must be >= 1, found 0"), r.err());
-        r = run("sample", "--order", "7");
+        r = CliRun.of("sample", "--order", "7");
         assertTrue(r.err().contains("order must be in 0..4, found 7"), r.err());
-        r = run("sample", "--steps", "0");
+        r = CliRun.of("sample", "--steps", "0");
         assertTrue(r.err().contains("steps must be >= 1, found 0"), r.err());
-        r = run("sample", "--labels", "1000");
+        r = CliRun.of("sample", "--labels", "1000");
         assertTrue(r.err().contains("--labels must be in 0..999, found 1000"), r.err());
-        r = run("sample", "--cache", "magic");
+        r = CliRun.of("sample", "--cache", "magic");
         assertTrue(r.err().contains("unknown cache policy 'magic'"), r.err());
         Path config = dir.resolve("bad.json");
         Files.writeString(config, "{\"hidden_size\": 30, \"num_heads\": 4}");
-        r = run("sample", "--model", config.toString());
+        r = CliRun.of("sample", "--model", config.toString());
         assertTrue(r.err().contains("hidden_size 30 is not divisible by num_heads 4"), r.err());
         Path good = dir.resolve("tiny.json");
         Files.writeString(good, TINY.toJson());
@@ -135,8 +113,8 @@ class SampleCommandTest {
             Safetensors.write(wrong, DitModel.randomStateDict(other, 1, arena));
         }
         Path out = dir.resolve("never.safetensors");
-        r = run("sample", "--model", good.toString(), "--weights", wrong.toString(), "--out-latents", out.toString());
-        assertEquals(2, r.code());
+        r = CliRun.of("sample", "--model", good.toString(), "--weights", wrong.toString(), "--out-latents", out.toString());
+        assertEquals(2, r.exit());
         assertTrue(r.err().contains("wrong.safetensors") && r.err().contains("pos_embed")
                 && r.err().contains("(1, 16, 32)") && r.err().contains("(1, 16, 48)"), r.err());
         assertFalse(Files.exists(out), "no output file after a failure");
