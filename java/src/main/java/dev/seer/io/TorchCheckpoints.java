@@ -35,6 +35,10 @@ import org.bytedeco.pytorch.global.torch;
  * builtin containers only, so a checkpoint that also pickles Python objects (an argparse Namespace, say) is
  * rejected by libtorch itself; re-save just the state dict, or convert to safetensors.
  *
+ * <p>libtorch's reader trusts the lengths and sizes a file declares, so the zip container and the pickle are
+ * checked in Java first ({@link TorchArchive}) and each tensor's extent against its storage after unpickling:
+ * a hostile file is a {@link CheckpointException}, not a multi-gigabyte allocation or an out-of-bounds read.
+ *
  * <p>Lifetime: the returned tensors are {@link Torch#view} views that hold their libtorch tensors as owners; the
  * memory is freed when the Seer tensors become unreachable (JavaCPP's deallocator). Called inside an open JavaCPP
  * {@code PointerScope}, the libtorch tensors are attached to that scope and freed when it closes: use them only
@@ -68,6 +72,7 @@ public final class TorchCheckpoints {
                     + " bytes (pickle_load reads it whole; convert larger checkpoints to safetensors)", size + " bytes");
         }
         byte[] bytes = Files.readAllBytes(file);
+        TorchArchive.check(file, bytes);
         SeerRuntime.init();
         IValue root;
         try {
@@ -163,8 +168,40 @@ public final class TorchCheckpoints {
             throw new CheckpointException(file, key, "a dtype Seer stores (" + Arrays.toString(DType.values()) + ")",
                     "scalar type " + t.scalar_type());
         }
+        checkExtent(file, key, t);
         org.bytedeco.pytorch.Tensor dense = t.is_contiguous() ? t : t.contiguous();
         return Torch.view(dense);
+    }
+
+    /**
+     * libtorch sets a tensor's offset, sizes and strides from the pickle without comparing them to its storage:
+     * every element must lie inside the storage, and a copy to contiguous memory must not be larger than it
+     * (no overlapping or broadcast views, which a state dict does not hold), before anything reads the memory.
+     */
+    private static void checkExtent(Path file, String key, org.bytedeco.pytorch.Tensor t) throws CheckpointException {
+        long[] sizes = t.sizes().vec().get();
+        long[] strides = t.strides().vec().get();
+        long storageBytes = t.storage().nbytes();
+        long item = t.element_size();
+        try {
+            long numel = 1;
+            long last = t.storage_offset();
+            for (int i = 0; i < sizes.length; i++) {
+                if (sizes[i] < 0 || strides[i] < 0) {
+                    throw new ArithmeticException();
+                }
+                numel = Math.multiplyExact(numel, sizes[i]);
+                last = Math.addExact(last, Math.multiplyExact(Math.max(sizes[i] - 1, 0), strides[i]));
+            }
+            if (last < 0 || numel > 0 && (Math.multiplyExact(last + 1, item) > storageBytes
+                    || Math.multiplyExact(numel, item) > storageBytes)) {
+                throw new ArithmeticException();
+            }
+        } catch (ArithmeticException e) {
+            throw new CheckpointException(file, key, "sizes, strides and offset within its storage of " + storageBytes
+                    + " bytes", "sizes " + Arrays.toString(sizes) + ", strides " + Arrays.toString(strides)
+                    + ", offset " + t.storage_offset() + " (" + item + "-byte elements)");
+        }
     }
 
     /** The value for a str key, or null; GenericDict.find keeps absence out of C++ exceptions. */

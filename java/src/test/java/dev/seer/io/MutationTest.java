@@ -54,6 +54,8 @@ class MutationTest {
         Path file = dir.resolve(name);
         int accepted = 0;
         int rejected = 0;
+        long slowest = 0;
+        String slowestHow = "";
         for (int i = 0; i < variants; i++) {
             StringBuilder how = new StringBuilder();
             byte[] bytes = mutator.mutate(valid.clone(), rnd, how);
@@ -68,10 +70,17 @@ class MutationTest {
                 }
                 rejected++;
             }
-            if (System.nanoTime() - start > HANG_NANOS) {
+            long took = System.nanoTime() - start;
+            if (took > HANG_NANOS) {
                 fail(name + " variant " + i + " (" + how + ") took over 10 s");
             }
+            if (took > slowest) {
+                slowest = took;
+                slowestHow = "variant " + i + " (" + how.toString().strip() + ")";
+            }
         }
+        System.out.printf("%s: %d variants, %d accepted, %d rejected; slowest %s: %d ms%n",
+                name, variants, accepted, rejected, slowestHow, slowest / 1_000_000);
         return new Outcome(accepted, rejected);
     }
 

@@ -160,6 +160,6 @@ class TorchCheckpointsTest {
         Path pt = dir.resolve("noise.pt");
         Files.write(pt, noise);
         CheckpointException e = assertThrows(CheckpointException.class, () -> TorchCheckpoints.loadStateDict(pt));
-        assertTrue(e.getMessage().contains("libtorch error"), e.getMessage());
+        assertTrue(e.getMessage().contains("expected a torch.save archive"), e.getMessage());
     }
 }
