@@ -9,9 +9,10 @@
  */
 #include "seer_internal.h"
 
-/* 256 KiB of x per chunk: it stays in L2 across all branches, and each branch's factor runs are long enough
- * for the hardware prefetchers (measured on DiT-S/2: 4 KiB chunks 1.29 ms, 64 KiB 0.93 ms, 256 KiB 0.79 ms). */
-#define SEER_MULTI_CHUNK_BYTES (256 * 1024)
+/* 512 KiB of x per chunk: it stays in L2 (1 MiB per core here) across all branches, and each branch's factor
+ * runs are long enough for the hardware prefetchers (seer_kernel_bench ... --dit-s on DiT-S/2: 4 KiB chunks
+ * 1.29 ms, 64 KiB 0.93 ms, 256 KiB 0.78-0.79 ms, 512 KiB 0.74-0.76 ms). */
+#define SEER_MULTI_CHUNK_BYTES (512 * 1024)
 
 int seer_taylor_forecast_residual_multi_range(const seer_kernels *kern, int dtype, void *x, int64_t tokens,
                                               int64_t channels, int num_branches, const void *const *gates,
