@@ -50,8 +50,9 @@ public final class DitTrainer implements AutoCloseable {
     private final DiffusionLoss loss;
     private final Map<String, Tensor> params = new LinkedHashMap<>();
     private final Map<String, Tensor> ema = new LinkedHashMap<>();
-    private final Map<String, Tensor> adamM = new LinkedHashMap<>();
-    private final Map<String, Tensor> adamV = new LinkedHashMap<>();
+    private final AdamW adamW;
+    private final Map<String, Tensor> adamM;
+    private final Map<String, Tensor> adamV;
     private final Tensor posEmbed;
     private final Tensor frequencies;
     private final DitGraph graph;
@@ -95,14 +96,15 @@ public final class DitTrainer implements AutoCloseable {
                 p.requires_grad_(true);
                 params.put(key, p);
                 ema.put(key, keep(p.detach().clone()));
-                adamM.put(key, keep(torch.zeros_like(p)));
-                adamV.put(key, keep(torch.zeros_like(p)));
             }
             posEmbed = keep(DiffusionLoss.floats(DitWeights.sincosPositionEmbedding(config.hiddenSize(), config.gridSize()),
                     1, config.tokens(), config.hiddenSize()));
             frequencies = keep(DitGraph.timestepFrequencies());
         }
         this.graph = new DitGraph(config, key -> key.equals("pos_embed") ? posEmbed : params.get(key), frequencies);
+        this.adamW = new AdamW(params, options.lr(), options.weightDecay(), options.beta1(), options.beta2(), options.adamEps());
+        this.adamM = adamW.firstMoments();
+        this.adamV = adamW.secondMoments();
     }
 
     private Tensor initialValue(String key, long[] shape, Generator gen) {
@@ -121,14 +123,8 @@ public final class DitTrainer implements AutoCloseable {
         return torch.rand(shape, new GeneratorOptional(gen), f32).mul(new Scalar(2 * bound)).sub(new Scalar(bound));
     }
 
-    /** Takes a tensor out of the current PointerScope so it lives as long as the trainer. */
     private static Tensor keep(Tensor t) {
-        PointerScope inner = PointerScope.getInnerScope();
-        if (inner != null) {
-            t.retainReference();
-            inner.detach(t);
-        }
-        return t;
+        return AdamW.keep(t);
     }
 
     public TrainOptions options() {
@@ -216,28 +212,12 @@ public final class DitTrainer implements AutoCloseable {
         return value;
     }
 
-    /** AdamW (torch.optim.AdamW's update), then the EMA, then zeroed gradients. */
+    /** AdamW, then the EMA: ema = d ema + (1 - d) p with the warm-up d = min(decay, (1 + s) / (10 + s)). */
     private void update() {
-        long s = step + 1;
-        double b1 = options.beta1();
-        double b2 = options.beta2();
-        double bc1 = 1 - Math.pow(b1, s);
-        double bc2 = 1 - Math.pow(b2, s);
+        adamW.step(step + 1);
         double decay = Math.min(options.emaDecay(), (1.0 + step) / (10.0 + step));
         for (var e : params.entrySet()) {
-            Tensor p = e.getValue();
-            Tensor g = p.grad();
-            Tensor m = adamM.get(e.getKey());
-            Tensor v = adamV.get(e.getKey());
-            if (options.weightDecay() != 0) {
-                p.mul_(new Scalar(1 - options.lr() * options.weightDecay()));
-            }
-            m.mul_(new Scalar(b1)).add_(g, new Scalar(1 - b1));
-            v.mul_(new Scalar(b2)).addcmul_(g, g, new Scalar(1 - b2));
-            Tensor denom = v.sqrt().div(new Scalar(Math.sqrt(bc2))).add(new Scalar(options.adamEps()));
-            p.addcdiv_(m, denom, new Scalar(-options.lr() / bc1));
-            ema.get(e.getKey()).mul_(new Scalar(decay)).add_(p, new Scalar(1 - decay));
-            g.zero_();
+            ema.get(e.getKey()).mul_(new Scalar(decay)).add_(e.getValue(), new Scalar(1 - decay));
         }
     }
 
@@ -332,7 +312,8 @@ public final class DitTrainer implements AutoCloseable {
 
     @Override
     public void close() {
-        for (Map<String, Tensor> m : java.util.List.of(params, ema, adamM, adamV)) {
+        adamW.close();
+        for (Map<String, Tensor> m : java.util.List.of(params, ema)) {
             for (Tensor t : m.values()) {
                 t.close();
             }
