@@ -1,6 +1,10 @@
 package dev.seer.cli;
 
+import dev.seer.eval.FashionDemo;
+import dev.seer.eval.LossPlot;
+import dev.seer.eval.ShippedModels;
 import dev.seer.io.FashionMnist;
+import dev.seer.model.dit.DitModel;
 import dev.seer.model.dit.DitConfig;
 import dev.seer.tensor.SeerRuntime;
 import dev.seer.train.DitTrainer;
@@ -54,6 +58,13 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--loss-csv", description = "Loss log: step, loss, wall seconds (default ${DEFAULT-VALUE}).")
     Path lossCsv = Path.of("build/train/fashion-dit-loss.csv");
 
+    @Option(names = "--loss-png", description = "Loss curve drawn at the end (default ${DEFAULT-VALUE}).")
+    Path lossPng = Path.of("build/train/fashion-dit-loss.png");
+
+    @Option(names = "--grid-png", description = "Uncached samples of the EMA weights drawn at the end, one row per class "
+            + "(50 DDIM steps, guidance 4, seed 0; default ${DEFAULT-VALUE}).")
+    Path gridPng = Path.of("build/train/fashion-dit-samples.png");
+
     @Option(names = "--fresh", description = "Ignore (and overwrite) an existing checkpoint.")
     boolean fresh;
 
@@ -104,6 +115,12 @@ public final class TrainCommand implements Callable<Integer> {
             trainer.saveCheckpoint(checkpoint);
             log.close();
             trainer.saveEma(out);
+            LossPlot.write(lossPng, LossLog.read(lossCsv), 100, String.format(java.util.Locale.ROOT,
+                    "DiT on Fashion-MNIST: %d steps, batch %d, %.0f min", trainer.step(), batch, trainer.wallSeconds() / 60));
+            try (DitModel dit = DitModel.load(model, out)) {
+                FashionDemo.sampleGrid(dit, null, 10, 50, ShippedModels.DIT_CFG, 0, gridPng);
+            }
+            System.out.printf("loss curve: %s%nsamples: %s%n", lossPng, gridPng);
             System.out.printf("trained %d steps in %.0f s of wall time; last running loss %.4f%nEMA weights: %s%ncheckpoint: %s%nloss log: %s%n",
                     trainer.step(), trainer.wallSeconds(), running, out, checkpoint, lossCsv);
         }
