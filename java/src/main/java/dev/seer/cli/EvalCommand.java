@@ -63,6 +63,10 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--data", description = "Fashion-MNIST directory (default ${DEFAULT-VALUE}).")
     Path data = FashionMnist.DEFAULT_DIR;
 
+    @Option(names = "--keep", description = "A directory where each policy's samples are kept (safetensors); a later "
+            + "run with the same settings reads them instead of sampling again.")
+    Path keep;
+
     @Option(names = "--threads", description = "libtorch threads (default: all cores).")
     Integer threads;
 
@@ -112,15 +116,47 @@ public final class EvalCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "%d samples per policy, %d DDIM steps, guidance scale %.2f, seeds %d.. (one per chunk of %d)%n",
                     samples, steps, cfg, seed, chunk);
             out.printf(Locale.ROOT, "%-22s %9s %10s %8s %8s %9s %8s %7s%n", "policy", "time s", "FLOPs", "speedup", "class", "Fréchet", "PSNR dB", "SSIM");
-            FashionEval.Generated base = FashionEval.generate(dit, samples, steps, cfg, new CachePolicy.None(), seed, chunk,
-                    progress("uncached"));
+            FashionEval.Generated base = generate(dit, new CachePolicy.None());
             print(out, "uncached", base, base, FashionEval.score(pr, base, ref, null));
             for (CachePolicy p : list) {
-                FashionEval.Generated g = FashionEval.generate(dit, samples, steps, cfg, p, seed, chunk, progress(FashionDemo.label(p)));
+                FashionEval.Generated g = generate(dit, p);
                 print(out, FashionDemo.label(p), g, base, FashionEval.score(pr, g, ref, base));
             }
         }
         return 0;
+    }
+
+    private FashionEval.Generated generate(DitModel dit, CachePolicy p) throws java.io.IOException {
+        String label = FashionDemo.label(p);
+        Path file = null;
+        if (keep != null) {
+            java.nio.file.Files.createDirectories(keep);
+            file = keep.resolve(String.format(Locale.ROOT, "%s-n%d-s%d-cfg%s-seed%d-chunk%d.safetensors",
+                    label.replace(" ", "-").replace("=", "").toLowerCase(Locale.ROOT), samples, steps, cfg, seed, chunk));
+            if (java.nio.file.Files.exists(file)) {
+                try (dev.seer.io.SafetensorsFile f = dev.seer.io.Safetensors.open(file)) {
+                    var m = f.metadata();
+                    long[] labels = new long[samples];
+                    for (int i = 0; i < samples; i++) {
+                        labels[i] = i % dit.config().numClasses();
+                    }
+                    System.err.println(label + ": samples read from " + file);
+                    return new FashionEval.Generated(f.get("images").toFloatArray(), labels, Double.parseDouble(m.get("seconds")),
+                            Double.parseDouble(m.get("flops_actual")), Double.parseDouble(m.get("flops_official")));
+                }
+            }
+        }
+        FashionEval.Generated g = FashionEval.generate(dit, samples, steps, cfg, p, seed, chunk, progress(label));
+        if (file != null) {
+            try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+                int s = dit.config().inputSize();
+                dev.seer.io.Safetensors.write(file, java.util.Map.of("images", dev.seer.tensor.Tensor.ofFloats(arena, g.images(),
+                        samples, dit.config().inChannels(), s, s)), java.util.Map.of("seconds", String.valueOf(g.seconds()),
+                        "flops_actual", String.valueOf(g.flopsActual()), "flops_official", String.valueOf(g.flopsOfficial()),
+                        "policy", label));
+            }
+        }
+        return g;
     }
 
     private static ProgressListener progress(String label) {
