@@ -51,7 +51,7 @@ public final class FashionDemo {
         for (int i = 0; i < n; i++) {
             labels[i] = i / perClass;
         }
-        DitPipeline pipeline = new DitPipeline(model);
+        DitPipeline pipeline = new DitPipeline(model, ShippedModels.CLIP_DENOISED);
         SampleResult base = pipeline.sample(with(request, labels, new CachePolicy.None(), uncachedProgress));
         SampleResult cached = pipeline.sample(with(request, labels, request.policy(), cachedProgress));
         FashionEval.Generated g0 = generated(base, labels);
@@ -163,7 +163,7 @@ public final class FashionDemo {
         for (int i = 0; i < n; i++) {
             labels[i] = i / perClass;
         }
-        SampleResult r = new DitPipeline(model).sample(SampleRequest.builder(labels).steps(steps).sampler(SamplerKind.DDIM)
+        SampleResult r = new DitPipeline(model, ShippedModels.CLIP_DENOISED).sample(SampleRequest.builder(labels).steps(steps).sampler(SamplerKind.DDIM)
                 .cfgScale(cfg).seed(seed).build());
         FashionEval.Generated g = generated(r, labels);
         int hw = size * size;

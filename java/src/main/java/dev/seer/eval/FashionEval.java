@@ -61,7 +61,7 @@ public final class FashionEval {
         double seconds = 0;
         double flops = 0;
         double flopsOfficial = 0;
-        DitPipeline pipeline = new DitPipeline(model);
+        DitPipeline pipeline = new DitPipeline(model, ShippedModels.CLIP_DENOISED);
         int done = 0;
         for (int from = 0, c = 0; from < n; from += chunk, c++) {
             int b = Math.min(chunk, n - from);

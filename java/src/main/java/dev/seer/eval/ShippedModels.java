@@ -20,6 +20,8 @@ public final class ShippedModels {
     public static final String DIT_CONFIG = "/dev/seer/models/fashion-dit.json";
     /** The guidance scale the model card documents for the shipped DiT. */
     public static final double DIT_CFG = 4.0;
+    /** Fashion-MNIST samples are drawn with pred_x0 clamped to the data range [-1, 1] (pixel space). */
+    public static final boolean CLIP_DENOISED = true;
 
     private ShippedModels() {
     }
