@@ -3,6 +3,9 @@ package dev.seer.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.seer.cache.CachePolicy;
+import dev.seer.eval.FashionDemo;
+import dev.seer.eval.FashionProbe;
+import dev.seer.eval.ShippedModels;
 import dev.seer.io.CheckpointException;
 import dev.seer.io.Images;
 import dev.seer.io.Safetensors;
@@ -36,11 +39,20 @@ import picocli.CommandLine.Option;
 
 /** {@code seer sample}: class-conditional DiT sampling with an optional cache policy. */
 @Command(name = "sample", mixinStandardHelpOptions = true,
-        description = "Sample latents from a class-conditional DiT, uncached or with FORA / TaylorSeer forecasting.")
+        description = {"Sample latents from a class-conditional DiT, uncached or with FORA / TaylorSeer forecasting.",
+                "Without --model, --weights, --labels, --noise and --out-latents: the shipped Fashion-MNIST DiT, sampled "
+                        + "uncached and with the cache policy from the same noise, one row per class, written as one "
+                        + "labelled grid (--out-grid), with a table of time, FLOPs, speedup and fidelity."})
 final class SampleCommand implements Callable<Integer> {
-    @Option(names = "--model", defaultValue = "DiT-S/2", description = "A preset (${COMPLETION-CANDIDATES}) or a config JSON file with the official constructor arguments. Default: ${DEFAULT-VALUE}.",
+    @Option(names = "--model", description = "A preset (${COMPLETION-CANDIDATES}) or a config JSON file with the official constructor arguments. Default: the shipped Fashion-MNIST DiT when --weights is absent too, else DiT-S/2.",
             completionCandidates = Presets.class)
     String model;
+
+    @Option(names = "--out-grid", defaultValue = "seer-sample.png", description = "The shipped model's comparison grid (PNG). Default: ${DEFAULT-VALUE}.")
+    Path outGrid;
+
+    @Option(names = "--per-class", defaultValue = "3", description = "The shipped model's samples per class and side of the grid. Default: ${DEFAULT-VALUE}.")
+    int perClass;
 
     @Option(names = "--input-size", defaultValue = "32", description = "Latent size H = W for presets. Default: ${DEFAULT-VALUE}.")
     int inputSize;
@@ -63,8 +75,8 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--eta", defaultValue = "0", description = "DDIM eta (>= 0). Default: ${DEFAULT-VALUE}.")
     double eta;
 
-    @Option(names = "--cfg", defaultValue = "1.5", description = "Classifier-free guidance scale; 0 turns guidance off. Default: ${DEFAULT-VALUE}.")
-    double cfg;
+    @Option(names = "--cfg", description = "Classifier-free guidance scale; 0 turns guidance off. Default: 1.5, or 4 for the shipped Fashion-MNIST DiT.")
+    Double cfg;
 
     @Option(names = "--guide-all-channels", description = "Guide every latent channel (the official code guides channels 0..2 only).")
     boolean guideAllChannels;
@@ -117,6 +129,17 @@ final class SampleCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         // Everything is validated before any work starts.
+        if (model == null && weights == null && labels == null && noise == null && outLatents == null) {
+            if (ShippedModels.hasFashionDit()) {
+                return fashionDemo();
+            }
+            System.err.println("note: this build does not ship the Fashion-MNIST DiT yet (docs/models/fashion-dit.md); "
+                    + "sampling DiT-S/2 instead");
+        }
+        if (model == null) {
+            model = "DiT-S/2";
+        }
+        double cfg = this.cfg == null ? 1.5 : this.cfg;
         DitConfig config = Files.isRegularFile(Path.of(model)) ? DitConfig.fromJson(Path.of(model))
                 : DitConfig.preset(model, inputSize, 4, numClasses);
         CachePolicy policy = CachePolicy.of(cache, interval, order);
@@ -204,6 +227,36 @@ final class SampleCommand implements Callable<Integer> {
             writeImage(result, config);
         }
         print(result, config, policy);
+        return 0;
+    }
+
+    /** The main job: the shipped model, uncached vs the cache policy, one grid and one table. */
+    private int fashionDemo() throws IOException {
+        CachePolicy policy = CachePolicy.of(cache, interval, order);
+        SamplerKind kind = SamplerKind.parse(sampler);
+        Variant v = parseVariant(variant);
+        if (threads != null && threads < 1) {
+            throw new IllegalArgumentException("--threads must be >= 1, found " + threads);
+        }
+        if (perClass < 1) {
+            throw new IllegalArgumentException("--per-class must be >= 1, found " + perClass);
+        }
+        checkWritable("--out-grid", outGrid);
+        checkWritable("--out-image", outImage);
+        double scale = cfg == null ? ShippedModels.DIT_CFG : cfg;
+        SampleRequest request = SampleRequest.builder(0).steps(steps).sampler(kind).eta(eta).cfgScale(scale)
+                .guideAllChannels(guideAllChannels).policy(policy).seed(seed).variant(v).build();
+        SeerRuntime.init();
+        if (threads != null) {
+            SeerRuntime.setThreads(threads);
+        }
+        FashionDemo.Result r;
+        try (DitModel dit = ShippedModels.fashionDit(); FashionProbe probe = FashionProbe.loadShipped()) {
+            r = FashionDemo.run(dit, probe, request, perClass, outGrid, new ProgressBar(System.err, "uncached  "),
+                    new ProgressBar(System.err, "cached    "));
+        }
+        FashionDemo.printTable(System.out, r, FashionDemo.label(policy), 10 * perClass, steps, scale);
+        System.out.println("grid: " + outGrid.toAbsolutePath() + " (left: uncached, right: " + FashionDemo.label(policy) + ")");
         return 0;
     }
 

@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** The {@code seer} command line. Results go to stdout, progress and logs to stderr. */
 @Command(name = "seer", mixinStandardHelpOptions = true, version = "seer 0.1.0",
         description = "Diffusion transformers with TaylorSeer feature forecasting on the JVM.",
-        subcommands = {SampleCommand.class, KernelsCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {SampleCommand.class, KernelsCommand.class, TrainCommand.class, TrainProbeCommand.class,
+                EvalCommand.class, CommandLine.HelpCommand.class})
 public final class SeerCli implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

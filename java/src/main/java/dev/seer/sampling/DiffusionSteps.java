@@ -32,12 +32,22 @@ package dev.seer.sampling;
 public final class DiffusionSteps {
 
     private final GaussianDiffusion d;
+    private final boolean clipDenoised;
 
     /**
      * @param diffusion the (usually respaced) diffusion whose tables the steps read
      */
     public DiffusionSteps(GaussianDiffusion diffusion) {
+        this(diffusion, false);
+    }
+
+    /**
+     * @param clipDenoised clamp pred_x0 to [-1, 1] in {@link #ddim} and {@link #ddpm} (clip_denoised = True, as
+     *                     pixel-space models are sampled in improved-diffusion; DDIM's eps is then re-derived from it)
+     */
+    public DiffusionSteps(GaussianDiffusion diffusion, boolean clipDenoised) {
         this.d = diffusion;
+        this.clipDenoised = clipDenoised;
     }
 
     /** @return the diffusion these steps read */
@@ -82,7 +92,7 @@ public final class DiffusionSteps {
         checkNoise(noise, n, noiseCoef, "DDIM with eta != 0 at index " + i);
         for (int k = 0; k < n; k++) {
             float xk = x[k];
-            float predX0 = a * xk - b * eps[k];
+            float predX0 = clip(a * xk - b * eps[k]);
             float epsPrime = (a * xk - predX0) / b;
             float mean = predX0 * sqrtAlphaBarPrev + dirCoef * epsPrime;
             float z = noise == null ? 0f : noise[k];
@@ -150,7 +160,7 @@ public final class DiffusionSteps {
         for (int k = 0; k < n; k++) {
             float xk = x[k];
             float logVar = learnedLogVariance(varValues[k], minLog, maxLog);
-            float predX0 = a * xk - b * eps[k];
+            float predX0 = clip(a * xk - b * eps[k]);
             float mean = coef1 * predX0 + coef2 * xk;
             float z = noise == null ? 0f : noise[k];
             out[k] = mean + m * expf(0.5f * logVar) * z;
@@ -256,6 +266,10 @@ public final class DiffusionSteps {
             out[k] = a * x0[k] + b * noise[k];
         }
         return out;
+    }
+
+    private float clip(float predX0) {
+        return clipDenoised ? Math.max(-1f, Math.min(1f, predX0)) : predX0;
     }
 
     static float learnedLogVariance(float v, float minLog, float maxLog) {

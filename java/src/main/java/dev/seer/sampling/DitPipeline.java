@@ -28,9 +28,16 @@ import org.bytedeco.pytorch.global.torch;
  */
 public final class DitPipeline implements AutoCloseable {
     private final DitModel model;
+    private final boolean clipDenoised;
 
     public DitPipeline(DitModel model) {
+        this(model, false);
+    }
+
+    /** @param clipDenoised clamp pred_x0 to [-1, 1] at every step (for pixel-space models; see {@link DiffusionSteps}) */
+    public DitPipeline(DitModel model, boolean clipDenoised) {
         this.model = model;
+        this.clipDenoised = clipDenoised;
     }
 
     public DitModel model() {
@@ -60,7 +67,7 @@ public final class DitPipeline implements AutoCloseable {
         int guidedChannels = req.guideAllChannels() ? C : Math.min(3, C);
         int S = req.steps();
         GaussianDiffusion diffusion = GaussianDiffusion.create(String.valueOf(S), 1000);
-        DiffusionSteps steps = new DiffusionSteps(diffusion);
+        DiffusionSteps steps = new DiffusionSteps(diffusion, clipDenoised);
         int batch = req.guided() ? 2 * n : n;
         long[] labels = new long[batch];
         for (int b = 0; b < batch; b++) {
