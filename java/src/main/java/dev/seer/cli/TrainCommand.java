@@ -115,14 +115,16 @@ public final class TrainCommand implements Callable<Integer> {
             trainer.saveCheckpoint(checkpoint);
             log.close();
             trainer.saveEma(out);
-            LossPlot.write(lossPng, LossLog.read(lossCsv), 100, String.format(java.util.Locale.ROOT,
+            java.util.List<double[]> rows = LossLog.read(lossCsv);
+            double recent = rows.subList(Math.max(0, rows.size() - 100), rows.size()).stream().mapToDouble(r -> r[1]).average().orElse(Double.NaN);
+            LossPlot.write(lossPng, rows, 100, String.format(java.util.Locale.ROOT,
                     "DiT on Fashion-MNIST: %d steps, batch %d, %.0f min", trainer.step(), batch, trainer.wallSeconds() / 60));
             try (DitModel dit = DitModel.load(model, out)) {
                 FashionDemo.sampleGrid(dit, null, 10, 50, ShippedModels.DIT_CFG, 0, gridPng);
             }
             System.out.printf("loss curve: %s%nsamples: %s%n", lossPng, gridPng);
-            System.out.printf("trained %d steps in %.0f s of wall time; last running loss %.4f%nEMA weights: %s%ncheckpoint: %s%nloss log: %s%n",
-                    trainer.step(), trainer.wallSeconds(), running, out, checkpoint, lossCsv);
+            System.out.printf("trained %d steps in %.0f s of wall time; mean loss of the last 100 steps %.4f%nEMA weights: %s%ncheckpoint: %s%nloss log: %s%n",
+                    trainer.step(), trainer.wallSeconds(), recent, out, checkpoint, lossCsv);
         }
         return 0;
     }

@@ -107,7 +107,7 @@ public final class LossPlot {
                 g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
                 g.setColor(new Color(30, 90, 200));
                 String legend = "moving average over " + window + " steps";
-                g.drawString(legend, left + pw - g.getFontMetrics().stringWidth(legend), 20);
+                g.drawString(legend, left + pw - g.getFontMetrics().stringWidth(legend) - 6, top + 16);
             } catch (RuntimeException | Error e) {
                 // no usable font: the curve stays without labels
             }
