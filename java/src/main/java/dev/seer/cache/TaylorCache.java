@@ -45,6 +45,14 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
     private long computedBranches;
     private long forecastBranches;
     private boolean closed;
+    private ForecastErrorSink errorSink;
+
+    /** Receives the forecast error of every branch at every forecast step (see {@link #measureForecastErrors}). */
+    @FunctionalInterface
+    public interface ForecastErrorSink {
+        /** @param relativeL2 ||forecast - computed|| / ||computed|| of one branch output at one forecast step */
+        void record(int step, HookPoint point, double relativeL2);
+    }
 
     /** A cache with the official DiT schedule for {@code numSteps} steps. */
     public TaylorCache(CachePolicy policy, int numSteps, Variant variant) {
@@ -102,9 +110,18 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
         LOG.warn("step {}: the Taylor forecast was not finite; recomputing the step in full", current.step());
     }
 
+    /**
+     * Measures instead of only forecasting: at every forecast step each branch is also computed (on the same x the
+     * forecast run sees) and its forecast error reported, while x still gets the forecast, so the run follows the
+     * cached trajectory. Costs a full step's work per forecast step; for reports, not for speed.
+     */
+    public void measureForecastErrors(ForecastErrorSink sink) {
+        this.errorSink = sink;
+    }
+
     @Override
     public boolean replacesStack(StepContext ctx) {
-        return !current.isFull();
+        return !current.isFull() && errorSink == null;
     }
 
     @Override
@@ -116,7 +133,11 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
             Kernels.taylorUpdateResidual(variant, x, gate, f, tf, current.order(), current.distance());
             computedBranches++;
         } else {
-            nonFinite |= !Kernels.taylorForecastResidual(variant, x, gate, requireFactors(point), current.delta());
+            TaylorFactors tf = requireFactors(point);
+            if (errorSink != null) {
+                errorSink.record(current.step(), point, forecastError(tf, branch.compute()));
+            }
+            nonFinite |= !Kernels.taylorForecastResidual(variant, x, gate, tf, current.delta());
             forecastBranches++;
         }
     }
@@ -132,6 +153,24 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
             nonFinite |= !Kernels.taylorForecastResidualMulti(variant, x, stack, current.delta());
         }
         forecastBranches += points.size();
+    }
+
+    /** ||forecast - computed|| / ||computed||, accumulated in double. */
+    private double forecastError(TaylorFactors tf, Tensor computed) {
+        try (Arena scratch = Arena.ofConfined()) {
+            Tensor forecast = Tensor.allocate(scratch, tf.dtype(), tf.shape());
+            Kernels.taylorForecast(variant, forecast, tf, current.delta());
+            float[] a = forecast.toFloatArray();
+            float[] b = computed.toFloatArray();
+            double diff = 0;
+            double norm = 0;
+            for (int i = 0; i < a.length; i++) {
+                double d = (double) a[i] - b[i];
+                diff += d * d;
+                norm += (double) b[i] * b[i];
+            }
+            return norm == 0 ? (diff == 0 ? 0 : Double.POSITIVE_INFINITY) : Math.sqrt(diff / norm);
+        }
     }
 
     private TaylorFactors requireFactors(HookPoint p) {

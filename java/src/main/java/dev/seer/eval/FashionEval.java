@@ -51,6 +51,12 @@ public final class FashionEval {
     /** Samples {@code n} images (label i mod 10) with the given policy. */
     public static Generated generate(DitModel model, int n, int steps, double cfg, CachePolicy policy, long seed, int chunk,
                                      ProgressListener listener) {
+        return generate(model, n, steps, SamplerKind.DDIM, 0, cfg, policy, seed, chunk, listener);
+    }
+
+    /** Samples {@code n} images (label i mod 10) with the given sampler and policy. */
+    public static Generated generate(DitModel model, int n, int steps, SamplerKind sampler, double eta, double cfg,
+                                     CachePolicy policy, long seed, int chunk, ProgressListener listener) {
         int classes = model.config().numClasses();
         int per = model.config().inChannels() * model.config().inputSize() * model.config().inputSize();
         float[] images = new float[n * per];
@@ -66,7 +72,7 @@ public final class FashionEval {
         for (int from = 0, c = 0; from < n; from += chunk, c++) {
             int b = Math.min(chunk, n - from);
             long[] y = java.util.Arrays.copyOfRange(labels, from, from + b);
-            SampleRequest req = SampleRequest.builder(y).steps(steps).sampler(SamplerKind.DDIM).cfgScale(cfg)
+            SampleRequest req = SampleRequest.builder(y).steps(steps).sampler(sampler).eta(eta).cfgScale(cfg)
                     .policy(policy).seed(seed + c).build();
             SampleResult r = pipeline.sample(req);
             float[] x = r.latents();

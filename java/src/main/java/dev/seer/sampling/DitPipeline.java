@@ -78,6 +78,9 @@ public final class DitPipeline implements AutoCloseable {
         double full = 0;
         double forecast = 0;
         TaylorCache cache = req.policy() instanceof CachePolicy.None ? null : new TaylorCache(req.policy(), S, req.variant());
+        if (cache != null && req.forecastErrors() != null) {
+            cache.measureForecastErrors(req.forecastErrors());
+        }
         List<StepPlan> uncachedPlan = new ArrayList<>();
         try (PointerScope scope = new PointerScope()) {
             Generator gen = torch.createCPUGenerator(req.seed());

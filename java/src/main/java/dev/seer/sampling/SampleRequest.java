@@ -1,6 +1,7 @@
 package dev.seer.sampling;
 
 import dev.seer.cache.CachePolicy;
+import dev.seer.cache.TaylorCache;
 import dev.seer.kernel.Variant;
 import java.util.Objects;
 
@@ -19,10 +20,12 @@ import java.util.Objects;
  *                     {@code noise} is null, then the per-step noise, in the official order
  * @param variant      kernel variant for the cache (AUTO: fastest)
  * @param listener     progress callback
+ * @param forecastErrors if not null (and the policy caches), every forecast step also computes each branch and
+ *                     reports the forecast's error here (a full step's cost per forecast step: reports only)
  */
 public record SampleRequest(long[] labels, float[] noise, int steps, SamplerKind sampler, double eta, double cfgScale,
                             boolean guideAllChannels, CachePolicy policy, long seed, Variant variant,
-                            ProgressListener listener) {
+                            ProgressListener listener, TaylorCache.ForecastErrorSink forecastErrors) {
     public SampleRequest {
         Objects.requireNonNull(labels, "labels");
         Objects.requireNonNull(sampler, "sampler");
@@ -71,6 +74,7 @@ public record SampleRequest(long[] labels, float[] noise, int steps, SamplerKind
         private long seed;
         private Variant variant = Variant.AUTO;
         private ProgressListener listener = ProgressListener.NONE;
+        private TaylorCache.ForecastErrorSink forecastErrors;
 
         Builder(long[] labels) {
             this.labels = labels.clone();
@@ -126,8 +130,14 @@ public record SampleRequest(long[] labels, float[] noise, int steps, SamplerKind
             return this;
         }
 
+        public Builder forecastErrors(TaylorCache.ForecastErrorSink v) {
+            this.forecastErrors = v;
+            return this;
+        }
+
         public SampleRequest build() {
-            return new SampleRequest(labels, noise, steps, sampler, eta, cfgScale, guideAllChannels, policy, seed, variant, listener);
+            return new SampleRequest(labels, noise, steps, sampler, eta, cfgScale, guideAllChannels, policy, seed, variant,
+                    listener, forecastErrors);
         }
     }
 }

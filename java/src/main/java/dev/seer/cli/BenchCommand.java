@@ -1,0 +1,288 @@
+package dev.seer.cli;
+
+import dev.seer.cache.CachePolicy;
+import dev.seer.cache.DitFlops;
+import dev.seer.eval.BenchGrid;
+import dev.seer.eval.BenchPlots;
+import dev.seer.eval.BenchReport;
+import dev.seer.eval.BenchRow;
+import dev.seer.eval.FashionEval;
+import dev.seer.eval.FashionProbe;
+import dev.seer.eval.Metrics;
+import dev.seer.eval.PolicyBench;
+import dev.seer.eval.ShippedModels;
+import dev.seer.io.FashionMnist;
+import dev.seer.io.TextFiles;
+import dev.seer.kernel.Variant;
+import dev.seer.model.dit.DitConfig;
+import dev.seer.model.dit.DitModel;
+import dev.seer.sampling.SamplerKind;
+import dev.seer.tensor.SeerRuntime;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.lang.foreign.Arena;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code seer bench}: the speed / quality / memory table of cache policies on one model. */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = {"Run a matrix of cache policies on one model and one sampler: uncached; FORA and TaylorSeer over a grid; "
+                + "uncached with fewer steps at the FLOPs of each cached row (the equal-FLOPs baseline). Per row: FLOPs "
+                + "(official count and really spent), wall-clock (median of --repeats runs, rows interleaved), peak resident "
+                + "memory and cache bytes, and with a probe the quality of --samples images: Fréchet distance of the probe's "
+                + "features to the test set, class consistency, PSNR / SSIM against the uncached sample from the same noise.",
+                "Also: the forecast and full steps against this machine's limits (STREAM bandwidth, matmul rate) measured "
+                        + "in the same run, and the forecast error per branch and step of one row.",
+                "Writes DIR/bench.json (rewritten after every finished part; each row says whether it is complete), "
+                        + "DIR/bench.md and PNG plots; prints the table."})
+final class BenchCommand implements Callable<Integer> {
+    @Option(names = "--model", description = "A preset (DiT-S/2, ...) or a config JSON. Default: the shipped Fashion-MNIST DiT.")
+    String model;
+
+    @Option(names = "--weights", description = "Weights for --model (.safetensors or .pt). Without them a preset gets random "
+            + "weights (speed rows only: give --speed-only).")
+    Path weights;
+
+    @Option(names = "--weights-seed", defaultValue = "0", description = "Seed of the random weights. Default: ${DEFAULT-VALUE}.")
+    long weightsSeed;
+
+    @Option(names = "--input-size", defaultValue = "32", description = "Latent size H = W for presets (32: 256 tokens at patch 2). Default: ${DEFAULT-VALUE}.")
+    int inputSize;
+
+    @Option(names = "--num-classes", defaultValue = "1000", description = "Classes for presets. Default: ${DEFAULT-VALUE}.")
+    int numClasses;
+
+    @Option(names = "--probe", description = "Probe weights for the quality columns (the model must make 1 x 28 x 28 images). "
+            + "Default: the shipped probe with the shipped model.")
+    Path probe;
+
+    @Option(names = "--speed-only", description = "Skip the quality columns (for models without a probe).")
+    boolean speedOnly;
+
+    @Option(names = "--data", description = "Fashion-MNIST directory (the quality reference). Default: ${DEFAULT-VALUE}.")
+    Path data = FashionMnist.DEFAULT_DIR;
+
+    @Option(names = "--steps", defaultValue = "50", description = "Sampling steps of the uncached and cached rows (1..1000). Default: ${DEFAULT-VALUE}.")
+    int steps;
+
+    @Option(names = "--sampler", defaultValue = "ddim", description = "ddim or ddpm. Default: ${DEFAULT-VALUE}.")
+    String sampler;
+
+    @Option(names = "--eta", defaultValue = "0", description = "DDIM eta (>= 0). Default: ${DEFAULT-VALUE}.")
+    double eta;
+
+    @Option(names = "--cfg", description = "Guidance scale (>= 0; 0: none). Default: 4 for the shipped model, else 1.5.")
+    Double cfg;
+
+    @Option(names = "--batch", description = "Labels per timed sampling (label i mod classes). Default: 10 for the shipped model, else 1.")
+    Integer batch;
+
+    @Option(names = "--repeats", description = "Timed runs per row; the median is reported. Default: 5, or 2 with --quick.")
+    Integer repeats;
+
+    @Option(names = "--samples", description = "Images per row for the quality columns (>= 2). Default: 1000, or 50 with --quick.")
+    Integer samples;
+
+    @Option(names = "--chunk", defaultValue = "100", description = "Images per sampling call in the quality phase (>= 1). Default: ${DEFAULT-VALUE}.")
+    int chunk;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Noise seed, the same for every row. Default: ${DEFAULT-VALUE}.")
+    long seed;
+
+    @Option(names = "--policies", split = ",", description = "The grid: fora:N and taylorseer:N:O, where N and O are numbers "
+            + "or ranges a..b. Default: fora:2..6,taylorseer:2..6:1..3; with --quick fora:5,taylorseer:3:2,taylorseer:5:2.")
+    List<String> policies;
+
+    @Option(names = "--error-row", description = "The cached row whose forecast error is mapped per branch and step "
+            + "(taylorseer:N:O or fora:N, one of the grid's); 'none' to skip. Default: taylorseer:5:2 when in the grid, "
+            + "else the grid's last TaylorSeer row.")
+    String errorRow;
+
+    @Option(names = "--quick", description = "A minute-long run: the quick grid, 2 repeats, 50 samples per row.")
+    boolean quick;
+
+    @Option(names = "--out-dir", defaultValue = "bench", description = "Where bench.json, bench.md and the plots go. Default: ${DEFAULT-VALUE}.")
+    Path outDir;
+
+    @Option(names = "--out-json", description = "The JSON file. Default: DIR/bench.json.")
+    Path outJson;
+
+    @Option(names = "--limit-seconds", defaultValue = "1.0", description = "Time budget of each limits measurement (STREAM, matmul), s (> 0). Default: ${DEFAULT-VALUE}.")
+    double limitSeconds;
+
+    @Option(names = "--variant", defaultValue = "auto", description = "Kernel variant: auto, ref, avx2, avx512. Default: ${DEFAULT-VALUE}.")
+    String variant;
+
+    @Option(names = "--threads", description = "Threads for libtorch and the kernels (>= 1). Default: all cores.")
+    Integer threads;
+
+    @Override
+    public Integer call() throws Exception {
+        // Everything is checked before any work starts.
+        boolean shipped = model == null && weights == null;
+        if (model == null && weights != null) {
+            throw new IllegalArgumentException("--weights needs --model (a preset or a config JSON)");
+        }
+        DitConfig config = shipped ? ShippedModels.fashionDitConfig()
+                : Files.isRegularFile(Path.of(model)) ? DitConfig.fromJson(Path.of(model))
+                : DitConfig.preset(model, inputSize, 4, numClasses);
+        List<CachePolicy> grid = BenchGrid.parse(policies != null ? policies : quick ? BenchGrid.QUICK : BenchGrid.FULL);
+        int m = samples != null ? samples : quick ? 50 : 1000;
+        if (!speedOnly && m < 2) {
+            throw new IllegalArgumentException("--samples must be >= 2 (a Fréchet distance needs a covariance), found " + m);
+        }
+        if (!speedOnly && !shipped && probe == null) {
+            throw new IllegalArgumentException("model " + model + " has no probe for the quality columns: give --probe, or "
+                    + "--speed-only for speed rows only");
+        }
+        if (!speedOnly && !shipped && weights == null) {
+            throw new IllegalArgumentException("random weights (no --weights) give noise: quality columns would mean nothing; "
+                    + "give --speed-only");
+        }
+        if (!speedOnly && (config.inChannels() != 1 || config.inputSize() != FashionProbe.SIZE
+                || config.numClasses() > FashionProbe.CLASSES)) {
+            throw new IllegalArgumentException("the probe scores 1 x 28 x 28 images of at most 10 classes; the model makes "
+                    + config.inChannels() + " x " + config.inputSize() + " x " + config.inputSize() + " with "
+                    + config.numClasses() + " classes: give --speed-only");
+        }
+        if (steps < 1 || steps > 1000) {
+            throw new IllegalArgumentException("--steps must be in 1..1000, found " + steps);
+        }
+        double scale = cfg != null ? cfg : shipped ? ShippedModels.DIT_CFG : 1.5;
+        int timedBatch = batch != null ? batch : shipped ? 10 : 1;
+        int k = repeats != null ? repeats : quick ? 2 : 5;
+        if (threads != null && threads < 1) {
+            throw new IllegalArgumentException("--threads must be >= 1, found " + threads);
+        }
+        SamplerKind kind = SamplerKind.parse(sampler);
+        Variant v = SampleCommand.parseVariant(variant);
+        DitFlops.Config flops = DitFlops.Config.dit(config.depth(), config.hiddenSize(), config.numHeads(), config.patchSize(),
+                config.inputSize(), scale > 0 ? 2 * timedBatch : timedBatch);
+        List<BenchRow> rows = BenchGrid.rows(grid, steps, true, flops);
+        BenchRow error = errorRow(rows);
+        Path json = outJson != null ? outJson : outDir.resolve("bench.json");
+        Files.createDirectories(outDir);
+        SampleCommand.checkWritable("--out-json", json);
+        PolicyBench.Settings settings = new PolicyBench.Settings(steps, kind, eta, scale, shipped || !speedOnly, timedBatch, k,
+                speedOnly ? 0 : m, chunk, seed, rows, error, v, limitSeconds);
+
+        SeerRuntime.init();
+        if (threads != null) {
+            SeerRuntime.setThreads(threads);
+        }
+        String name = shipped ? "fashion-dit (shipped)" : model;
+        PrintStream err = System.err;
+        try (FashionProbe pr = speedOnly ? null : probe != null ? FashionProbe.load(probe) : FashionProbe.loadShipped();
+             DitModel dit = load(shipped, config)) {
+            Metrics.Gaussian reference = null;
+            if (!speedOnly) {
+                FashionMnist.Dataset test = FashionMnist.load(data, FashionMnist.Split.TEST);
+                reference = FashionEval.features(pr, FashionEval.images(test), test.size());
+            }
+            MatrixProgress progress = new MatrixProgress(err, json, name);
+            PolicyBench.Report report = PolicyBench.run(dit, pr, reference, settings, progress);
+            String md = BenchReport.markdown(report);
+            TextFiles.writeAtomically(outDir.resolve("bench.md"), header(name, report) + "\n" + md);
+            BenchPlots.speedup(outDir.resolve("speedup.png"), report);
+            if (!speedOnly) {
+                BenchPlots.quality(outDir.resolve("fd-vs-speedup.png"), report, "fd");
+                BenchPlots.quality(outDir.resolve("class-vs-speedup.png"), report, "class");
+            }
+            if (report.errorMap() != null) {
+                BenchPlots.forecastError(outDir.resolve("forecast-error.png"), report.errorMap());
+            }
+            System.out.println(header(name, report));
+            System.out.print(md);
+            System.out.println("\nwritten: " + json.toAbsolutePath() + ", " + outDir.resolve("bench.md").toAbsolutePath()
+                    + " and the plots in " + outDir.toAbsolutePath());
+        }
+        return 0;
+    }
+
+    private DitModel load(boolean shipped, DitConfig config) throws IOException {
+        if (shipped) {
+            return ShippedModels.fashionDit();
+        }
+        if (weights != null) {
+            return DitModel.load(config, weights);
+        }
+        System.err.println("note: no --weights given; using random weights (seed " + weightsSeed + "): speed rows only");
+        try (Arena arena = Arena.ofConfined()) {
+            return DitModel.fromStateDict(config, DitModel.randomStateDict(config, weightsSeed, arena));
+        }
+    }
+
+    private BenchRow errorRow(List<BenchRow> rows) {
+        if ("none".equalsIgnoreCase(errorRow)) {
+            return null;
+        }
+        if (errorRow != null) {
+            List<CachePolicy> p = BenchGrid.parse(List.of(errorRow));
+            if (p.size() != 1) {
+                throw new IllegalArgumentException("--error-row must name one policy, found '" + errorRow + "'");
+            }
+            for (BenchRow r : rows) {
+                if (r.isCached() && r.policy().equals(p.getFirst())) {
+                    return r;
+                }
+            }
+            throw new IllegalArgumentException("--error-row '" + errorRow + "' is not in the grid (--policies)");
+        }
+        BenchRow pick = null;
+        for (BenchRow r : rows) {
+            if (r.policy() instanceof CachePolicy.TaylorSeer t) {
+                if (t.interval() == 5 && t.maxOrder() == 2) {
+                    return r;
+                }
+                pick = r;
+            }
+        }
+        return pick;
+    }
+
+    private String header(String name, PolicyBench.Report r) {
+        PolicyBench.Settings s = r.settings();
+        return String.format(Locale.ROOT, "%s: %d steps %s (eta %s), guidance %s, batch %d per timed run, %d runs per row, "
+                        + "%s, seed %d, %d threads", name, s.steps(), s.sampler().name().toLowerCase(Locale.ROOT), s.eta(),
+                s.cfg(), s.batch(), s.repeats(), s.measuresQuality() ? s.samples() + " samples per row for quality" : "speed only",
+                s.seed(), org.bytedeco.pytorch.global.torch.get_num_threads());
+    }
+
+    /** One progress bar for the whole matrix; keeps the JSON file up to date. */
+    private static final class MatrixProgress implements PolicyBench.Listener {
+        private static final int WIDTH = 30;
+        private final PrintStream out;
+        private final Path json;
+        private final String name;
+        private final long start = System.nanoTime();
+
+        MatrixProgress(PrintStream out, Path json, String name) {
+            this.out = out;
+            this.json = json;
+            this.name = name;
+        }
+
+        @Override
+        public void progress(int done, int total, String what) {
+            int filled = (int) ((long) WIDTH * Math.min(done, total) / Math.max(total, 1));
+            long s = (System.nanoTime() - start) / 1_000_000_000L;
+            String line = String.format(Locale.ROOT, "\rbench [%s] %d/%d  %dm%02ds  %s", "#".repeat(filled) + ".".repeat(WIDTH - filled),
+                    done, total, s / 60, s % 60, what);
+            out.print(line.length() > 118 ? line.substring(0, 118) : String.format("%-118s", line));
+            if (done >= total) {
+                out.println();
+            }
+            out.flush();
+        }
+
+        @Override
+        public void updated(PolicyBench.Report report) throws IOException {
+            TextFiles.writeAtomically(json, BenchReport.json(report, name));
+        }
+    }
+}

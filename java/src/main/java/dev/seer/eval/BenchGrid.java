@@ -1,0 +1,127 @@
+package dev.seer.eval;
+
+import dev.seer.cache.CachePolicy;
+import dev.seer.cache.DitFlops;
+import dev.seer.cache.TaylorSeerSchedule;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * The rows of a policy bench, from grid specs such as {@code fora:2..6} or {@code taylorseer:2..6:1..3} (a number or
+ * an inclusive range a..b for each parameter). The uncached row always comes first; with {@code fewerSteps} each
+ * distinct equal-FLOPs step count of a cached row adds an uncached row with that many steps.
+ */
+public final class BenchGrid {
+    /** The full grid: FORA N=2..6 and TaylorSeer N=2..6 at orders 1..3. */
+    public static final List<String> FULL = List.of("fora:2..6", "taylorseer:2..6:1..3");
+    /** The quick grid. */
+    public static final List<String> QUICK = List.of("fora:5", "taylorseer:3:2", "taylorseer:5:2");
+
+    private BenchGrid() {
+    }
+
+    /** Parses grid specs into cached policies, in order, without duplicates; rejects unknown names and empty grids. */
+    public static List<CachePolicy> parse(List<String> specs) {
+        if (specs == null || specs.isEmpty()) {
+            throw new IllegalArgumentException("--policies: the grid is empty; give at least one of fora:N, taylorseer:N:O "
+                    + "(N and O may be ranges a..b)");
+        }
+        Set<CachePolicy> out = new LinkedHashSet<>();
+        for (String spec : specs) {
+            String[] f = spec.trim().toLowerCase(Locale.ROOT).split(":", -1);
+            switch (f[0]) {
+                case "fora" -> {
+                    need(spec, f, 2, "fora:N");
+                    for (int n : range(spec, f[1], "N")) {
+                        out.add(new CachePolicy.Fora(n));
+                    }
+                }
+                case "taylorseer" -> {
+                    need(spec, f, 3, "taylorseer:N:O");
+                    for (int n : range(spec, f[1], "N")) {
+                        for (int o : range(spec, f[2], "O")) {
+                            if (o > TaylorSeerSchedule.MAX_ORDER) {
+                                throw new IllegalArgumentException("--policies: '" + spec + "': order must be in 0.."
+                                        + TaylorSeerSchedule.MAX_ORDER + ", found " + o);
+                            }
+                            out.add(new CachePolicy.TaylorSeer(n, o));
+                        }
+                    }
+                }
+                default -> throw new IllegalArgumentException("--policies: unknown policy '" + f[0] + "' in '" + spec
+                        + "'; expected fora:N or taylorseer:N:O (N and O may be ranges a..b)");
+            }
+        }
+        return List.copyOf(out);
+    }
+
+    /**
+     * The bench's rows: uncached at {@code steps}, then the cached policies, then (if asked) the fewer-steps rows
+     * whose uncached FLOPs match each cached row's official FLOPs (rounded to whole steps), in decreasing steps.
+     */
+    public static List<BenchRow> rows(List<CachePolicy> policies, int steps, boolean fewerSteps, DitFlops.Config flops) {
+        List<BenchRow> rows = new ArrayList<>();
+        rows.add(BenchRow.uncached(steps));
+        Set<Integer> equalFlopsSteps = new java.util.TreeSet<>(java.util.Comparator.reverseOrder());
+        for (CachePolicy p : policies) {
+            rows.add(BenchRow.cached(p, steps));
+            int s = equalFlopsSteps(p, steps, flops);
+            if (s < steps) {
+                equalFlopsSteps.add(s);
+            }
+        }
+        if (fewerSteps) {
+            for (int s : equalFlopsSteps) {
+                rows.add(BenchRow.fewerSteps(s));
+            }
+        }
+        return rows;
+    }
+
+    /** Uncached steps with the official FLOPs of {@code p} at {@code steps}: steps / official speed-up, rounded, >= 1. */
+    public static int equalFlopsSteps(CachePolicy p, int steps, DitFlops.Config flops) {
+        double speedup = DitFlops.officialSpeedup(TaylorSeerSchedule.plan(steps, p.interval(), p.maxOrder()), flops);
+        return (int) Math.max(1, Math.round(steps / speedup));
+    }
+
+    private static void need(String spec, String[] f, int parts, String form) {
+        if (f.length != parts) {
+            throw new IllegalArgumentException("--policies: '" + spec + "' is not of the form " + form
+                    + " (N and O may be ranges a..b)");
+        }
+    }
+
+    private static List<Integer> range(String spec, String s, String what) {
+        int from;
+        int to;
+        try {
+            int dots = s.indexOf("..");
+            if (dots >= 0) {
+                from = Integer.parseInt(s.substring(0, dots));
+                to = Integer.parseInt(s.substring(dots + 2));
+            } else {
+                from = to = Integer.parseInt(s);
+            }
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--policies: '" + spec + "': " + what + " must be a number or a range a..b, found '" + s + "'");
+        }
+        if (to < from) {
+            throw new IllegalArgumentException("--policies: '" + spec + "': the range " + what + " = " + s + " is empty");
+        }
+        if (from < (what.equals("N") ? 1 : 0)) {
+            throw new IllegalArgumentException("--policies: '" + spec + "': " + what + " must be >= " + (what.equals("N") ? 1 : 0)
+                    + ", found " + from);
+        }
+        if (to - from > 1000) {
+            throw new IllegalArgumentException("--policies: '" + spec + "': the range " + what + " = " + s + " is too large (at most 1000 values)");
+        }
+        List<Integer> out = new ArrayList<>();
+        for (int v = from; v <= to; v++) {
+            out.add(v);
+        }
+        return out;
+    }
+}

@@ -1,0 +1,469 @@
+package dev.seer.eval;
+
+import dev.seer.cache.CachePolicy;
+import dev.seer.cache.DitFlops;
+import dev.seer.cache.TaylorSeerSchedule;
+import dev.seer.kernel.Variant;
+import dev.seer.model.dit.DitConfig;
+import dev.seer.model.dit.DitModel;
+import dev.seer.sampling.DitPipeline;
+import dev.seer.sampling.RunStats;
+import dev.seer.sampling.SampleRequest;
+import dev.seer.sampling.SampleResult;
+import dev.seer.sampling.SamplerKind;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * The policy bench: what each cache policy buys in wall-clock time and costs in quality and memory, on one model
+ * and one sampler, in one process.
+ *
+ * <ol>
+ *   <li>Limits: the matmul rate and the STREAM triad bandwidth of this machine, measured first.</li>
+ *   <li>Speed: every row sampled {@code repeats} times from the same noise, rows interleaved (round r runs every
+ *       row once), after one warm-up round; the median is reported, with the peak resident memory of the row's
+ *       runs.</li>
+ *   <li>Quality (when a probe is given): {@code samples} images per row scored by {@link FashionEval}: Fréchet
+ *       distance of the probe's features to the test set's, class consistency, PSNR / SSIM against the uncached
+ *       row from the same noise.</li>
+ *   <li>Forecast error: one row re-run computing every branch at its forecast steps too (relative L2 per branch
+ *       and step).</li>
+ * </ol>
+ *
+ * <p>The {@link Listener} sees the report after every finished unit, so a caller can keep a file up to date: an
+ * interrupted bench leaves what it finished, each row marked complete or not.
+ */
+public final class PolicyBench {
+    private PolicyBench() {
+    }
+
+    /**
+     * @param steps        sampling steps of the uncached and cached rows
+     * @param sampler      DDIM or DDPM
+     * @param eta          DDIM eta
+     * @param cfg          guidance scale (0: none)
+     * @param clipDenoised clamp pred_x0 to [-1, 1] (pixel-space models)
+     * @param batch        labels per timed sampling (label i mod classes)
+     * @param repeats      timed runs per row (the median is reported)
+     * @param samples      images per row for the quality scores (>= 2), or 0 for a speed-only bench
+     * @param chunk        images per sampling call in the quality phase
+     * @param seed         noise seed (the same for every row)
+     * @param rows         the rows; the first must be the uncached baseline at {@code steps}
+     * @param errorRow     the row whose forecast error is mapped, or null for none
+     * @param variant      kernel variant of the caches
+     * @param limitSeconds time budget of each limits measurement
+     */
+    public record Settings(int steps, SamplerKind sampler, double eta, double cfg, boolean clipDenoised, int batch,
+                           int repeats, int samples, int chunk, long seed, List<BenchRow> rows, BenchRow errorRow,
+                           Variant variant, double limitSeconds) {
+        public Settings {
+            Objects.requireNonNull(sampler, "sampler");
+            Objects.requireNonNull(variant, "variant");
+            rows = List.copyOf(rows);
+            if (rows.isEmpty() || !rows.getFirst().family().equals(BenchRow.UNCACHED) || rows.getFirst().steps() != steps) {
+                throw new IllegalArgumentException("the first row must be the uncached baseline at " + steps + " steps");
+            }
+            if (rows.size() < 2) {
+                throw new IllegalArgumentException("the grid is empty: a bench needs at least one row besides the uncached baseline");
+            }
+            if (batch < 1) {
+                throw new IllegalArgumentException("--batch must be >= 1, found " + batch);
+            }
+            if (repeats < 1) {
+                throw new IllegalArgumentException("--repeats must be >= 1, found " + repeats);
+            }
+            if (samples != 0 && samples < 2) {
+                throw new IllegalArgumentException("--samples must be >= 2 (a Fréchet distance needs a covariance), found " + samples);
+            }
+            if (chunk < 1) {
+                throw new IllegalArgumentException("--chunk must be >= 1, found " + chunk);
+            }
+            if (errorRow != null && (!errorRow.isCached() || !rows.contains(errorRow))) {
+                throw new IllegalArgumentException("the forecast-error row must be one of the grid's cached rows, found "
+                        + errorRow.label());
+            }
+            if (!(limitSeconds > 0)) {
+                throw new IllegalArgumentException("the limits' time budget must be > 0 s, found " + limitSeconds);
+            }
+        }
+
+        public boolean measuresQuality() {
+            return samples > 0;
+        }
+    }
+
+    /** What one row measured so far. */
+    public static final class RowResult {
+        private final BenchRow row;
+        private final List<RunStats> runs = new ArrayList<>();
+        private long peakRssBytes = -1;
+        private FashionEval.Scores scores;
+        private boolean complete;
+
+        RowResult(BenchRow row) {
+            this.row = row;
+        }
+
+        public BenchRow row() {
+            return row;
+        }
+
+        /** The timed runs, in order. */
+        public List<RunStats> runs() {
+            return List.copyOf(runs);
+        }
+
+        /** The run with the median wall time (the lower middle one for an even count), or null before any run. */
+        public RunStats medianRun() {
+            if (runs.isEmpty()) {
+                return null;
+            }
+            List<RunStats> sorted = new ArrayList<>(runs);
+            sorted.sort((a, b) -> Double.compare(a.seconds(), b.seconds()));
+            return sorted.get((sorted.size() - 1) / 2);
+        }
+
+        /** Median wall time of the timed runs (mean of the middle two for an even count); NaN before any run. */
+        public double medianSeconds() {
+            return median(runs.stream().mapToDouble(RunStats::seconds).toArray());
+        }
+
+        /** Median over runs of the mean time of one forecast network call; NaN without forecast steps. */
+        public double medianForecastStepSeconds() {
+            return median(runs.stream().filter(r -> !r.forecastSteps().isEmpty())
+                    .mapToDouble(r -> r.secondsForecast() / r.forecastSteps().size()).toArray());
+        }
+
+        /** Median over runs of the mean time of one full network call. */
+        public double medianFullStepSeconds() {
+            return median(runs.stream().filter(r -> !r.fullSteps().isEmpty())
+                    .mapToDouble(r -> r.secondsFull() / r.fullSteps().size()).toArray());
+        }
+
+        /** Peak resident memory of the process during this row's timed runs, or -1 where unknown. */
+        public long peakRssBytes() {
+            return peakRssBytes;
+        }
+
+        /** The quality scores, or null before (or without) the quality phase. */
+        public FashionEval.Scores scores() {
+            return scores;
+        }
+
+        public boolean complete() {
+            return complete;
+        }
+    }
+
+    /**
+     * The machine's limits and the model's distance to them.
+     *
+     * @param forecastBytes         bytes a forecast step of {@code forecastRow} must move: every branch's Taylor
+     *                              factors read, x read and written, the gates read
+     * @param streamGbps            STREAM triad bandwidth at that working set, GB/s
+     * @param forecastStepSeconds   measured time of one forecast network call of that row (median)
+     * @param fullStepFlops         FLOPs really spent by one full network call
+     * @param matmulGflops          the best libtorch float32 matmul rate measured, GFLOP/s
+     * @param modelMatmulGflops     the matmul rate at the model's own MLP shape, GFLOP/s
+     * @param fullStepSeconds       measured time of one full network call of the uncached row (median)
+     */
+    public record Limits(BenchRow forecastRow, long forecastBytes, double streamGbps, double forecastStepSeconds,
+                         double fullStepFlops, double matmulGflops, double modelMatmulGflops, double fullStepSeconds) {
+        public double forecastFloorSeconds() {
+            return forecastBytes / (streamGbps * 1e9);
+        }
+
+        public double fullFloorSeconds() {
+            return fullStepFlops / (matmulGflops * 1e9);
+        }
+
+        /** Measured over floor; NaN when not measured. */
+        public double forecastRatio() {
+            return forecastStepSeconds / forecastFloorSeconds();
+        }
+
+        public double fullRatio() {
+            return fullStepSeconds / fullFloorSeconds();
+        }
+    }
+
+    /** Relative L2 forecast error of every branch (rows, execution order) at every forecast step (columns, loop order). */
+    public record ErrorMap(BenchRow row, List<Integer> steps, List<String> branches, double[][] relativeL2) {
+    }
+
+    /** The bench's state: filled in as it runs. */
+    public static final class Report {
+        private final Settings settings;
+        private final DitConfig config;
+        private final List<RowResult> rows = new ArrayList<>();
+        private Limits limits;
+        private ErrorMap errorMap;
+
+        Report(Settings settings, DitConfig config) {
+            this.settings = settings;
+            this.config = config;
+            for (BenchRow r : settings.rows()) {
+                rows.add(new RowResult(r));
+            }
+        }
+
+        public Settings settings() {
+            return settings;
+        }
+
+        public DitConfig config() {
+            return config;
+        }
+
+        public List<RowResult> rows() {
+            return List.copyOf(rows);
+        }
+
+        public RowResult baseline() {
+            return rows.getFirst();
+        }
+
+        /** Null until measured. */
+        public Limits limits() {
+            return limits;
+        }
+
+        /** Null until measured (or when no error row was asked for). */
+        public ErrorMap errorMap() {
+            return errorMap;
+        }
+
+        /** The FLOPs configuration of one timed sampling (the doubled batch under guidance). */
+        public DitFlops.Config flopsConfig() {
+            return PolicyBench.flopsConfig(config, settings);
+        }
+
+        /** Official FLOPs of a row, computed from its schedule (the same count the runs report). */
+        public double flopsOfficial(BenchRow r) {
+            return DitFlops.officialTotal(TaylorSeerSchedule.plan(r.steps(), r.policy().interval(), r.policy().maxOrder()),
+                    flopsConfig());
+        }
+
+        /** FLOPs really spent by a row (embedders, final layer and Taylor work included). */
+        public double flopsActual(BenchRow r) {
+            return DitFlops.actualFlops(TaylorSeerSchedule.plan(r.steps(), r.policy().interval(), r.policy().maxOrder()),
+                    flopsConfig(), settings.cfg() > 0);
+        }
+    }
+
+    /** Progress and intermediate results. */
+    public interface Listener {
+        /** Work units done out of the total (timed runs, quality chunks, the error map), with what runs now. */
+        void progress(int done, int total, String what);
+
+        /** The report changed: a phase step finished. */
+        default void updated(Report report) throws IOException {
+        }
+    }
+
+    /**
+     * Runs the bench.
+     *
+     * @param probe the quality probe; may be null only for a speed-only bench ({@code samples == 0})
+     */
+    public static Report run(DitModel model, FashionProbe probe, Metrics.Gaussian reference, Settings s, Listener listener)
+            throws IOException {
+        if (s.measuresQuality() && (probe == null || reference == null)) {
+            throw new IllegalArgumentException("a quality bench needs a probe and the reference features; use samples 0 for speed only");
+        }
+        Report report = new Report(s, model.config());
+        int chunksPerRow = s.measuresQuality() ? (s.samples() + s.chunk() - 1) / s.chunk() : 0;
+        int warmups = Math.min(2, s.rows().size());
+        int total = warmups + s.repeats() * s.rows().size() + chunksPerRow * s.rows().size() + (s.errorRow() == null ? 0 : 1);
+        int[] done = {0};
+        Runnable tick = () -> done[0]++;
+
+        listener.progress(done[0], total, "measuring the machine's limits");
+        Machine machine = measureMachine(report, s.limitSeconds());
+
+        DitPipeline pipeline = new DitPipeline(model, s.clipDenoised());
+        long[] labels = labels(s.batch(), model.config().numClasses());
+        // Warm-up: the uncached row and the first cached one, so that the JIT and the allocator have settled.
+        for (int i = 0; i < warmups; i++) {
+            BenchRow r = s.rows().get(i);
+            listener.progress(done[0], total, "warm-up: " + r.label());
+            pipeline.sample(request(s, r, labels, null));
+            tick.run();
+        }
+        boolean peakResettable = ProcessMemory.resetPeak();
+        for (int rep = 0; rep < s.repeats(); rep++) {
+            for (RowResult row : report.rows) {
+                listener.progress(done[0], total, "timing " + (rep + 1) + "/" + s.repeats() + ": " + row.row.label());
+                if (peakResettable) {
+                    ProcessMemory.resetPeak();
+                }
+                SampleResult res = pipeline.sample(request(s, row.row, labels, null));
+                row.runs.add(res.stats());
+                if (peakResettable) {
+                    row.peakRssBytes = Math.max(row.peakRssBytes, ProcessMemory.peakResidentBytes());
+                }
+                tick.run();
+            }
+            if (!s.measuresQuality() && rep == s.repeats() - 1) {
+                report.rows.forEach(r -> r.complete = true);
+            }
+            listener.updated(report);
+        }
+        report.limits = limits(report, machine);
+        listener.updated(report);
+
+        if (s.measuresQuality()) {
+            FashionEval.Generated base = null;
+            for (RowResult row : report.rows) {
+                String what = "quality: " + row.row.label();
+                int before = done[0];
+                FashionEval.Generated g = FashionEval.generate(model, s.samples(), row.row.steps(), s.sampler(), s.eta(),
+                        s.cfg(), row.row.policy(), s.seed(), s.chunk(), (d, t, full) -> listener.progress(
+                                before + (d + s.chunk() - 1) / s.chunk(), total, what + " " + d + "/" + t));
+                done[0] = before + chunksPerRow;
+                if (base == null) {
+                    base = g;
+                }
+                row.scores = FashionEval.score(probe, g, reference, row == report.baseline() ? null : base);
+                row.complete = true;
+                listener.updated(report);
+            }
+        }
+
+        if (s.errorRow() != null) {
+            listener.progress(done[0], total, "forecast error: " + s.errorRow().label());
+            report.errorMap = errorMap(pipeline, s, labels);
+            tick.run();
+            listener.updated(report);
+        }
+        listener.progress(total, total, "done");
+        return report;
+    }
+
+    private static SampleRequest request(Settings s, BenchRow r, long[] labels,
+                                         dev.seer.cache.TaylorCache.ForecastErrorSink sink) {
+        return SampleRequest.builder(labels).steps(r.steps()).sampler(s.sampler()).eta(s.eta()).cfgScale(s.cfg())
+                .policy(r.policy()).seed(s.seed()).variant(s.variant()).forecastErrors(sink).build();
+    }
+
+    private static long[] labels(int n, int classes) {
+        long[] y = new long[n];
+        for (int i = 0; i < n; i++) {
+            y[i] = i % classes;
+        }
+        return y;
+    }
+
+    private static ErrorMap errorMap(DitPipeline pipeline, Settings s, long[] labels) {
+        Map<Integer, Map<String, Double>> byStep = new LinkedHashMap<>();
+        List<String> branches = new ArrayList<>();
+        pipeline.sample(request(s, s.errorRow(), labels, (step, point, err) -> {
+            byStep.computeIfAbsent(step, k -> new LinkedHashMap<>()).put(point.name(), err);
+            if (!branches.contains(point.name())) {
+                branches.add(point.name());
+            }
+        }));
+        List<Integer> steps = new ArrayList<>(byStep.keySet());
+        double[][] m = new double[branches.size()][steps.size()];
+        for (int j = 0; j < steps.size(); j++) {
+            Map<String, Double> col = byStep.get(steps.get(j));
+            for (int i = 0; i < branches.size(); i++) {
+                m[i][j] = col.getOrDefault(branches.get(i), Double.NaN);
+            }
+        }
+        return new ErrorMap(s.errorRow(), steps, branches, m);
+    }
+
+    // ---- limits ----
+
+    private record Machine(long forecastBytes, BenchRow forecastRow, double streamGbps, double matmulGflops,
+                           double modelMatmulGflops) {
+    }
+
+    private static DitFlops.Config flopsConfig(DitConfig c, Settings s) {
+        int batch = s.cfg() > 0 ? 2 * s.batch() : s.batch();
+        return DitFlops.Config.dit(c.depth(), c.hiddenSize(), c.numHeads(), c.patchSize(), c.inputSize(), batch);
+    }
+
+    /** The row whose forecast step is held against its floor: the error row, else the last TaylorSeer row, else any cached one. */
+    static BenchRow forecastRow(Settings s) {
+        if (s.errorRow() != null) {
+            return s.errorRow();
+        }
+        BenchRow pick = null;
+        for (BenchRow r : s.rows()) {
+            if (r.isCached() && (pick == null || r.policy() instanceof CachePolicy.TaylorSeer)) {
+                pick = r;
+            }
+        }
+        return pick;
+    }
+
+    /** Bytes one forecast step must move for the stack: factors read, x read and written, gates read (float32). */
+    public static long forecastBytes(DitConfig c, int batch, int maxOrder) {
+        long elements = (long) batch * c.tokens() * c.hiddenSize();
+        int branches = 2 * c.depth();
+        long factors = (long) branches * (maxOrder + 1) * elements * 4;
+        long x = 2 * elements * 4;
+        long gates = (long) branches * batch * c.hiddenSize() * 4;
+        return factors + x + gates;
+    }
+
+    private static Machine measureMachine(Report report, double seconds) {
+        Settings s = report.settings;
+        DitConfig c = report.config;
+        DitFlops.Config fc = report.flopsConfig();
+        BenchRow row = forecastRow(s);
+        long bytes = row == null ? 0 : forecastBytes(c, fc.batch(), row.policy().maxOrder());
+        double stream = row == null ? Double.NaN
+                : KernelBench.measureStream(Math.max(KernelBench.MIN_SIZE, bytes), seconds).triadGbps();
+        long m = (long) fc.batch() * c.tokens();
+        double model = matmulGflops(m, c.hiddenSize(), (long) (c.hiddenSize() * c.mlpRatio()), seconds);
+        double square = matmulGflops(1024, 1024, 1024, seconds);
+        return new Machine(bytes, row, stream, Math.max(model, square), model);
+    }
+
+    private static Limits limits(Report report, Machine machine) {
+        RowResult forecast = null;
+        for (RowResult r : report.rows) {
+            if (r.row.equals(machine.forecastRow())) {
+                forecast = r;
+            }
+        }
+        double forecastSeconds = forecast == null ? Double.NaN : forecast.medianForecastStepSeconds();
+        double fullFlops = DitFlops.actualStepFlops(report.flopsConfig(), TaylorSeerSchedule.StepKind.FULL, 0,
+                report.settings.cfg() > 0);
+        return new Limits(machine.forecastRow(), machine.forecastBytes(), machine.streamGbps(), forecastSeconds, fullFlops,
+                machine.matmulGflops(), machine.modelMatmulGflops(), report.baseline().medianFullStepSeconds());
+    }
+
+    /** libtorch float32 (m x k) @ (k x n), GFLOP/s (2mkn FLOPs per call), median of calls over {@code seconds}. */
+    public static double matmulGflops(long m, long k, long n, double seconds) {
+        try (PointerScope scope = new PointerScope()) {
+            TensorOptions f32 = new TensorOptions(torch.ScalarType.Float);
+            org.bytedeco.pytorch.Tensor a = torch.rand(new long[] {m, k}, f32);
+            org.bytedeco.pytorch.Tensor b = torch.rand(new long[] {k, n}, f32);
+            org.bytedeco.pytorch.Tensor out = torch.zeros(new long[] {m, n}, f32);
+            double t = KernelBench.medianSeconds(() -> torch.mm_out(out, a, b), seconds);
+            return 2.0 * m * k * n / t / 1e9;
+        }
+    }
+
+    static double median(double[] v) {
+        if (v.length == 0) {
+            return Double.NaN;
+        }
+        double[] s = v.clone();
+        Arrays.sort(s);
+        int n = s.length;
+        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+    }
+}

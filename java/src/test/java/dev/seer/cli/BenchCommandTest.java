@@ -1,0 +1,98 @@
+package dev.seer.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** `seer bench` end to end on small settings: every output, every row field, and the refusals before any work. */
+class BenchCommandTest {
+    private static final List<String> ROW_FIELDS = List.of("policy", "interval", "order", "steps", "flops_official",
+            "flops_actual", "seconds_median", "speedup_flops", "speedup_wall", "cache_bytes", "peak_rss_bytes", "fd",
+            "class_consistency", "psnr", "ssim", "complete");
+
+    @Test
+    void shippedModelQualityBenchWritesEveryOutput(@TempDir Path dir) throws Exception {
+        Assumptions.assumeTrue(Files.isDirectory(dev.seer.io.FashionMnist.DEFAULT_DIR),
+                "Fashion-MNIST is not installed: apt-get install dataset-fashion-mnist");
+        CliRun r = CliRun.of("bench", "--steps", "8", "--samples", "4", "--chunk", "4", "--repeats", "1", "--batch", "2",
+                "--policies", "fora:2,taylorseer:3:1", "--limit-seconds", "0.05", "--out-dir", dir.toString());
+        assertEquals(0, r.exit(), r.err());
+        JsonNode root = new ObjectMapper().readTree(dir.resolve("bench.json").toFile());
+        JsonNode rows = root.get("rows");
+        // uncached, two cached rows, and the equal-FLOPs rows of distinct step counts below 8
+        assertTrue(rows.size() >= 3, rows.toString());
+        assertEquals("uncached", rows.get(0).get("family").asText());
+        for (JsonNode row : rows) {
+            for (String f : ROW_FIELDS) {
+                assertTrue(row.has(f), "row lacks " + f + ": " + row);
+            }
+            assertTrue(row.get("complete").asBoolean(), row.toString());
+            assertTrue(row.get("seconds_median").asDouble() > 0, row.toString());
+            assertTrue(row.get("fd").isNumber(), row.toString());
+            double cc = row.get("class_consistency").asDouble();
+            assertTrue(cc >= 0 && cc <= 1, row.toString());
+        }
+        assertEquals(1.0, rows.get(0).get("speedup_flops").asDouble(), 1e-12);
+        assertTrue(rows.get(1).get("speedup_flops").asDouble() > 1, rows.get(1).toString());
+        assertTrue(rows.get(1).get("psnr").isNumber(), "cached rows are compared with the uncached one");
+        assertTrue(root.get("limits").get("stream_triad_gbps").asDouble() > 0);
+        assertTrue(root.get("limits").get("matmul_gflops").asDouble() > 0);
+        JsonNode err = root.get("forecast_error");
+        assertEquals("TaylorSeer N=3 O=1", err.get("row").asText());
+        assertEquals(12, err.get("branches").size(), "6 blocks x (attn, mlp)");
+        assertEquals(err.get("steps").size(), err.get("relative_l2").get(0).size());
+        for (String png : List.of("speedup.png", "fd-vs-speedup.png", "class-vs-speedup.png", "forecast-error.png")) {
+            assertTrue(Files.size(dir.resolve(png)) > 1000, png);
+        }
+        assertTrue(Files.readString(dir.resolve("bench.md")).contains("| TaylorSeer N=3 O=1 |"));
+        assertTrue(r.out().contains("Forecast step (TaylorSeer N=3 O=1)"), r.out());
+    }
+
+    @Test
+    void speedOnlyBenchOfARandomPreset(@TempDir Path dir) throws Exception {
+        CliRun r = CliRun.of("bench", "--model", "DiT-S/8", "--input-size", "16", "--num-classes", "10", "--speed-only",
+                "--steps", "6", "--repeats", "1", "--policies", "taylorseer:2:1", "--limit-seconds", "0.05",
+                "--out-dir", dir.toString());
+        assertEquals(0, r.exit(), r.err());
+        JsonNode rows = new ObjectMapper().readTree(dir.resolve("bench.json").toFile()).get("rows");
+        for (JsonNode row : rows) {
+            assertTrue(row.get("complete").asBoolean(), row.toString());
+            assertTrue(row.get("fd").isNull(), "no quality in a speed-only bench");
+        }
+        assertTrue(Files.exists(dir.resolve("speedup.png")));
+        assertFalse(Files.exists(dir.resolve("fd-vs-speedup.png")));
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = ';', value = {
+        "--policies=teacache:3; unknown policy 'teacache'",
+        "--policies=fora:5..2; is empty",
+        "--samples=1; --samples must be >= 2",
+        "--model=DiT-S/2; has no probe",
+        "--error-row=fora:3; is not in the grid",
+        "--repeats=0; --repeats must be >= 1",
+        "--steps=0; --steps must be in 1..1000",
+        "--sampler=euler; ",
+    })
+    void badArgumentsAreRefusedBeforeAnyWork(String arg, String message, @TempDir Path dir) {
+        long t0 = System.nanoTime();
+        CliRun r = CliRun.of("bench", arg, "--out-dir", dir.toString());
+        assertEquals(2, r.exit(), r.out() + r.err());
+        if (message != null) {
+            assertTrue(r.err().contains(message.trim()), r.err());
+        }
+        assertFalse(Files.exists(dir.resolve("bench.json")), "nothing was measured");
+        assertTrue((System.nanoTime() - t0) / 1e9 < 20, "refused before any sampling");
+    }
+}
