@@ -80,7 +80,7 @@ class BenchCommandTest {
         "--policies=fora:5..2; is empty",
         "--samples=1; --samples must be >= 2",
         "--model=DiT-S/2; has no probe",
-        "--error-row=fora:3; is not in the grid",
+        "--error-row=fora:9; is not in the grid",
         "--repeats=0; --repeats must be >= 1",
         "--steps=0; --steps must be in 1..1000",
         "--sampler=euler; ",

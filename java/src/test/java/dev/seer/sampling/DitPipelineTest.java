@@ -62,6 +62,26 @@ class DitPipelineTest {
         assertArrayEquals(bits(fora), bits(ts0));
     }
 
+    /**
+     * Measuring the forecast error computes every branch at forecast steps but still adds the forecast: the run keeps
+     * the cached trajectory, and every (forecast step, branch) pair gets one finite error.
+     */
+    @Test
+    void measuringForecastErrorsKeepsTheCachedTrajectory() {
+        CachePolicy policy = new CachePolicy.TaylorSeer(4, 2);
+        SampleResult plain = pipeline.sample(request(policy).build());
+        java.util.Map<String, Double> errors = new java.util.LinkedHashMap<>();
+        SampleResult measured = pipeline.sample(request(policy)
+                .forecastErrors((step, point, err) -> errors.put(step + " " + point.name(), err)).build());
+        assertTrue(relL2(measured.latents(), plain.latents()) <= 1e-6, "relative L2 " + relL2(measured.latents(), plain.latents()));
+        assertEquals(plain.stats().fullSteps(), measured.stats().fullSteps());
+        int forecastSteps = plain.stats().forecastSteps().size();
+        assertEquals(forecastSteps * 2 * TINY.depth(), errors.size());
+        for (var e : errors.entrySet()) {
+            assertTrue(Double.isFinite(e.getValue()) && e.getValue() > 0 && e.getValue() < 10, e.toString());
+        }
+    }
+
     /** Seer's fused kernels and schedule against a transcription of the official cache code, every interval and order. */
     @Test
     void matchesTheOfficialCacheAlgorithm() {
