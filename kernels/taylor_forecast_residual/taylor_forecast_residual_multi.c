@@ -1,7 +1,8 @@
 /*
  * taylor_forecast_residual_multi: for branches k = 0..K-1 in order, x += gate_k * forecast_k, reading and
  * writing x once. x is processed in chunks of SEER_MULTI_CHUNK_BYTES that stay in L2; for each chunk every
- * branch's factors for that chunk stream past and the variant's single-branch segment kernel updates the chunk.
+ * branch's factors for that chunk stream past and the variant's row-walking segment kernel updates the chunk
+ * (one call per chunk and branch: a call per (b, t) row cost ~20% of the time at DiT-S/2's 384 channels).
  * Per element the ops are exactly those of K sequential taylor_forecast_residual calls (for bf16/f16 x is
  * rounded after every branch, as a sequential call stores it), so every dtype is bit-identical to the
  * sequential calls. Variant-generic: the variant comes in as its segment kernel.
@@ -25,13 +26,8 @@ int seer_taylor_forecast_residual_multi_range(const seer_kernels *kern, int dtyp
         int64_t c1 = c0 + chunk < e1 ? c0 + chunk : e1;
         for (int b = 0; b < num_branches; b++) {
             const void *const *fb = factors + (int64_t)b * (SEER_MAX_ORDER + 1);
-            for (int64_t e = c0; e < c1;) {
-                int64_t row = e / channels, c = e - row * channels;
-                int64_t len = channels - c < c1 - e ? channels - c : c1 - e;
-                int64_t goff = (row / tokens) * gate_row_stride + c;
-                nonfinite |= kern->forecast_residual(dtype, x, gates[b], goff, fb, orders[b], k, e, len);
-                e += len;
-            }
+            nonfinite |= kern->forecast_residual_rows(dtype, x, gates[b], gate_row_stride, tokens, channels, fb,
+                                                      orders[b], k, c0, c1);
         }
     }
     return nonfinite;

@@ -21,3 +21,17 @@ int seer_taylor_forecast_residual_ref(int dtype, void *x, const void *gate, int6
     }
     return nonfinite;
 }
+
+int seer_taylor_forecast_residual_rows_ref(int dtype, void *x, const void *gate, int64_t gate_row_stride,
+                                           int64_t tokens, int64_t channels, const void *const *factors, int order,
+                                           const seer_coeffs *k, int64_t e0, int64_t e1) {
+    int nonfinite = 0;
+    for (int64_t e = e0; e < e1;) {
+        int64_t row = e / channels, c = e - row * channels;
+        int64_t len = channels - c < e1 - e ? channels - c : e1 - e;
+        nonfinite |= seer_taylor_forecast_residual_ref(dtype, x, gate, (row / tokens) * gate_row_stride + c, factors,
+                                                       order, k, e, len);
+        e += len;
+    }
+    return nonfinite;
+}

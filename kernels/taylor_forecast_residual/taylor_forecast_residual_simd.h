@@ -37,3 +37,29 @@ int SEER_FN(seer_taylor_forecast_residual)(int dtype, void *x, const void *gate,
 #undef SEER_BODY
     return seer_taylor_forecast_residual_ref(dtype, x, gate, goff, factors, order, k, off, len);
 }
+
+/* The row walk of the multi-branch and single-branch entry points, with the dtype/order dispatch done once per
+ * range and the segment body inlined per row. */
+SV_INLINE int forecast_residual_rows_body(int dt, int order, void *x, const void *gate, int64_t stride, int64_t tokens,
+                                          int64_t channels, const void *const *D, const seer_coeffs *k, int64_t e0,
+                                          int64_t e1) {
+    int nonfinite = 0;
+    for (int64_t e = e0; e < e1;) {
+        int64_t row = e / channels, c = e - row * channels;
+        int64_t len = channels - c < e1 - e ? channels - c : e1 - e;
+        nonfinite |= forecast_residual_body(dt, order, x, gate, (row / tokens) * stride + c, D, k, e, len);
+        e += len;
+    }
+    return nonfinite;
+}
+
+int SEER_FN(seer_taylor_forecast_residual_rows)(int dtype, void *x, const void *gate, int64_t gate_row_stride,
+                                                int64_t tokens, int64_t channels, const void *const *factors,
+                                                int order, const seer_coeffs *k, int64_t e0, int64_t e1) {
+#define SEER_BODY(DT, O)                                                                                         \
+    return forecast_residual_rows_body(DT, O, x, gate, gate_row_stride, tokens, channels, factors, k, e0, e1)
+    SEER_SWITCH_DTYPE_ORDER(dtype, order, SEER_BODY)
+#undef SEER_BODY
+    return seer_taylor_forecast_residual_rows_ref(dtype, x, gate, gate_row_stride, tokens, channels, factors, order,
+                                                  k, e0, e1);
+}

@@ -51,16 +51,19 @@ void seer_coeffs_init(seer_coeffs *k, float delta) {
 /* ---- variants ---- */
 
 static const seer_kernels seer_kernels_ref = {seer_taylor_update_ref, seer_taylor_forecast_ref,
-                                              seer_taylor_forecast_residual_ref, seer_taylor_update_residual_ref};
+                                              seer_taylor_forecast_residual_ref, seer_taylor_update_residual_ref,
+                                              seer_taylor_forecast_residual_rows_ref};
 #if defined(SEER_HAVE_AVX2)
 static const seer_kernels seer_kernels_avx2 = {seer_taylor_update_avx2, seer_taylor_forecast_avx2,
                                                seer_taylor_forecast_residual_avx2,
-                                               seer_taylor_update_residual_avx2};
+                                               seer_taylor_update_residual_avx2,
+                                               seer_taylor_forecast_residual_rows_avx2};
 #endif
 #if defined(SEER_HAVE_AVX512)
 static const seer_kernels seer_kernels_avx512 = {seer_taylor_update_avx512, seer_taylor_forecast_avx512,
                                                  seer_taylor_forecast_residual_avx512,
-                                                 seer_taylor_update_residual_avx512};
+                                                 seer_taylor_update_residual_avx512,
+                                                 seer_taylor_forecast_residual_rows_avx512};
 #endif
 
 static const char *seer_variant_name(int v) {
@@ -301,15 +304,8 @@ typedef struct {
 
 static int seer_forecast_residual_job(const void *p, int64_t e0, int64_t e1) {
     const seer_residual_ctx *c = p;
-    int nonfinite = 0;
-    for (int64_t e = e0; e < e1;) {
-        int64_t row = e / c->channels, ch = e - row * c->channels;
-        int64_t len = c->channels - ch < e1 - e ? c->channels - ch : e1 - e;
-        int64_t goff = (row / c->tokens) * c->gate_row_stride + ch;
-        nonfinite |= c->kern->forecast_residual(c->dtype, c->x, c->gates[0], goff, c->factors, c->order, &c->k, e, len);
-        e += len;
-    }
-    return nonfinite;
+    return c->kern->forecast_residual_rows(c->dtype, c->x, c->gates[0], c->gate_row_stride, c->tokens, c->channels,
+                                           c->factors, c->order, &c->k, e0, e1);
 }
 
 static int seer_forecast_residual_multi_job(const void *p, int64_t e0, int64_t e1) {

@@ -43,6 +43,11 @@ typedef int (*seer_forecast_fn)(int dtype, void *out, const void *const *factors
 typedef int (*seer_forecast_residual_fn)(int dtype, void *x, const void *gate, int64_t goff,
                                          const void *const *factors, int order, const seer_coeffs *k,
                                          int64_t off, int64_t len);
+/* The same over elements [e0, e1) of x flattened as (batch, tokens, channels), walking the rows itself: element e
+ * of batch row b takes gate[b * gate_row_stride + e % channels]. One call per range instead of one per row. */
+typedef int (*seer_forecast_residual_rows_fn)(int dtype, void *x, const void *gate, int64_t gate_row_stride,
+                                              int64_t tokens, int64_t channels, const void *const *factors,
+                                              int order, const seer_coeffs *k, int64_t e0, int64_t e1);
 /* x[off..) += gate[goff..) * F[off..) and taylor_update of the factors with F, on one segment. */
 typedef void (*seer_update_residual_fn)(int dtype, void *x, const void *gate, int64_t goff, const void *feature,
                                         void *const *factors, int new_order, float distance, int64_t off,
@@ -53,6 +58,7 @@ typedef struct seer_kernels {
     seer_forecast_fn forecast;
     seer_forecast_residual_fn forecast_residual;
     seer_update_residual_fn update_residual;
+    seer_forecast_residual_rows_fn forecast_residual_rows;
 } seer_kernels;
 
 #define SEER_DECLARE_VARIANT(v)                                                                             \
@@ -62,7 +68,10 @@ typedef struct seer_kernels {
     SEER_HIDDEN int seer_taylor_forecast_residual_##v(int, void *, const void *, int64_t, const void *const *, \
                                                       int, const seer_coeffs *, int64_t, int64_t);           \
     SEER_HIDDEN void seer_taylor_update_residual_##v(int, void *, const void *, int64_t, const void *,       \
-                                                     void *const *, int, float, int64_t, int64_t);
+                                                     void *const *, int, float, int64_t, int64_t);       \
+    SEER_HIDDEN int seer_taylor_forecast_residual_rows_##v(int, void *, const void *, int64_t, int64_t, int64_t, \
+                                                           const void *const *, int, const seer_coeffs *,      \
+                                                           int64_t, int64_t);
 
 SEER_DECLARE_VARIANT(ref)
 #if defined(SEER_HAVE_AVX2)
