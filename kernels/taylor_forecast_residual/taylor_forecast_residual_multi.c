@@ -2,7 +2,7 @@
  * taylor_forecast_residual_multi: for branches k = 0..K-1 in order, x += gate_k * forecast_k, reading and
  * writing x once. x is processed in chunks of SEER_MULTI_CHUNK_BYTES that stay in L2; for each chunk every
  * branch's factors for that chunk stream past and the variant's row-walking segment kernel updates the chunk
- * (one call per chunk and branch: a call per (b, t) row cost ~20% of the time at DiT-S/2's 384 channels).
+ * (one call per chunk and branch rather than one per (b, t) row).
  * Per element the ops are exactly those of K sequential taylor_forecast_residual calls (for bf16/f16 x is
  * rounded after every branch, as a sequential call stores it), so every dtype is bit-identical to the
  * sequential calls. Variant-generic: the variant comes in as its segment kernel.
