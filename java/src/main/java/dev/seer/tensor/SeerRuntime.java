@@ -17,7 +17,8 @@ import org.slf4j.LoggerFactory;
  * Process-wide start-up, once, in the order these machines need (see docs/DESIGN notes):
  * <ol>
  *   <li>OMP_WAIT_POLICY=PASSIVE in the process environment before any OpenMP runtime starts, so that libtorch's
- *       and OpenBLAS's thread pools do not spin against each other;</li>
+ *       OpenMP threads sleep between parallel regions instead of spinning;</li>
+ *   <li>OPENBLAS_NUM_THREADS=1 (unless set), see {@link #BLAS_THREADS_PROPERTY};</li>
  *   <li>libc10, libtorch_cpu and libtorch extracted into JavaCPP's cache before anything is loaded, so an
  *       unrelated libtorch on the library path can never be bound first;</li>
  *   <li>libtorch loaded here; libseer_cpu only after it ({@link NativeKernels#cpu()} calls {@link #init()} first),
@@ -27,6 +28,13 @@ import org.slf4j.LoggerFactory;
  */
 public final class SeerRuntime {
     private static final Logger LOG = LoggerFactory.getLogger(SeerRuntime.class);
+    /**
+     * OpenBLAS threads: system property {@code seer.blas.threads}, a count or "auto" (OpenBLAS's own default, one
+     * per core); default 1. OpenBLAS's pthread pool busy-waits after every call (up to 2^28 cycles) instead of
+     * sleeping, and on a machine with few cores those spinning threads take the cores from the OpenMP regions that
+     * follow: the kernels, LayerNorm, softmax, the forecast step. An environment OPENBLAS_NUM_THREADS wins.
+     */
+    public static final String BLAS_THREADS_PROPERTY = "seer.blas.threads";
     private static volatile boolean initialized;
     private static int threads;
 
@@ -63,6 +71,19 @@ public final class SeerRuntime {
 
     private static void doInit() {
         setenv("OMP_WAIT_POLICY", "PASSIVE", false);
+        String blas = System.getProperty(BLAS_THREADS_PROPERTY, "1").trim();
+        if (!blas.equalsIgnoreCase("auto")) {
+            int b;
+            try {
+                b = Integer.parseInt(blas);
+            } catch (NumberFormatException e) {
+                b = 0;
+            }
+            if (b < 1) {
+                throw new IllegalArgumentException(BLAS_THREADS_PROPERTY + " must be a count >= 1 or 'auto', found '" + blas + "'");
+            }
+            setenv("OPENBLAS_NUM_THREADS", String.valueOf(b), false);
+        }
         if (!"false".equals(System.getProperty("seer.malloc.tune"))) {
             keepFreedMemoryForReuse();
         }
