@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "seer", mixinStandardHelpOptions = true, version = "seer 0.1.0",
         description = "Diffusion transformers with TaylorSeer feature forecasting on the JVM.",
         subcommands = {SampleCommand.class, KernelsCommand.class, TrainCommand.class, TrainProbeCommand.class,
-                EvalCommand.class, CommandLine.HelpCommand.class})
+                EvalCommand.class, SoakCommand.class, CommandLine.HelpCommand.class})
 public final class SeerCli implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
