@@ -2,6 +2,8 @@ package dev.seer.cli;
 
 import dev.seer.cache.CachePolicy;
 import dev.seer.kernel.NativeKernels;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Locale;
 
 /**
@@ -51,6 +53,27 @@ final class OptionChecks {
     static void halfOpen(String option, double value, double min, double max) {
         if (!(value >= min && value < max)) {
             throw invalid(option, value, "a number in [" + fmt(min) + ", " + fmt(max) + ")");
+        }
+    }
+
+    /** An input file that must exist (null: the option was not given). */
+    static void existingFile(String option, Path file, String allowed) {
+        if (file != null && !Files.isRegularFile(file)) {
+            throw invalid(option, file.toString(), allowed + " (no such file)");
+        }
+    }
+
+    /** An output file whose directory exists and is writable, checked before hours of work rather than after. */
+    static void writableFile(String option, Path file) {
+        if (file == null) {
+            return;
+        }
+        if (Files.isDirectory(file)) {
+            throw invalid(option, file.toString(), "a file path, not a directory");
+        }
+        Path dir = file.toAbsolutePath().getParent();
+        if (dir == null || !Files.isDirectory(dir) || !Files.isWritable(dir)) {
+            throw invalid(option, file.toString(), "a file in an existing, writable directory (" + dir + " is not one)");
         }
     }
 
