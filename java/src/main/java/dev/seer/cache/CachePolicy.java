@@ -67,6 +67,9 @@ public sealed interface CachePolicy {
 
     /** Parses a policy name (none, fora, taylorseer; case-insensitive) with its parameters. */
     static CachePolicy of(String name, int interval, int order) {
+        if (name == null) {
+            throw new IllegalArgumentException("cache policy name is null; expected none, fora or taylorseer");
+        }
         return switch (name.toLowerCase(Locale.ROOT)) {
             case "none" -> new None();
             case "fora" -> new Fora(interval);

@@ -27,6 +27,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code seer bench}: the speed / quality / memory table of cache policies on one model. */
@@ -41,27 +42,27 @@ import picocli.CommandLine.Option;
                 "Writes DIR/bench.json (rewritten after every finished part; each row says whether it is complete), "
                         + "DIR/bench.md and PNG plots; prints the table."})
 final class BenchCommand implements Callable<Integer> {
-    @Option(names = "--model", description = "A preset (DiT-S/2, ...) or a config JSON. Default: the shipped Fashion-MNIST DiT.")
+    @Option(names = "--model", description = "A preset (DiT-S/2, ...) or a config JSON file. Default: the shipped Fashion-MNIST DiT.")
     String model;
 
-    @Option(names = "--weights", description = "Weights for --model (.safetensors or .pt). Without them a preset gets random "
-            + "weights (speed rows only: give --speed-only).")
+    @Option(names = "--weights", description = "An existing weights file for --model (.safetensors or .pt). Default: none, "
+            + "and a preset gets random weights (speed rows only: give --speed-only).")
     Path weights;
 
-    @Option(names = "--weights-seed", defaultValue = "0", description = "Seed of the random weights. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--weights-seed", defaultValue = "0", description = "Seed of the random weights, any integer. Default: ${DEFAULT-VALUE}.")
     long weightsSeed;
 
-    @Option(names = "--input-size", defaultValue = "32", description = "Latent size H = W for presets (32: 256 tokens at patch 2). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--input-size", defaultValue = "32", description = "Latent size H = W for presets, 1..4096, a multiple of the patch (32: 256 tokens at patch 2). Default: ${DEFAULT-VALUE}.")
     int inputSize;
 
-    @Option(names = "--num-classes", defaultValue = "1000", description = "Classes for presets. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--num-classes", defaultValue = "1000", description = "Classes for presets, 1..1000000. Default: ${DEFAULT-VALUE}.")
     int numClasses;
 
-    @Option(names = "--probe", description = "Probe weights for the quality columns (the model must make 1 x 28 x 28 images). "
-            + "Default: the shipped probe with the shipped model.")
+    @Option(names = "--probe", description = "An existing probe weights file for the quality columns (the model must make "
+            + "1 x 28 x 28 images). Default: the shipped probe with the shipped model, none otherwise.")
     Path probe;
 
-    @Option(names = "--speed-only", description = "Skip the quality columns (for models without a probe).")
+    @Option(names = "--speed-only", description = "Skip the quality columns (for models without a probe). Default: off.")
     boolean speedOnly;
 
     @Option(names = "--data", description = "Fashion-MNIST directory (the quality reference). Default: ${DEFAULT-VALUE}.")
@@ -76,22 +77,22 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--eta", defaultValue = "0", description = "DDIM eta (>= 0). Default: ${DEFAULT-VALUE}.")
     double eta;
 
-    @Option(names = "--cfg", description = "Guidance scale (>= 0; 0: none). Default: 4 for the shipped model, else 1.5.")
+    @Option(names = "--cfg", description = "Guidance scale, a finite number >= 0 (0: none). Default: 4 for the shipped model, else 1.5.")
     Double cfg;
 
-    @Option(names = "--batch", description = "Labels per timed sampling (label i mod classes). Default: 10 for the shipped model, else 1.")
+    @Option(names = "--batch", description = "Labels per timed sampling (label i mod classes), 1..4096. Default: 10 for the shipped model, else 1.")
     Integer batch;
 
-    @Option(names = "--repeats", description = "Timed runs per row; the median is reported. Default: 5, or 2 with --quick.")
+    @Option(names = "--repeats", description = "Timed runs per row, 1..1000; the median is reported. Default: 5, or 2 with --quick.")
     Integer repeats;
 
-    @Option(names = "--samples", description = "Images per row for the quality columns (>= 2). Default: 1000, or 50 with --quick.")
+    @Option(names = "--samples", description = "Images per row for the quality columns, 2..60000. Default: 1000, or 50 with --quick.")
     Integer samples;
 
-    @Option(names = "--chunk", defaultValue = "100", description = "Images per sampling call in the quality phase (>= 1). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--chunk", defaultValue = "100", description = "Images per sampling call in the quality phase, 1..10000. Default: ${DEFAULT-VALUE}.")
     int chunk;
 
-    @Option(names = "--seed", defaultValue = "0", description = "Noise seed, the same for every row. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--seed", defaultValue = "0", description = "Noise seed, the same for every row, any integer. Default: ${DEFAULT-VALUE}.")
     long seed;
 
     @Option(names = "--policies", split = ",", description = "The grid: fora:N and taylorseer:N:O, where N and O are numbers "
@@ -103,63 +104,81 @@ final class BenchCommand implements Callable<Integer> {
             + "else the grid's last TaylorSeer row.")
     String errorRow;
 
-    @Option(names = "--quick", description = "A minute-long run: the quick grid, 2 repeats, 50 samples per row.")
+    @Option(names = "--quick", description = "A short run: the quick grid, 2 repeats, 50 samples per row. Default: off.")
     boolean quick;
 
-    @Option(names = "--out-dir", defaultValue = "bench", description = "Where bench.json, bench.md and the plots go. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--out-dir", defaultValue = "bench", description = "Directory for bench.json, bench.md and the plots (created if missing). Default: ${DEFAULT-VALUE}.")
     Path outDir;
 
-    @Option(names = "--out-json", description = "The JSON file. Default: DIR/bench.json.")
+    @Option(names = "--out-json", description = "The JSON file, in an existing writable directory. Default: DIR/bench.json.")
     Path outJson;
 
-    @Option(names = "--limit-seconds", defaultValue = "1.0", description = "Time budget of each limits measurement (STREAM, matmul), s (> 0). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--limit-seconds", defaultValue = "1.0", description = "Time budget of each limits measurement (STREAM, matmul), seconds in (0, 600]. Default: ${DEFAULT-VALUE}.")
     double limitSeconds;
 
     @Option(names = "--variant", defaultValue = "auto", description = "Kernel variant: auto, ref, avx2, avx512. Default: ${DEFAULT-VALUE}.")
     String variant;
 
-    @Option(names = "--threads", description = "Threads for libtorch and the kernels (>= 1). Default: all cores.")
-    Integer threads;
+    @Mixin
+    ThreadsOption threads = new ThreadsOption();
 
     @Override
     public Integer call() throws Exception {
         // Everything is checked before any work starts.
         boolean shipped = model == null && weights == null;
         if (model == null && weights != null) {
-            throw new IllegalArgumentException("--weights needs --model (a preset or a config JSON)");
+            throw OptionChecks.invalid("--weights", weights.toString(), "a weights file together with --model");
+        }
+        OptionChecks.existingFile("--weights", weights, "an existing .pt, .pth, .bin or .safetensors file");
+        OptionChecks.existingFile("--probe", probe, "an existing probe weights file");
+        OptionChecks.range("--steps", steps, 1, 1000);
+        OptionChecks.finiteRange("--eta", eta, 0, Double.MAX_VALUE);
+        OptionChecks.range("--chunk", chunk, 1, 10_000);
+        OptionChecks.positive("--limit-seconds", limitSeconds, 600);
+        threads.validate();
+        if (samples != null) {
+            OptionChecks.range("--samples", samples, 2, 60_000);
+        }
+        if (repeats != null) {
+            OptionChecks.range("--repeats", repeats, 1, 1000);
+        }
+        if (batch != null) {
+            OptionChecks.range("--batch", batch, 1, 4096);
+        }
+        if (cfg != null) {
+            OptionChecks.finiteRange("--cfg", cfg, 0, Double.MAX_VALUE);
+        }
+        if (!shipped) {
+            OptionChecks.range("--input-size", inputSize, 1, 4096);
+            OptionChecks.range("--num-classes", numClasses, 1, 1_000_000);
         }
         DitConfig config = shipped ? ShippedModels.fashionDitConfig()
                 : Files.isRegularFile(Path.of(model)) ? DitConfig.fromJson(Path.of(model))
                 : DitConfig.preset(model, inputSize, 4, numClasses);
         List<CachePolicy> grid = BenchGrid.parse(policies != null ? policies : quick ? BenchGrid.QUICK : BenchGrid.FULL);
         int m = samples != null ? samples : quick ? 50 : 1000;
-        if (!speedOnly && m < 2) {
-            throw new IllegalArgumentException("--samples must be >= 2 (a Fréchet distance needs a covariance), found " + m);
-        }
         if (!speedOnly && !shipped && probe == null) {
-            throw new IllegalArgumentException("model " + model + " has no probe for the quality columns: give --probe, or "
-                    + "--speed-only for speed rows only");
+            throw OptionChecks.invalid("--model", model, "the shipped model, or a model with --probe; or give --speed-only "
+                    + "(this model has no probe for the quality columns)");
         }
         if (!speedOnly && !shipped && weights == null) {
-            throw new IllegalArgumentException("random weights (no --weights) give noise: quality columns would mean nothing; "
-                    + "give --speed-only");
+            throw OptionChecks.invalid("--weights", "none", "a weights file for the quality columns (random weights make "
+                    + "noise); or give --speed-only");
         }
         if (!speedOnly && (config.inChannels() != 1 || config.inputSize() != FashionProbe.SIZE
                 || config.numClasses() > FashionProbe.CLASSES)) {
-            throw new IllegalArgumentException("the probe scores 1 x 28 x 28 images of at most 10 classes; the model makes "
-                    + config.inChannels() + " x " + config.inputSize() + " x " + config.inputSize() + " with "
-                    + config.numClasses() + " classes: give --speed-only");
-        }
-        if (steps < 1 || steps > 1000) {
-            throw new IllegalArgumentException("--steps must be in 1..1000, found " + steps);
+            throw OptionChecks.invalid("--model", model, "a model of 1 x 28 x 28 images and at most 10 classes for the "
+                    + "probe (this one makes " + config.inChannels() + " x " + config.inputSize() + " x " + config.inputSize()
+                    + " with " + config.numClasses() + " classes); or give --speed-only");
         }
         double scale = cfg != null ? cfg : shipped ? ShippedModels.DIT_CFG : 1.5;
         int timedBatch = batch != null ? batch : shipped ? 10 : 1;
         int k = repeats != null ? repeats : quick ? 2 : 5;
-        if (threads != null && threads < 1) {
-            throw new IllegalArgumentException("--threads must be >= 1, found " + threads);
-        }
-        SamplerKind kind = SamplerKind.parse(sampler);
+        SamplerKind kind = switch (sampler.toLowerCase(Locale.ROOT)) {
+            case "ddim" -> SamplerKind.DDIM;
+            case "ddpm" -> SamplerKind.DDPM;
+            default -> throw OptionChecks.invalid("--sampler", sampler, "ddim or ddpm");
+        };
         Variant v = SampleCommand.parseVariant(variant);
         DitFlops.Config flops = DitFlops.Config.dit(config.depth(), config.hiddenSize(), config.numHeads(), config.patchSize(),
                 config.inputSize(), scale > 0 ? 2 * timedBatch : timedBatch);
@@ -167,14 +186,11 @@ final class BenchCommand implements Callable<Integer> {
         BenchRow error = errorRow(rows);
         Path json = outJson != null ? outJson : outDir.resolve("bench.json");
         Files.createDirectories(outDir);
-        SampleCommand.checkWritable("--out-json", json);
+        OptionChecks.writableFile("--out-json", json);
         PolicyBench.Settings settings = new PolicyBench.Settings(steps, kind, eta, scale, shipped || !speedOnly, timedBatch, k,
                 speedOnly ? 0 : m, chunk, seed, rows, error, v, limitSeconds);
 
-        SeerRuntime.init();
-        if (threads != null) {
-            SeerRuntime.setThreads(threads);
-        }
+        threads.apply();
         String name = shipped ? "fashion-dit (shipped)" : model;
         PrintStream err = System.err;
         try (FashionProbe pr = speedOnly ? null : probe != null ? FashionProbe.load(probe) : FashionProbe.loadShipped();

@@ -10,7 +10,6 @@ import dev.seer.io.FashionMnist;
 import dev.seer.model.dit.DitConfig;
 import dev.seer.model.dit.DitModel;
 import dev.seer.sampling.ProgressListener;
-import dev.seer.tensor.SeerRuntime;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,6 +18,7 @@ import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code seer eval}: the quality table of the Fashion-MNIST DiT under several cache policies. */
@@ -29,68 +29,69 @@ import picocli.CommandLine.Option;
                 + "against the uncached sample from the same noise.",
                 "--floor adds the Fréchet distance of real training images to the test set: the value a perfect model would get."})
 public final class EvalCommand implements Callable<Integer> {
-    @Option(names = "--samples", description = "Samples per policy (default ${DEFAULT-VALUE}).")
+    @Option(names = "--samples", description = "Samples per policy, 2..60000 (a covariance needs two). Default: ${DEFAULT-VALUE}.")
     int samples = 1000;
 
-    @Option(names = "--steps", description = "DDIM steps (default ${DEFAULT-VALUE}).")
+    @Option(names = "--steps", description = "DDIM steps, 1..1000. Default: ${DEFAULT-VALUE}.")
     int steps = 50;
 
-    @Option(names = "--cfg", description = "Guidance scale (default ${DEFAULT-VALUE}, the shipped model's).")
+    @Option(names = "--cfg", description = "Guidance scale, a finite number >= 0 (0: no guidance). Default: ${DEFAULT-VALUE} (the shipped model's).")
     double cfg = ShippedModels.DIT_CFG;
 
     @Option(names = "--policies", split = ",", description = "Cache policies besides the uncached baseline, as "
-            + "taylorseer:N:O or fora:N (default ${DEFAULT-VALUE}); 'none' for the baseline only.")
+            + "taylorseer:N:O or fora:N (N >= 1, O in 0..4); 'none' for the baseline only. Default: ${DEFAULT-VALUE}.")
     List<String> policies = new ArrayList<>(List.of("taylorseer:3:2", "taylorseer:4:2", "taylorseer:5:2"));
 
-    @Option(names = "--chunk", description = "Samples per sampling call (default ${DEFAULT-VALUE}).")
+    @Option(names = "--chunk", description = "Samples per sampling call, 1..10000. Default: ${DEFAULT-VALUE}.")
     int chunk = 100;
 
-    @Option(names = "--seed", description = "Seed of the first chunk's noise (default ${DEFAULT-VALUE}).")
+    @Option(names = "--seed", description = "Seed of the first chunk's noise (chunk i uses seed + i), any integer. Default: ${DEFAULT-VALUE}.")
     long seed = 0;
 
-    @Option(names = "--floor", description = "Also report the Fréchet distance of real training images against the test set.")
+    @Option(names = "--floor", description = "Also report the Fréchet distance of real training images against the test set. Default: off.")
     boolean floor;
 
-    @Option(names = "--model", description = "A DiT config JSON; default: the shipped Fashion-MNIST DiT.")
+    @Option(names = "--model", description = "An existing DiT config JSON file (with --weights). Default: the shipped Fashion-MNIST DiT.")
     Path model;
 
-    @Option(names = "--weights", description = "DiT weights for --model (safetensors or .pt, official key names).")
+    @Option(names = "--weights", description = "An existing DiT weights file for --model (.safetensors or .pt, official key names). Default: the shipped weights.")
     Path weights;
 
-    @Option(names = "--probe", description = "Probe weights; default: the shipped probe.")
+    @Option(names = "--probe", description = "An existing probe weights file (seer train-probe's output). Default: the shipped probe.")
     Path probe;
 
-    @Option(names = "--data", description = "Fashion-MNIST directory (default ${DEFAULT-VALUE}).")
+    @Option(names = "--data", description = "Fashion-MNIST directory (the IDX files, gzip'd or not). Default: ${DEFAULT-VALUE}.")
     Path data = FashionMnist.DEFAULT_DIR;
 
     @Option(names = "--keep", description = "A directory where each policy's samples are kept (safetensors); a later "
-            + "run with the same settings reads them instead of sampling again.")
+            + "run with the same settings reads them instead of sampling again; created if missing. Default: none.")
     Path keep;
 
-    @Option(names = "--threads", description = "libtorch threads (default: all cores).")
-    Integer threads;
+    @Mixin
+    ThreadsOption threads = new ThreadsOption();
 
     @Override
     public Integer call() throws Exception {
+        // Everything is validated before any work starts.
         List<CachePolicy> list = new ArrayList<>();
         for (String p : policies) {
-            if (!p.equals("none")) {
-                list.add(parse(p));
+            CachePolicy policy = OptionChecks.policy("--policies", p);
+            if (!(policy instanceof CachePolicy.None)) {
+                list.add(policy);
             }
         }
-        if (samples < 2) {
-            throw new IllegalArgumentException("--samples must be >= 2 (a covariance needs two), found " + samples);
-        }
-        if (chunk < 1) {
-            throw new IllegalArgumentException("--chunk must be >= 1, found " + chunk);
-        }
+        OptionChecks.range("--samples", samples, 2, 60_000);
+        OptionChecks.range("--steps", steps, 1, 1000);
+        OptionChecks.finiteRange("--cfg", cfg, 0, Double.MAX_VALUE);
+        OptionChecks.range("--chunk", chunk, 1, 10_000);
         if ((model == null) != (weights == null)) {
-            throw new IllegalArgumentException("--model and --weights go together");
+            throw model == null ? OptionChecks.invalid("--weights", weights.toString(), "a weights file together with --model")
+                    : OptionChecks.invalid("--model", model.toString(), "a config file together with --weights");
         }
-        SeerRuntime.init();
-        if (threads != null) {
-            SeerRuntime.setThreads(threads);
-        }
+        OptionChecks.existingFile("--model", model, "an existing DiT config JSON file");
+        OptionChecks.existingFile("--weights", weights, "an existing .pt, .pth, .bin or .safetensors file");
+        OptionChecks.existingFile("--probe", probe, "an existing probe weights file");
+        threads.apply();
         PrintStream out = System.out;
         FashionMnist.Dataset test = FashionMnist.load(data, FashionMnist.Split.TEST);
         try (FashionProbe pr = probe == null ? FashionProbe.loadShipped() : FashionProbe.load(probe);
@@ -175,21 +176,6 @@ public final class EvalCommand implements Callable<Integer> {
                 Double.isNaN(s.psnr()) ? "-" : String.format(Locale.ROOT, "%.2f", s.psnr()),
                 Double.isNaN(s.ssim()) ? "-" : String.format(Locale.ROOT, "%.4f", s.ssim()));
         out.flush();
-    }
-
-    static CachePolicy parse(String spec) {
-        String[] f = spec.toLowerCase(Locale.ROOT).split(":");
-        try {
-            if (f[0].equals("taylorseer") && f.length == 3) {
-                return new CachePolicy.TaylorSeer(Integer.parseInt(f[1]), Integer.parseInt(f[2]));
-            }
-            if (f[0].equals("fora") && f.length == 2) {
-                return new CachePolicy.Fora(Integer.parseInt(f[1]));
-            }
-        } catch (NumberFormatException e) {
-            // falls through to the message below
-        }
-        throw new IllegalArgumentException("--policies: '" + spec + "' is not taylorseer:N:O, fora:N or none");
     }
 
     private static int[] subset(int n, int k, long seed) {

@@ -11,7 +11,6 @@ import dev.seer.eval.KernelBench.StreamResult;
 import dev.seer.kernel.NativeKernels;
 import dev.seer.kernel.Variant;
 import dev.seer.tensor.DType;
-import dev.seer.tensor.SeerRuntime;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
@@ -22,6 +21,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -35,7 +35,7 @@ import picocli.CommandLine.Option;
 final class KernelsCommand implements Callable<Integer> {
     static final List<String> DTYPES = List.of("f32", "bf16", "f16");
 
-    @Option(names = "--quick", description = "Sizes 64KiB,1MiB,16MiB (unless --sizes is given) and 0.2 s of timing per case instead of 1 s; for CI.")
+    @Option(names = "--quick", description = "Sizes 64KiB,1MiB,16MiB (unless --sizes is given) and 0.2 s of timing per case instead of 1 s; for CI. Default: off.")
     boolean quick;
 
     @Option(names = "--sizes", split = ",", paramLabel = "SIZE",
@@ -52,16 +52,16 @@ final class KernelsCommand implements Callable<Integer> {
     @Option(names = "--order", defaultValue = "2", description = "Taylor order p, 0..4 (2 is the setting of the TaylorSeer paper's DiT/FLUX rows). Default: ${DEFAULT-VALUE}.")
     int order;
 
-    @Option(names = "--threads", description = "Threads for the kernels, STREAM and libtorch (>= 1). Default: all cores.")
-    Integer threads;
+    @Mixin
+    ThreadsOption threads = new ThreadsOption();
 
-    @Option(names = "--min-time", paramLabel = "SECONDS", description = "Timing budget per case in seconds (> 0). Default: 1, or 0.2 with --quick.")
+    @Option(names = "--min-time", paramLabel = "SECONDS", description = "Timing budget per case in seconds, in (0, 600]. Default: 1, or 0.2 with --quick.")
     Double minTime;
 
-    @Option(names = "--seed", defaultValue = "0", description = "Seed of the validation inputs. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--seed", defaultValue = "0", description = "Seed of the validation inputs, any integer. Default: ${DEFAULT-VALUE}.")
     long seed;
 
-    @Option(names = "--json", description = "One JSON object per line per kernel/dtype/size instead of tables (validation summary on stderr).")
+    @Option(names = "--json", description = "One JSON object per line per kernel/dtype/size instead of tables (validation summary on stderr). Default: off.")
     boolean json;
 
     @Override
@@ -70,22 +70,15 @@ final class KernelsCommand implements Callable<Integer> {
         List<Long> sizeList = parseSizes();
         List<Op> opList = parseOps();
         List<DType> dtypeList = parseDTypes();
-        if (order < 0 || order > NativeKernels.MAX_ORDER) {
-            throw new IllegalArgumentException("--order: " + order + " is not allowed; allowed: 0.." + NativeKernels.MAX_ORDER);
-        }
-        if (threads != null && threads < 1) {
-            throw new IllegalArgumentException("--threads: " + threads + " is not allowed; allowed: an integer >= 1");
-        }
-        if (minTime != null && !(minTime > 0 && minTime <= 600)) {
-            throw new IllegalArgumentException("--min-time: " + minTime + " is not allowed; allowed: seconds in (0, 600]");
+        OptionChecks.range("--order", order, 0, NativeKernels.MAX_ORDER);
+        threads.validate();
+        if (minTime != null) {
+            OptionChecks.positive("--min-time", minTime, 600);
         }
         double seconds = minTime != null ? minTime : quick ? 0.2 : 1.0;
         var settings = new KernelBench.Settings(opList, dtypeList, sizeList, order, seconds, seed);
 
-        SeerRuntime.init();
-        if (threads != null) {
-            SeerRuntime.setThreads(threads);
-        }
+        threads.apply();
         PrintStream out = System.out;
         PrintStream err = System.err;
         ObjectMapper om = new ObjectMapper();

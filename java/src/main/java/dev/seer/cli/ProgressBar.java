@@ -17,6 +17,12 @@ final class ProgressBar implements ProgressListener {
         this.label = label;
     }
 
+    /** "#####....." for done of total (shared with the commands that draw their own line). */
+    static String bar(long done, long total) {
+        int filled = (int) Math.min(WIDTH, WIDTH * done / Math.max(1, total));
+        return "#".repeat(filled) + ".".repeat(WIDTH - filled);
+    }
+
     @Override
     public void onStep(int done, int total, boolean wasFull) {
         if (wasFull) {
@@ -24,9 +30,7 @@ final class ProgressBar implements ProgressListener {
         } else {
             forecast++;
         }
-        int filled = (int) ((long) WIDTH * done / total);
-        String bar = "#".repeat(filled) + ".".repeat(WIDTH - filled);
-        out.printf("\r%s [%s] %d/%d  full %d  forecast %d  %.1f s", label, bar, done, total, full, forecast,
+        out.printf("\r%s [%s] %d/%d  full %d  forecast %d  %.1f s", label, bar(done, total), done, total, full, forecast,
                 (System.nanoTime() - start) / 1e9);
         if (done == total) {
             out.println();

@@ -10,6 +10,7 @@ import dev.seer.io.CheckpointException;
 import dev.seer.io.Images;
 import dev.seer.io.Safetensors;
 import dev.seer.io.SafetensorsFile;
+import dev.seer.kernel.NativeKernels;
 import dev.seer.kernel.Variant;
 import dev.seer.model.dit.DitConfig;
 import dev.seer.model.dit.DitModel;
@@ -19,7 +20,6 @@ import dev.seer.sampling.SampleRequest;
 import dev.seer.sampling.SampleResult;
 import dev.seer.sampling.SamplerKind;
 import dev.seer.tensor.DType;
-import dev.seer.tensor.SeerRuntime;
 import dev.seer.tensor.Shape;
 import dev.seer.tensor.Tensor;
 import java.io.IOException;
@@ -35,6 +35,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code seer sample}: class-conditional DiT sampling with an optional cache policy. */
@@ -48,52 +49,52 @@ final class SampleCommand implements Callable<Integer> {
             completionCandidates = Presets.class)
     String model;
 
-    @Option(names = "--out-grid", defaultValue = "seer-sample.png", description = "The shipped model's comparison grid (PNG). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--out-grid", defaultValue = "seer-sample.png", description = "The shipped model's comparison grid (PNG), in an existing writable directory. Default: ${DEFAULT-VALUE}.")
     Path outGrid;
 
-    @Option(names = "--per-class", defaultValue = "3", description = "The shipped model's samples per class and side of the grid. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--per-class", defaultValue = "3", description = "The shipped model's samples per class and side of the grid, 1..100. Default: ${DEFAULT-VALUE}.")
     int perClass;
 
-    @Option(names = "--input-size", defaultValue = "32", description = "Latent size H = W for presets. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--input-size", defaultValue = "32", description = "Latent size H = W for presets, 1..1024 and a multiple of the patch size. Default: ${DEFAULT-VALUE}.")
     int inputSize;
 
-    @Option(names = "--num-classes", defaultValue = "1000", description = "Classes for presets. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--num-classes", defaultValue = "1000", description = "Classes for presets, 1..1000000. Default: ${DEFAULT-VALUE}.")
     int numClasses;
 
-    @Option(names = "--weights", description = "Official DiT state dict (.pt) or .safetensors with the official key names. Without it the model gets random weights (speed runs only).")
+    @Option(names = "--weights", description = "An existing official DiT state dict (.pt, .pth, .bin) or .safetensors file with the official key names. Default: none, the model gets random weights (speed runs only).")
     Path weights;
 
-    @Option(names = "--weights-seed", defaultValue = "0", description = "Seed of the random weights used when --weights is absent. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--weights-seed", defaultValue = "0", description = "Seed of the random weights used when --weights is absent, any integer. Default: ${DEFAULT-VALUE}.")
     long weightsSeed;
 
-    @Option(names = "--steps", defaultValue = "50", description = "Sampling steps (1..1000). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--steps", defaultValue = "50", description = "Sampling steps, 1..1000. Default: ${DEFAULT-VALUE}.")
     int steps;
 
-    @Option(names = "--sampler", defaultValue = "ddim", description = "ddim or ddpm. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--sampler", defaultValue = "ddim", description = "Sampler: ddim or ddpm. Default: ${DEFAULT-VALUE}.")
     String sampler;
 
-    @Option(names = "--eta", defaultValue = "0", description = "DDIM eta (>= 0). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--eta", defaultValue = "0", description = "DDIM eta, a finite number >= 0. Default: ${DEFAULT-VALUE}.")
     double eta;
 
-    @Option(names = "--cfg", description = "Classifier-free guidance scale; 0 turns guidance off. Default: 1.5, or 4 for the shipped Fashion-MNIST DiT.")
+    @Option(names = "--cfg", description = "Classifier-free guidance scale, a finite number >= 0; 0 turns guidance off. Default: 1.5, or 4 for the shipped Fashion-MNIST DiT.")
     Double cfg;
 
-    @Option(names = "--guide-all-channels", description = "Guide every latent channel (the official code guides channels 0..2 only).")
+    @Option(names = "--guide-all-channels", description = "Guide every latent channel. Default: off (the official code guides channels 0..2 only).")
     boolean guideAllChannels;
 
-    @Option(names = "--labels", split = ",", description = "Comma-separated class labels, one sample each. Default: 0, or the labels in --noise.")
+    @Option(names = "--labels", split = ",", description = "Comma-separated class labels, one sample each, each in 0..num_classes-1. Default: 0, or the labels in --noise.")
     long[] labels;
 
-    @Option(names = "--seed", defaultValue = "0", description = "Seed of libtorch's CPU generator (initial and per-step noise, as torch.manual_seed). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--seed", defaultValue = "0", description = "Seed of libtorch's CPU generator (initial and per-step noise, as torch.manual_seed), any integer. Default: ${DEFAULT-VALUE}.")
     long seed;
 
-    @Option(names = "--noise", description = "Safetensors file with tensor 'noise' (n, C, H, W) float32 and optionally 'labels' (n) int64.")
+    @Option(names = "--noise", description = "An existing safetensors file with tensor 'noise' (n, C, H, W) float32 and optionally 'labels' (n) int64. Default: none, noise from --seed.")
     Path noise;
 
-    @Option(names = "--cache", defaultValue = "taylorseer", description = "none, fora or taylorseer. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--cache", defaultValue = "taylorseer", description = "Cache policy: none, fora or taylorseer. Default: ${DEFAULT-VALUE}.")
     String cache;
 
-    @Option(names = "--interval", defaultValue = "4", description = "Full step every N steps after the warm-up (>= 1). Default: ${DEFAULT-VALUE} (official).")
+    @Option(names = "--interval", defaultValue = "4", description = "Full step every N steps after the warm-up, 1..1000. Default: ${DEFAULT-VALUE} (official).")
     int interval;
 
     @Option(names = "--order", defaultValue = "4", description = "TaylorSeer max order, 0..4. Default: ${DEFAULT-VALUE} (official).")
@@ -102,22 +103,25 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--variant", defaultValue = "auto", description = "Kernel variant: auto, ref, avx2, avx512. Default: ${DEFAULT-VALUE}.")
     String variant;
 
-    @Option(names = "--threads", description = "Threads for libtorch and the kernels (>= 1). Default: all cores.")
-    Integer threads;
+    @Mixin
+    ThreadsOption threads = new ThreadsOption();
 
-    @Option(names = "--out-latents", description = "Write the final latents of the conditional half to this safetensors file (tensor 'sample').")
+    @Option(names = "--out-latents", description = "Write the final latents of the conditional half to this safetensors file (tensor 'sample'), in an existing writable directory. Default: not written.")
     Path outLatents;
 
-    @Option(names = "--out-image", description = "Write a PNG: the images for 1- or 3-channel models, a false-colour preview of channels 0..2 otherwise.")
+    @Option(names = "--out-image", description = "Write a PNG, in an existing writable directory: the images for 1- or 3-channel models, a false-colour preview of channels 0..2 otherwise. Default: not written.")
     Path outImage;
 
-    @Option(names = "--json", description = "Print the statistics as one JSON object instead of a table.")
+    @Option(names = "--json", description = "Print the statistics as one JSON object instead of a table. Default: off.")
     boolean json;
 
-    @Option(names = "--repeat", defaultValue = "1", description = "Run the same sampling this many times in one process (JIT warm after the first) and report the run with the median time. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--repeat", defaultValue = "1", description = "Run the same sampling this many times in one process (JIT warm after the first) and report the run with the median time, 1..1000. Default: ${DEFAULT-VALUE}.")
     int repeat;
 
     private double[] runSeconds = new double[0];
+    private CachePolicy policy;
+    private SamplerKind samplerKind;
+    private Variant variantChoice;
 
     static final class Presets implements Iterable<String> {
         @Override
@@ -129,6 +133,7 @@ final class SampleCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         // Everything is validated before any work starts.
+        validateCommon();
         if (model == null && weights == null && labels == null && noise == null && outLatents == null) {
             if (ShippedModels.hasFashionDit()) {
                 return fashionDemo();
@@ -140,23 +145,23 @@ final class SampleCommand implements Callable<Integer> {
             model = "DiT-S/2";
         }
         double cfg = this.cfg == null ? 1.5 : this.cfg;
-        DitConfig config = Files.isRegularFile(Path.of(model)) ? DitConfig.fromJson(Path.of(model))
-                : DitConfig.preset(model, inputSize, 4, numClasses);
-        CachePolicy policy = CachePolicy.of(cache, interval, order);
-        SamplerKind kind = SamplerKind.parse(sampler);
-        Variant v = parseVariant(variant);
-        if (repeat < 1) {
-            throw new IllegalArgumentException("--repeat must be >= 1, found " + repeat);
+        DitConfig config = parseModel();
+        if (cfg > 0 && !config.hasNullClass()) {
+            throw OptionChecks.invalid("--cfg", cfg, "0 for this model (class_dropout_prob 0: it has no null class to guide with)");
         }
-        if (threads != null && threads < 1) {
-            throw new IllegalArgumentException("--threads must be >= 1, found " + threads);
+        OptionChecks.existingFile("--weights", weights, "an existing .pt, .pth, .bin or .safetensors file");
+        OptionChecks.existingFile("--noise", noise, "an existing safetensors file");
+        OptionChecks.writableFile("--out-latents", outLatents);
+        OptionChecks.writableFile("--out-image", outImage);
+        if (labels != null) {
+            if (labels.length == 0) {
+                throw OptionChecks.invalid("--labels", "", "class labels in 0.." + (config.numClasses() - 1));
+            }
+            for (long y : labels) {
+                OptionChecks.range("--labels", y, 0, config.numClasses() - 1);
+            }
         }
-        checkWritable("--out-latents", outLatents);
-        checkWritable("--out-image", outImage);
-        SeerRuntime.init();
-        if (threads != null) {
-            SeerRuntime.setThreads(threads);
-        }
+        threads.apply();
         float[] noiseValues = null;
         long[] sampleLabels = labels;
         if (noise != null) {
@@ -182,19 +187,21 @@ final class SampleCommand implements Callable<Integer> {
                 if (sampleLabels == null) {
                     sampleLabels = new long[(int) t.shape().dim(0)];
                 } else if (sampleLabels.length != t.shape().dim(0)) {
-                    throw new IllegalArgumentException("--noise holds " + t.shape().dim(0) + " samples but " + sampleLabels.length + " labels were given");
+                    throw OptionChecks.invalid("--labels", sampleLabels.length + " labels",
+                            "one label per sample of --noise (" + t.shape().dim(0) + ")");
                 }
             }
         }
         if (sampleLabels == null) {
             sampleLabels = new long[] {0};
         }
-        SampleRequest request = SampleRequest.builder(sampleLabels).noise(noiseValues).steps(steps).sampler(kind).eta(eta)
-                .cfgScale(cfg).guideAllChannels(guideAllChannels).policy(policy).seed(seed).variant(v)
+        SampleRequest request = SampleRequest.builder(sampleLabels).noise(noiseValues).steps(steps).sampler(samplerKind).eta(eta)
+                .cfgScale(cfg).guideAllChannels(guideAllChannels).policy(policy).seed(seed).variant(variantChoice)
                 .listener(new ProgressBar(System.err, "sampling")).build();
         for (long y : sampleLabels) {
             if (y < 0 || y >= config.numClasses()) {
-                throw new IllegalArgumentException("--labels must be in 0.." + (config.numClasses() - 1) + ", found " + y);
+                throw new IllegalArgumentException("--noise: label " + y + " is not allowed; allowed: labels in 0.."
+                        + (config.numClasses() - 1));
             }
         }
 
@@ -232,24 +239,12 @@ final class SampleCommand implements Callable<Integer> {
 
     /** The main job: the shipped model, uncached vs the cache policy, one grid and one table. */
     private int fashionDemo() throws IOException {
-        CachePolicy policy = CachePolicy.of(cache, interval, order);
-        SamplerKind kind = SamplerKind.parse(sampler);
-        Variant v = parseVariant(variant);
-        if (threads != null && threads < 1) {
-            throw new IllegalArgumentException("--threads must be >= 1, found " + threads);
-        }
-        if (perClass < 1) {
-            throw new IllegalArgumentException("--per-class must be >= 1, found " + perClass);
-        }
-        checkWritable("--out-grid", outGrid);
-        checkWritable("--out-image", outImage);
+        OptionChecks.writableFile("--out-grid", outGrid);
+        OptionChecks.writableFile("--out-image", outImage);
         double scale = cfg == null ? ShippedModels.DIT_CFG : cfg;
-        SampleRequest request = SampleRequest.builder(0).steps(steps).sampler(kind).eta(eta).cfgScale(scale)
-                .guideAllChannels(guideAllChannels).policy(policy).seed(seed).variant(v).build();
-        SeerRuntime.init();
-        if (threads != null) {
-            SeerRuntime.setThreads(threads);
-        }
+        SampleRequest request = SampleRequest.builder(0).steps(steps).sampler(samplerKind).eta(eta).cfgScale(scale)
+                .guideAllChannels(guideAllChannels).policy(policy).seed(seed).variant(variantChoice).build();
+        threads.apply();
         FashionDemo.Result r;
         try (DitModel dit = ShippedModels.fashionDit(); FashionProbe probe = FashionProbe.loadShipped()) {
             r = FashionDemo.run(dit, probe, request, perClass, outGrid, new ProgressBar(System.err, "uncached  "),
@@ -318,25 +313,63 @@ final class SampleCommand implements Callable<Integer> {
         }
     }
 
-    static Variant parseVariant(String name) {
-        try {
-            Variant v = Variant.valueOf(name.toUpperCase(Locale.ROOT));
-            if (!v.isCpu()) {
-                throw new IllegalArgumentException();
-            }
-            return v;
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--variant must be one of auto, ref, avx2, avx512, found '" + name + "'");
+    /** The options both paths use: ranges, names, the cache policy. */
+    private void validateCommon() {
+        OptionChecks.range("--steps", steps, 1, 1000);
+        samplerKind = switch (sampler.toLowerCase(Locale.ROOT)) {
+            case "ddim" -> SamplerKind.DDIM;
+            case "ddpm" -> SamplerKind.DDPM;
+            default -> throw OptionChecks.invalid("--sampler", sampler, "ddim or ddpm");
+        };
+        OptionChecks.finiteRange("--eta", eta, 0, Double.MAX_VALUE);
+        if (cfg != null) {
+            OptionChecks.finiteRange("--cfg", cfg, 0, Double.MAX_VALUE);
         }
+        OptionChecks.range("--interval", interval, 1, 1000);
+        OptionChecks.range("--order", order, 0, NativeKernels.MAX_ORDER);
+        policy = switch (cache.toLowerCase(Locale.ROOT)) {
+            case "none" -> new CachePolicy.None();
+            case "fora" -> new CachePolicy.Fora(interval);
+            case "taylorseer" -> new CachePolicy.TaylorSeer(interval, order);
+            default -> throw OptionChecks.invalid("--cache", cache, "none, fora or taylorseer");
+        };
+        variantChoice = parseVariant(variant);
+        OptionChecks.range("--per-class", perClass, 1, 100);
+        OptionChecks.range("--repeat", repeat, 1, 1000);
+        OptionChecks.range("--input-size", inputSize, 1, 1024);
+        OptionChecks.range("--num-classes", numClasses, 1, 1_000_000);
+        threads.validate();
     }
 
-    static void checkWritable(String option, Path file) {
-        if (file == null) {
-            return;
+    /** --model as a config file, else as a preset sized by --input-size and --num-classes. */
+    private DitConfig parseModel() throws IOException {
+        if (Files.isRegularFile(Path.of(model))) {
+            try {
+                return DitConfig.fromJson(Path.of(model));
+            } catch (IllegalArgumentException | IOException e) {
+                throw new IllegalArgumentException("--model: " + e.getMessage(), e);
+            }
         }
-        Path dir = file.toAbsolutePath().getParent();
-        if (dir == null || !Files.isDirectory(dir) || !Files.isWritable(dir)) {
-            throw new IllegalArgumentException(option + ": directory " + dir + " does not exist or is not writable");
+        DitConfig preset;
+        try {
+            preset = DitConfig.preset(model);
+        } catch (IllegalArgumentException e) {
+            throw OptionChecks.invalid("--model", model, "a preset (" + String.join(", ", DitConfig.presetNames())
+                    + ") or an existing DiT config JSON file");
         }
+        if (inputSize % preset.patchSize() != 0) {
+            throw OptionChecks.invalid("--input-size", inputSize, "a multiple of " + model + "'s patch size "
+                    + preset.patchSize() + " in 1..1024");
+        }
+        return DitConfig.preset(model, inputSize, 4, numClasses);
+    }
+
+    static Variant parseVariant(String name) {
+        for (Variant v : Variant.values()) {
+            if (v.isCpu() && v.name().equalsIgnoreCase(name)) {
+                return v;
+            }
+        }
+        throw OptionChecks.invalid("--variant", name, "auto, ref, avx2 or avx512");
     }
 }

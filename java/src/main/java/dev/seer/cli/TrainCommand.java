@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code seer train}: trains the class-conditional Fashion-MNIST DiT; resumes from its checkpoint when one exists. */
@@ -24,62 +25,78 @@ import picocli.CommandLine.Option;
                 "If the checkpoint exists, training resumes from it (same options required); Ctrl-C at any moment "
                         + "loses at most the steps since the last checkpoint."})
 public final class TrainCommand implements Callable<Integer> {
-    @Option(names = "--steps", description = "Total optimiser steps (default ${DEFAULT-VALUE}).")
+    @Option(names = "--steps", description = "Total optimiser steps, 1..1000000000 (a resumed run continues up to it). Default: ${DEFAULT-VALUE}.")
     long steps = 3000;
 
-    @Option(names = "--batch", description = "Images per step (default ${DEFAULT-VALUE}).")
+    @Option(names = "--batch", description = "Images per step, 1..60000. Default: ${DEFAULT-VALUE}.")
     int batch = 64;
 
-    @Option(names = "--lr", description = "AdamW learning rate (default ${DEFAULT-VALUE}).")
+    @Option(names = "--lr", description = "AdamW learning rate, in (0, 1]. Default: ${DEFAULT-VALUE}.")
     double lr = 3e-4;
 
-    @Option(names = "--ema-decay", description = "EMA decay after the warm-up min(d, (1+s)/(10+s)) (default ${DEFAULT-VALUE}).")
+    @Option(names = "--ema-decay", description = "EMA decay d after the warm-up min(d, (1+s)/(10+s)), in [0, 1). Default: ${DEFAULT-VALUE}.")
     double emaDecay = 0.999;
 
-    @Option(names = "--seed", description = "Seed of the weights, data order and noise (default ${DEFAULT-VALUE}).")
+    @Option(names = "--seed", description = "Seed of the weights, data order and noise, any integer. Default: ${DEFAULT-VALUE}.")
     long seed = 0;
 
-    @Option(names = "--model-config", description = "A DiT config JSON (official argument names); default: the shipped "
-            + "architecture (depth 6, hidden 128, 4 heads, patch 4, input 28, 1 channel, 10 classes, learn_sigma).")
+    @Option(names = "--model-config", description = "An existing DiT config JSON file (official argument names) for "
+            + "28 x 28 x 1 inputs and at least 10 classes. Default: the shipped architecture (depth 6, hidden 128, 4 heads, patch 4, "
+            + "input 28, 1 channel, 10 classes, learn_sigma).")
     Path modelConfig;
 
-    @Option(names = "--data", description = "Fashion-MNIST directory (default ${DEFAULT-VALUE}).")
+    @Option(names = "--data", description = "Fashion-MNIST directory (the IDX files, gzip'd or not). Default: ${DEFAULT-VALUE}.")
     Path data = FashionMnist.DEFAULT_DIR;
 
-    @Option(names = "--checkpoint", description = "Training checkpoint, written atomically (default ${DEFAULT-VALUE}).")
+    @Option(names = "--checkpoint", description = "Training checkpoint, written atomically; its directory is created. Default: ${DEFAULT-VALUE}.")
     Path checkpoint = Path.of("build/train/fashion-dit.ckpt.safetensors");
 
-    @Option(names = "--checkpoint-every", description = "Seconds between checkpoints (default ${DEFAULT-VALUE}).")
+    @Option(names = "--checkpoint-every", description = "Seconds between checkpoints, in (0, 86400]. Default: ${DEFAULT-VALUE}.")
     double checkpointEvery = 180;
 
-    @Option(names = "--out", description = "Where the EMA weights go (at every checkpoint and at the end) (default ${DEFAULT-VALUE}).")
+    @Option(names = "--out", description = "Where the EMA weights go (at every checkpoint and at the end). Default: ${DEFAULT-VALUE}.")
     Path out = Path.of("build/train/fashion-dit.safetensors");
 
-    @Option(names = "--loss-csv", description = "Loss log: step, loss, wall seconds (default ${DEFAULT-VALUE}).")
+    @Option(names = "--loss-csv", description = "Loss log: step, loss, wall seconds. Default: ${DEFAULT-VALUE}.")
     Path lossCsv = Path.of("build/train/fashion-dit-loss.csv");
 
-    @Option(names = "--loss-png", description = "Loss curve drawn at the end (default ${DEFAULT-VALUE}).")
+    @Option(names = "--loss-png", description = "Loss curve drawn at the end. Default: ${DEFAULT-VALUE}.")
     Path lossPng = Path.of("build/train/fashion-dit-loss.png");
 
     @Option(names = "--grid-png", description = "Uncached samples of the EMA weights drawn at the end, one row per class "
-            + "(50 DDIM steps, guidance 4, seed 0; default ${DEFAULT-VALUE}).")
+            + "(50 DDIM steps, guidance 4, seed 0). Default: ${DEFAULT-VALUE}.")
     Path gridPng = Path.of("build/train/fashion-dit-samples.png");
 
-    @Option(names = "--fresh", description = "Ignore (and overwrite) an existing checkpoint.")
+    @Option(names = "--fresh", description = "Ignore (and overwrite) an existing checkpoint. Default: off (resume).")
     boolean fresh;
 
-    @Option(names = "--threads", description = "libtorch threads (default: all cores).")
-    Integer threads;
+    @Mixin
+    ThreadsOption threads = new ThreadsOption();
 
     @Override
     public Integer call() throws Exception {
         PrintStream err = System.err;
-        SeerRuntime.init();
-        if (threads != null) {
-            SeerRuntime.setThreads(threads);
+        // Everything is validated before any work starts.
+        OptionChecks.range("--steps", steps, 1, 1_000_000_000);
+        OptionChecks.range("--batch", batch, 1, 60_000);
+        OptionChecks.positive("--lr", lr, 1);
+        OptionChecks.halfOpen("--ema-decay", emaDecay, 0, 1);
+        OptionChecks.positive("--checkpoint-every", checkpointEvery, 86_400);
+        OptionChecks.existingFile("--model-config", modelConfig, "an existing DiT config JSON file");
+        threads.validate();
+        DitConfig model;
+        try {
+            model = modelConfig == null ? TrainOptions.fashionModel() : DitConfig.fromJson(modelConfig);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--model-config: " + e.getMessage(), e);
         }
-        DitConfig model = modelConfig == null ? TrainOptions.fashionModel() : DitConfig.fromJson(modelConfig);
+        if (model.inputSize() != FashionMnist.SIZE || model.inChannels() != 1 || model.numClasses() < 10) {
+            throw OptionChecks.invalid("--model-config", modelConfig.toString(), "a config with input_size "
+                    + FashionMnist.SIZE + ", in_channels 1 and num_classes >= 10 (Fashion-MNIST), found input_size "
+                    + model.inputSize() + ", in_channels " + model.inChannels() + ", num_classes " + model.numClasses());
+        }
         TrainOptions opts = new TrainOptions(model, batch, lr, 0.0, 0.9, 0.999, 1e-8, emaDecay, seed, steps);
+        threads.apply();
         FashionMnist.Dataset train = FashionMnist.load(data, FashionMnist.Split.TRAIN);
         for (Path p : new Path[] {checkpoint, out, lossCsv}) {
             if (p.toAbsolutePath().getParent() != null) {

@@ -57,6 +57,9 @@ public final class FashionEval {
     /** Samples {@code n} images (label i mod 10) with the given sampler and policy. */
     public static Generated generate(DitModel model, int n, int steps, SamplerKind sampler, double eta, double cfg,
                                      CachePolicy policy, long seed, int chunk, ProgressListener listener) {
+        if (n < 1 || chunk < 1) {
+            throw new IllegalArgumentException("samples and chunk must be >= 1, found samples " + n + ", chunk " + chunk);
+        }
         int classes = model.config().numClasses();
         int per = model.config().inChannels() * model.config().inputSize() * model.config().inputSize();
         float[] images = new float[n * per];

@@ -492,8 +492,8 @@ public final class KernelBench {
                     throw new IllegalArgumentException("sizes must be in " + formatSize(MIN_SIZE) + " .. " + formatSize(MAX_SIZE) + ", found " + s);
                 }
             }
-            if (!(minSeconds > 0)) {
-                throw new IllegalArgumentException("minSeconds must be > 0, found " + minSeconds);
+            if (!(minSeconds > 0) || Double.isInfinite(minSeconds)) {
+                throw new IllegalArgumentException("minSeconds must be finite and > 0, found " + minSeconds);
             }
             ops = List.copyOf(ops);
             dtypes = List.copyOf(dtypes);

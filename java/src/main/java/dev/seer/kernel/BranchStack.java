@@ -24,11 +24,20 @@ public final class BranchStack {
     private final MemorySegment orders;
 
     public BranchStack(Arena arena, List<TaylorFactors> branches, List<GateView> gates) {
+        if (arena == null || branches == null || gates == null) {
+            throw new IllegalArgumentException("a branch stack needs an arena, branches and gates, found "
+                    + (arena == null ? "arena null" : branches == null ? "branches null" : "gates null"));
+        }
         if (branches.isEmpty()) {
             throw new IllegalArgumentException("a branch stack needs at least one branch");
         }
         if (branches.size() != gates.size()) {
             throw new IllegalArgumentException("one gate per branch: " + branches.size() + " branches, " + gates.size() + " gates");
+        }
+        for (int b = 0; b < branches.size(); b++) {
+            if (branches.get(b) == null || gates.get(b) == null) {
+                throw new IllegalArgumentException((branches.get(b) == null ? "branch " : "gate ") + b + " is null");
+            }
         }
         this.branches = List.copyOf(branches);
         this.dtype = branches.getFirst().dtype();
@@ -47,6 +56,9 @@ public final class BranchStack {
             }
             if (g.storage() != gateStorage) {
                 throw new IllegalArgumentException("gate " + b + " is not a view of the same storage as gate 0");
+            }
+            if (!g.storage().device().isCpu()) {
+                throw new IllegalArgumentException("gate " + b + " must be on cpu, found " + g.storage().device());
             }
             if (g.storage().dtype() != dtype) {
                 throw new IllegalArgumentException("gate " + b + " has dtype " + g.storage().dtype() + ", the factors have " + dtype);
@@ -68,12 +80,25 @@ public final class BranchStack {
     }
 
     void checkTarget(Tensor x) {
+        String op = "taylor_forecast_residual_multi";
         if (x == null) {
-            throw new IllegalArgumentException("taylor_forecast_residual_multi: x is null");
+            throw new IllegalArgumentException(op + ": x is null");
         }
         if (x.dtype() != dtype || !x.shape().equals(shape) || !x.device().isCpu()) {
-            throw new IllegalArgumentException("taylor_forecast_residual_multi: x must be " + dtype + " " + shape
+            throw new IllegalArgumentException(op + ": x must be " + dtype + " " + shape
                     + " on cpu, found " + x.dtype() + " " + x.shape() + " on " + x.device());
+        }
+        // The tables live in the stack's arena, the gates in their storage, the factors in theirs: all must still be there.
+        if (!gatePointers.scope().isAlive()) {
+            throw new IllegalArgumentException(op + ": the stack's arena was closed");
+        }
+        if (!gatePointers.isAccessibleBy(Thread.currentThread())) {
+            throw new IllegalArgumentException(op + ": the stack's arena is confined to another thread");
+        }
+        Kernels.checkMemory(op, "x", x, true);
+        Kernels.checkMemory(op, "gate storage", gateStorage, false);
+        for (TaylorFactors f : branches) {
+            f.checkUsable(op);
         }
         if (Kernels.overlap(x, gateStorage)) {
             throw new IllegalArgumentException("taylor_forecast_residual_multi: x overlaps the gates");

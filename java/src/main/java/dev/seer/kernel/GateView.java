@@ -8,18 +8,25 @@ import dev.seer.tensor.Tensor;
  */
 public record GateView(Tensor storage, long columnOffset, long channels) {
     public GateView {
+        if (storage == null) {
+            throw new IllegalArgumentException("gate storage is null");
+        }
         if (storage.shape().rank() != 2) {
             throw new IllegalArgumentException("gate storage must be 2-D (batch, width), found shape " + storage.shape());
         }
         long width = storage.shape().dim(1);
-        if (columnOffset < 0 || channels < 0 || columnOffset + channels > width) {
-            throw new IllegalArgumentException("gate columns [" + columnOffset + ", " + (columnOffset + channels)
-                    + ") lie outside storage of shape " + storage.shape());
+        // channels > width - columnOffset, not columnOffset + channels > width: the sum can overflow
+        if (columnOffset < 0 || channels < 0 || columnOffset > width || channels > width - columnOffset) {
+            throw new IllegalArgumentException("gate of " + channels + " columns from column " + columnOffset
+                    + " lies outside storage of shape " + storage.shape() + " (columns 0.." + (width - 1) + ")");
         }
     }
 
     /** The whole of a (batch, channels) tensor. */
     public static GateView of(Tensor gate) {
+        if (gate == null) {
+            throw new IllegalArgumentException("gate is null");
+        }
         if (gate.shape().rank() != 2) {
             throw new IllegalArgumentException("gate must be 2-D (batch, channels), found shape " + gate.shape());
         }

@@ -8,9 +8,12 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * The fused Taylor kernels (TaylorSeer, Liu et al., ICCV 2025, eqs. for the finite-difference update and the
- * Taylor forecast). Every argument is validated here, before the downcall: a wrong shape, dtype, device, order
- * or distance, or buffers that overlap, is an {@link IllegalArgumentException} naming what was expected and what
- * was found. The C library checks again and its refusals arrive as {@link KernelException}.
+ * Taylor forecast). Every argument is validated here, before the downcall: a null, a wrong shape, dtype or
+ * device, memory that is not native, no longer alive, owned by another thread, read-only where the kernel writes,
+ * or not aligned to its elements, an order or distance out of range, or buffers that overlap, is an
+ * {@link IllegalArgumentException} naming what was expected and what was found. The C library checks again and
+ * its refusals arrive as {@link KernelException}. The checks are a few field reads per tensor: nothing next to
+ * the kernels' passes over memory.
  *
  * <p>The forecast kernels return {@code false} when a forecast value was NaN or infinite (detected inside the
  * same pass), {@code true} otherwise.
@@ -34,6 +37,8 @@ public final class Kernels {
         checkCpu(variant, "taylor_update");
         checkSameLayout("taylor_update", "feature", feature, factors);
         checkNewOrder("taylor_update", factors, newOrder, distance);
+        factors.checkUsable("taylor_update");
+        checkMemory("taylor_update", "feature", feature, false);
         if (factors.overlaps(feature)) {
             throw new IllegalArgumentException("taylor_update: feature overlaps the factor buffers");
         }
@@ -47,6 +52,8 @@ public final class Kernels {
         checkCpu(variant, "taylor_forecast");
         checkSameLayout("taylor_forecast", "out", out, factors);
         checkForecastable("taylor_forecast", factors, delta);
+        factors.checkUsable("taylor_forecast");
+        checkMemory("taylor_forecast", "out", out, true);
         if (factors.overlaps(out)) {
             throw new IllegalArgumentException("taylor_forecast: out overlaps the factor buffers");
         }
@@ -62,6 +69,9 @@ public final class Kernels {
         checkSameLayout("taylor_forecast_residual", "x", x, factors);
         checkResidual("taylor_forecast_residual", x, gate);
         checkForecastable("taylor_forecast_residual", factors, delta);
+        factors.checkUsable("taylor_forecast_residual");
+        checkMemory("taylor_forecast_residual", "x", x, true);
+        checkMemory("taylor_forecast_residual", "gate", gate.storage(), false);
         if (factors.overlaps(x) || overlap(x, gate.storage())) {
             throw new IllegalArgumentException("taylor_forecast_residual: x overlaps the factors or the gate");
         }
@@ -80,7 +90,12 @@ public final class Kernels {
         checkSameLayout("taylor_update_residual", "feature", feature, factors);
         checkResidual("taylor_update_residual", x, gate);
         checkNewOrder("taylor_update_residual", factors, newOrder, distance);
-        if (factors.overlaps(x) || factors.overlaps(feature) || overlap(x, feature) || overlap(x, gate.storage())) {
+        factors.checkUsable("taylor_update_residual");
+        checkMemory("taylor_update_residual", "x", x, true);
+        checkMemory("taylor_update_residual", "feature", feature, false);
+        checkMemory("taylor_update_residual", "gate", gate.storage(), false);
+        if (factors.overlaps(x) || factors.overlaps(feature) || factors.overlaps(gate.storage()) || overlap(x, feature)
+                || overlap(x, gate.storage())) {
             throw new IllegalArgumentException("taylor_update_residual: x, feature, gate and factors must not overlap");
         }
         Shape s = x.shape();
@@ -92,6 +107,9 @@ public final class Kernels {
     /** Whole-stack forecast: x += sum over the stack's branches, in order, of gate * forecast; x read/written once. */
     public static boolean taylorForecastResidualMulti(Variant variant, Tensor x, BranchStack stack, float delta) {
         checkCpu(variant, "taylor_forecast_residual_multi");
+        if (stack == null) {
+            throw new IllegalArgumentException("taylor_forecast_residual_multi: stack is null");
+        }
         stack.checkTarget(x);
         if (!Float.isFinite(delta)) {
             throw new IllegalArgumentException("taylor_forecast_residual_multi: delta must be finite, found " + delta);
@@ -150,6 +168,32 @@ public final class Kernels {
         }
         if (!t.shape().equals(factors.shape())) {
             throw new IllegalArgumentException(op + ": " + name + " has shape " + t.shape() + ", the factors have " + factors.shape());
+        }
+    }
+
+    /**
+     * The memory behind a host tensor can be handed to C: native (a heap array's "address" is an offset), alive
+     * (a closed arena's memory is freed), usable from this thread, aligned to its elements, and writable where
+     * the kernel writes (a read-only mapping would fault).
+     */
+    static void checkMemory(String op, String name, Tensor t, boolean written) {
+        MemorySegment s = t.segment();
+        if (!s.isNative()) {
+            throw new IllegalArgumentException(op + ": " + name + " is on-heap memory; kernels need native memory (an arena, a mapped file or a libtorch tensor)");
+        }
+        if (!s.scope().isAlive()) {
+            throw new IllegalArgumentException(op + ": " + name + "'s memory is no longer alive (its arena was closed)");
+        }
+        if (!s.isAccessibleBy(Thread.currentThread())) {
+            throw new IllegalArgumentException(op + ": " + name + "'s memory is confined to another thread");
+        }
+        if (written && s.isReadOnly()) {
+            throw new IllegalArgumentException(op + ": " + name + " is read-only memory, and this kernel writes it");
+        }
+        int itemSize = t.dtype().byteSize();
+        if (t.address() % itemSize != 0) {
+            throw new IllegalArgumentException(op + ": " + name + " at address 0x" + Long.toHexString(t.address())
+                    + " is not aligned to its " + itemSize + "-byte " + t.dtype() + " elements");
         }
     }
 

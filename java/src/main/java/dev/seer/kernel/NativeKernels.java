@@ -22,6 +22,8 @@ import java.nio.file.Path;
 public final class NativeKernels {
     public static final int ABI_VERSION = 1;
     public static final int MAX_ORDER = 4;
+    /** Most threads a kernel call may use: more is a typo, not a machine, and OpenMP would try to start them all. */
+    public static final int MAX_THREADS = 1024;
 
     private static volatile NativeKernels cpu;
 
@@ -135,6 +137,9 @@ public final class NativeKernels {
     }
 
     public boolean isAvailable(Variant v) {
+        if (v == null) {
+            throw new IllegalArgumentException("variant is null");
+        }
         if (!v.isCpu()) {
             return false;
         }
@@ -153,7 +158,11 @@ public final class NativeKernels {
         }
     }
 
+    /** Threads of the parallel kernels, 1..{@link #MAX_THREADS}. */
     public void setNumThreads(int n) {
+        if (n < 1 || n > MAX_THREADS) {
+            throw new IllegalArgumentException("threads must be in 1.." + MAX_THREADS + ", found " + n);
+        }
         try {
             check((int) setNumThreads.invokeExact(n));
         } catch (Throwable t) {
@@ -161,7 +170,11 @@ public final class NativeKernels {
         }
     }
 
+    /** Below this many elements per call the kernels run serially; >= 0. */
     public void setParallelThreshold(long elements) {
+        if (elements < 0) {
+            throw new IllegalArgumentException("parallel threshold must be >= 0 elements, found " + elements);
+        }
         try {
             check((int) setParallelThreshold.invokeExact(elements));
         } catch (Throwable t) {
@@ -232,8 +245,8 @@ public final class NativeKernels {
      * bandwidth reference of the kernel benchmarks. The segments must hold n floats and must not overlap.
      */
     public void streamCopy(MemorySegment dst, MemorySegment src, long n) {
-        checkFloats("stream_copy", "dst", dst, n);
-        checkFloats("stream_copy", "src", src, n);
+        checkFloats("stream_copy", "dst", dst, n, true);
+        checkFloats("stream_copy", "src", src, n, false);
         try {
             check((int) streamCopy.invokeExact(dst, src, n));
         } catch (Throwable t) {
@@ -246,9 +259,9 @@ public final class NativeKernels {
      * kernels. The segments must hold n floats; a must not overlap b or c.
      */
     public void streamTriad(MemorySegment a, MemorySegment b, MemorySegment c, float scalar, long n) {
-        checkFloats("stream_triad", "a", a, n);
-        checkFloats("stream_triad", "b", b, n);
-        checkFloats("stream_triad", "c", c, n);
+        checkFloats("stream_triad", "a", a, n, true);
+        checkFloats("stream_triad", "b", b, n, false);
+        checkFloats("stream_triad", "c", c, n, false);
         try {
             check((int) streamTriad.invokeExact(a, b, c, scalar, n));
         } catch (Throwable t) {
@@ -256,11 +269,37 @@ public final class NativeKernels {
         }
     }
 
-    private static void checkFloats(String fn, String name, MemorySegment s, long n) {
-        if (n < 0) {
-            throw new IllegalArgumentException(fn + ": n must be >= 0, found " + n);
+    /**
+     * {@code s} can be handed to C as n floats: not null, n in range, native, alive, usable from this thread,
+     * float-aligned, large enough, and writable if written. Overlaps are left to C (SEER_ERR_INVALID_ARGUMENT).
+     */
+    private static void checkFloats(String fn, String name, MemorySegment s, long n, boolean written) {
+        if (n < 0 || n > Long.MAX_VALUE / Float.BYTES) {
+            throw new IllegalArgumentException(fn + ": n must be in 0.." + Long.MAX_VALUE / Float.BYTES + " floats, found " + n);
         }
-        if (n > 0 && s.byteSize() < n * Float.BYTES) {
+        if (s == null) {
+            throw new IllegalArgumentException(fn + ": " + name + " is null (use MemorySegment.NULL when n is 0)");
+        }
+        if (n == 0) {
+            return;
+        }
+        if (!s.isNative()) {
+            throw new IllegalArgumentException(fn + ": " + name + " is on-heap memory; C needs native memory");
+        }
+        if (!s.scope().isAlive()) {
+            throw new IllegalArgumentException(fn + ": " + name + "'s memory is no longer alive (its arena was closed)");
+        }
+        if (!s.isAccessibleBy(Thread.currentThread())) {
+            throw new IllegalArgumentException(fn + ": " + name + "'s memory is confined to another thread");
+        }
+        if (written && s.isReadOnly()) {
+            throw new IllegalArgumentException(fn + ": " + name + " is read-only memory, and it is written");
+        }
+        if (s.address() % Float.BYTES != 0) {
+            throw new IllegalArgumentException(fn + ": " + name + " at address 0x" + Long.toHexString(s.address())
+                    + " is not aligned to 4-byte floats");
+        }
+        if (s.byteSize() < n * Float.BYTES) {
             throw new IllegalArgumentException(fn + ": " + name + " holds " + s.byteSize() + " bytes, " + n
                     + " floats need " + n * Float.BYTES);
         }

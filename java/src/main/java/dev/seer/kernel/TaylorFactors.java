@@ -30,6 +30,10 @@ public final class TaylorFactors {
 
     /** Allocates maxOrder + 1 zeroed buffers of {@code shape} in {@code arena}. */
     public static TaylorFactors allocate(Arena arena, DType dtype, Shape shape, int maxOrder) {
+        if (arena == null || dtype == null || shape == null) {
+            throw new IllegalArgumentException("Taylor factors need an arena, a dtype and a shape, found "
+                    + (arena == null ? "arena null" : dtype == null ? "dtype null" : "shape null"));
+        }
         checkMaxOrder(maxOrder);
         if (!dtype.isKernelType()) {
             throw new IllegalArgumentException("Taylor factors must be F32, BF16 or F16, found " + dtype);
@@ -81,6 +85,19 @@ public final class TaylorFactors {
     /** Forgets every factor (a new run, or a full step that must rebuild from scratch). */
     public void clear() {
         order = -1;
+    }
+
+    /**
+     * The factors' memory is still there and usable from this thread: their arena holds the buffers and the
+     * pointer table, so a closed arena would hand C freed addresses.
+     */
+    void checkUsable(String op) {
+        if (!pointers.scope().isAlive()) {
+            throw new IllegalArgumentException(op + ": the factors' arena was closed");
+        }
+        if (!pointers.isAccessibleBy(Thread.currentThread())) {
+            throw new IllegalArgumentException(op + ": the factors' arena is confined to another thread");
+        }
     }
 
     void setOrder(int order) {

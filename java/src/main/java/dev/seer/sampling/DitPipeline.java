@@ -36,6 +36,9 @@ public final class DitPipeline implements AutoCloseable {
 
     /** @param clipDenoised clamp pred_x0 to [-1, 1] at every step (for pixel-space models; see {@link DiffusionSteps}) */
     public DitPipeline(DitModel model, boolean clipDenoised) {
+        if (model == null) {
+            throw new IllegalArgumentException("model is null");
+        }
         this.model = model;
         this.clipDenoised = clipDenoised;
     }
@@ -46,6 +49,9 @@ public final class DitPipeline implements AutoCloseable {
 
     /** Runs one sampling; thread-safe. */
     public SampleResult sample(SampleRequest req) {
+        if (req == null) {
+            throw new IllegalArgumentException("request is null");
+        }
         SeerRuntime.init();
         DitConfig cfg = model.config();
         int n = req.count();

@@ -3,7 +3,6 @@ package dev.seer.sampling;
 import dev.seer.cache.CachePolicy;
 import dev.seer.cache.TaylorCache;
 import dev.seer.kernel.Variant;
-import java.util.Objects;
 
 /**
  * One sampling run. Defaults are the paper's DiT setting: DDIM, 50 steps, eta 0, CFG 1.5 on channels 0..2.
@@ -27,11 +26,11 @@ public record SampleRequest(long[] labels, float[] noise, int steps, SamplerKind
                             boolean guideAllChannels, CachePolicy policy, long seed, Variant variant,
                             ProgressListener listener, TaylorCache.ForecastErrorSink forecastErrors) {
     public SampleRequest {
-        Objects.requireNonNull(labels, "labels");
-        Objects.requireNonNull(sampler, "sampler");
-        Objects.requireNonNull(policy, "policy");
-        Objects.requireNonNull(variant, "variant");
-        Objects.requireNonNull(listener, "listener");
+        if (labels == null || sampler == null || policy == null || variant == null || listener == null) {
+            String missing = labels == null ? "labels" : sampler == null ? "sampler" : policy == null ? "policy"
+                    : variant == null ? "variant" : "listener";
+            throw new IllegalArgumentException(missing + " is null");
+        }
         if (labels.length < 1) {
             throw new IllegalArgumentException("labels must name at least one class, found none");
         }
@@ -46,6 +45,14 @@ public record SampleRequest(long[] labels, float[] noise, int steps, SamplerKind
         }
         if (!(cfgScale >= 0) || Double.isInfinite(cfgScale)) {
             throw new IllegalArgumentException("cfg must be >= 0 (0 turns guidance off), found " + cfgScale);
+        }
+        if (noise != null) {
+            // one pass over the noise: a NaN here would silently turn every sample into NaN
+            for (int i = 0; i < noise.length; i++) {
+                if (!Float.isFinite(noise[i])) {
+                    throw new IllegalArgumentException("noise must be finite, found " + noise[i] + " at index " + i);
+                }
+            }
         }
     }
 

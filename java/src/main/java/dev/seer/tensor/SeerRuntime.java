@@ -60,8 +60,8 @@ public final class SeerRuntime {
 
     /** Sets the thread count of libtorch and of Seer's kernels. */
     public static synchronized void setThreads(int n) {
-        if (n < 1) {
-            throw new IllegalArgumentException("threads must be >= 1, found " + n);
+        if (n < 1 || n > NativeKernels.MAX_THREADS) {
+            throw new IllegalArgumentException("threads must be in 1.." + NativeKernels.MAX_THREADS + ", found " + n);
         }
         init();
         torch.set_num_threads(n);
@@ -101,10 +101,17 @@ public final class SeerRuntime {
                     + System.getProperty("org.bytedeco.javacpp.cachedir") + ": " + e.getMessage(), e);
         }
         Loader.load(torch.class);
-        int n = Integer.parseInt(System.getProperty("seer.threads",
-                System.getenv().getOrDefault("SEER_THREADS", String.valueOf(Runtime.getRuntime().availableProcessors()))));
-        if (n < 1) {
-            throw new IllegalArgumentException("seer.threads / SEER_THREADS must be >= 1, found " + n);
+        String setting = System.getProperty("seer.threads",
+                System.getenv().getOrDefault("SEER_THREADS", String.valueOf(Runtime.getRuntime().availableProcessors())));
+        int n;
+        try {
+            n = Integer.parseInt(setting.trim());
+        } catch (NumberFormatException e) {
+            n = -1;
+        }
+        if (n < 1 || n > NativeKernels.MAX_THREADS) {
+            throw new IllegalArgumentException("seer.threads / SEER_THREADS must be an integer in 1.."
+                    + NativeKernels.MAX_THREADS + ", found '" + setting + "'");
         }
         torch.set_num_threads(n);
         threads = n;

@@ -10,14 +10,23 @@ public final class Shape {
         this.dims = dims;
     }
 
+    /** @throws IllegalArgumentException for a negative size, or more elements than a long counts */
     public static Shape of(long... dims) {
+        if (dims == null) {
+            throw new IllegalArgumentException("dimension sizes are null");
+        }
         long[] copy = dims.clone();
         long product = 1;
         for (long d : copy) {
             if (d < 0) {
                 throw new IllegalArgumentException("dimension sizes must be >= 0, found " + Arrays.toString(copy));
             }
-            product = Math.multiplyExact(product, Math.max(d, 1));
+            try {
+                product = Math.multiplyExact(product, Math.max(d, 1));
+            } catch (ArithmeticException e) {
+                throw new IllegalArgumentException("shape " + Arrays.toString(copy) + " has more than "
+                        + Long.MAX_VALUE + " elements");
+            }
         }
         return new Shape(copy);
     }

@@ -33,7 +33,11 @@ public final class Tensor {
 
     /** A host tensor over {@code segment}, which must be exactly numel * itemsize bytes. */
     public static Tensor ofSegment(DType dtype, Shape shape, MemorySegment segment, Object owner) {
-        long bytes = Math.multiplyExact(shape.numel(), (long) dtype.byteSize());
+        if (dtype == null || shape == null || segment == null) {
+            throw new IllegalArgumentException("a tensor needs a dtype, a shape and a segment, found "
+                    + (dtype == null ? "dtype null" : shape == null ? "shape null" : "segment null"));
+        }
+        long bytes = byteSize(dtype, shape);
         if (segment.byteSize() != bytes) {
             throw new IllegalArgumentException("a " + dtype + " tensor of shape " + shape + " needs " + bytes
                     + " bytes, the segment has " + segment.byteSize());
@@ -51,9 +55,23 @@ public final class Tensor {
 
     /** Zero-filled host memory from {@code arena}, 64-byte aligned; lives as long as the arena. */
     public static Tensor allocate(Arena arena, DType dtype, Shape shape) {
-        long bytes = Math.multiplyExact(shape.numel(), (long) dtype.byteSize());
+        if (arena == null || dtype == null || shape == null) {
+            throw new IllegalArgumentException("an allocation needs an arena, a dtype and a shape, found "
+                    + (arena == null ? "arena null" : dtype == null ? "dtype null" : "shape null"));
+        }
+        long bytes = byteSize(dtype, shape);
         MemorySegment seg = arena.allocate(Math.max(bytes, 1), HOST_ALIGNMENT).asSlice(0, bytes);
         return new Tensor(dtype, shape, Device.CPU, seg.address(), seg, arena);
+    }
+
+    /** numel * itemsize, refused when it does not fit a long. */
+    private static long byteSize(DType dtype, Shape shape) {
+        long n = shape.numel();
+        if (n > Long.MAX_VALUE / dtype.byteSize()) {
+            throw new IllegalArgumentException("a " + dtype + " tensor of shape " + shape + " needs more than "
+                    + Long.MAX_VALUE + " bytes");
+        }
+        return n * dtype.byteSize();
     }
 
     public static Tensor allocate(Arena arena, DType dtype, long... dims) {

@@ -21,11 +21,26 @@ import dev.seer.model.dit.DitConfig;
 public record TrainOptions(DitConfig model, int batchSize, double lr, double weightDecay, double beta1, double beta2,
                            double adamEps, double emaDecay, long seed, long steps) {
     public TrainOptions {
+        if (model == null) {
+            throw new IllegalArgumentException("model is null");
+        }
         if (batchSize < 1) {
             throw new IllegalArgumentException("batch size must be >= 1, found " + batchSize);
         }
-        if (!(lr > 0)) {
-            throw new IllegalArgumentException("learning rate must be > 0, found " + lr);
+        if (!(lr > 0) || Double.isInfinite(lr)) {
+            throw new IllegalArgumentException("learning rate must be finite and > 0, found " + lr);
+        }
+        if (!(weightDecay >= 0) || Double.isInfinite(weightDecay)) {
+            throw new IllegalArgumentException("weight decay must be finite and >= 0, found " + weightDecay);
+        }
+        if (!(beta1 >= 0 && beta1 < 1)) {
+            throw new IllegalArgumentException("beta1 must be in [0, 1), found " + beta1);
+        }
+        if (!(beta2 >= 0 && beta2 < 1)) {
+            throw new IllegalArgumentException("beta2 must be in [0, 1), found " + beta2);
+        }
+        if (!(adamEps > 0) || Double.isInfinite(adamEps)) {
+            throw new IllegalArgumentException("adam epsilon must be finite and > 0, found " + adamEps);
         }
         if (!(emaDecay >= 0 && emaDecay < 1)) {
             throw new IllegalArgumentException("EMA decay must be in [0, 1), found " + emaDecay);

@@ -1,0 +1,115 @@
+package dev.seer.cli;
+
+import dev.seer.cache.CachePolicy;
+import dev.seer.kernel.NativeKernels;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+
+/**
+ * The CLI's option checks. Every refusal has one shape, so users and tests can rely on it:
+ * {@code --steps: 0 is not allowed; allowed: 1..1000}: the option, the value found, the allowed values.
+ * Commands check every option before any work starts (the API checks again, in its own words).
+ */
+final class OptionChecks {
+    private OptionChecks() {
+    }
+
+    static IllegalArgumentException invalid(String option, Object value, String allowed) {
+        String shown = value instanceof String s ? "'" + s + "'" : String.valueOf(value);
+        return new IllegalArgumentException(option + ": " + shown + " is not allowed; allowed: " + allowed);
+    }
+
+    /** min <= value <= max. */
+    static void range(String option, long value, long min, long max) {
+        if (value < min || value > max) {
+            throw invalid(option, value, min + ".." + max);
+        }
+    }
+
+    /** value >= min. */
+    static void atLeast(String option, long value, long min) {
+        if (value < min) {
+            throw invalid(option, value, "an integer >= " + min);
+        }
+    }
+
+    /** A finite value >= min (and <= max). */
+    static void finiteRange(String option, double value, double min, double max) {
+        if (!(value >= min && value <= max) || Double.isInfinite(value)) {
+            throw invalid(option, value, max == Double.MAX_VALUE
+                    ? "a finite number >= " + fmt(min) : "a number in [" + fmt(min) + ", " + fmt(max) + "]");
+        }
+    }
+
+    /** A finite value > 0 (and <= max). */
+    static void positive(String option, double value, double max) {
+        if (!(value > 0 && value <= max) || Double.isInfinite(value)) {
+            throw invalid(option, value, max == Double.MAX_VALUE ? "a finite number > 0" : "a number in (0, " + fmt(max) + "]");
+        }
+    }
+
+    /** min <= value < max (a half-open range, such as a decay in [0, 1)). */
+    static void halfOpen(String option, double value, double min, double max) {
+        if (!(value >= min && value < max)) {
+            throw invalid(option, value, "a number in [" + fmt(min) + ", " + fmt(max) + ")");
+        }
+    }
+
+    /** An input file that must exist (null: the option was not given). */
+    static void existingFile(String option, Path file, String allowed) {
+        if (file != null && !Files.isRegularFile(file)) {
+            throw invalid(option, file.toString(), allowed + " (no such file)");
+        }
+    }
+
+    /** An output file whose directory exists and is writable, checked before hours of work rather than after. */
+    static void writableFile(String option, Path file) {
+        if (file == null) {
+            return;
+        }
+        if (Files.isDirectory(file)) {
+            throw invalid(option, file.toString(), "a file path, not a directory");
+        }
+        Path dir = file.toAbsolutePath().getParent();
+        if (dir == null || !Files.isDirectory(dir) || !Files.isWritable(dir)) {
+            throw invalid(option, file.toString(), "a file in an existing, writable directory (" + dir + " is not one)");
+        }
+    }
+
+    /**
+     * A cache policy spec: {@code taylorseer:N:O}, {@code fora:N} or {@code none} (case-insensitive), with
+     * N >= 1 and O in 0..4.
+     */
+    static CachePolicy policy(String option, String spec) {
+        String allowed = "taylorseer:N:O, fora:N or none, with interval N >= 1 and order O in 0.." + NativeKernels.MAX_ORDER;
+        String[] f = spec.toLowerCase(Locale.ROOT).split(":", -1);
+        try {
+            if (f[0].equals("none") && f.length == 1) {
+                return new CachePolicy.None();
+            }
+            if (f[0].equals("taylorseer") && f.length == 3) {
+                return new CachePolicy.TaylorSeer(Integer.parseInt(f[1]), Integer.parseInt(f[2]));
+            }
+            if (f[0].equals("fora") && f.length == 2) {
+                return new CachePolicy.Fora(Integer.parseInt(f[1]));
+            }
+        } catch (IllegalArgumentException e) {
+            // not a number, or out of range: the one message below says what is allowed
+        }
+        throw invalid(option, spec, allowed);
+    }
+
+    /** The spec {@link #policy} reads back. */
+    static String spec(CachePolicy p) {
+        return switch (p) {
+            case CachePolicy.None none -> "none";
+            case CachePolicy.Fora f -> "fora:" + f.interval();
+            case CachePolicy.TaylorSeer t -> "taylorseer:" + t.interval() + ":" + t.maxOrder();
+        };
+    }
+
+    private static String fmt(double v) {
+        return v == Math.rint(v) && Math.abs(v) < 1e15 ? String.valueOf((long) v) : String.format(Locale.ROOT, "%s", v);
+    }
+}
