@@ -76,8 +76,8 @@ class ShippedModelsTest {
                     ProgressListener.NONE);
             FashionProbe.Outputs o = probe.run(g.images(), g.count());
             double cc = Metrics.classConsistency(o.predictions(), g.labels());
-            // The model card reports 62.7% over 1000 samples (the shipped model is under-trained; the target is 80%).
-            assertTrue(cc > 0.45, "class consistency of 50 uncached samples " + cc);
+            // The model card reports 84.8% over 1000 samples; 50 samples leave room for sampling noise.
+            assertTrue(cc > 0.7, "class consistency of 50 uncached samples " + cc);
         }
     }
 }
