@@ -17,7 +17,6 @@ import dev.seer.kernel.Variant;
 import dev.seer.model.dit.DitConfig;
 import dev.seer.model.dit.DitModel;
 import dev.seer.sampling.SamplerKind;
-import dev.seer.tensor.SeerRuntime;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.foreign.Arena;
