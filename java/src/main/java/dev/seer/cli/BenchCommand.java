@@ -173,11 +173,7 @@ final class BenchCommand implements Callable<Integer> {
         double scale = cfg != null ? cfg : shipped ? ShippedModels.DIT_CFG : 1.5;
         int timedBatch = batch != null ? batch : shipped ? 10 : 1;
         int k = repeats != null ? repeats : quick ? 2 : 5;
-        SamplerKind kind = switch (sampler.toLowerCase(Locale.ROOT)) {
-            case "ddim" -> SamplerKind.DDIM;
-            case "ddpm" -> SamplerKind.DDPM;
-            default -> throw OptionChecks.invalid("--sampler", sampler, "ddim or ddpm");
-        };
+        SamplerKind kind = OptionChecks.sampler("--sampler", sampler);
         Variant v = SampleCommand.parseVariant(variant);
         DitFlops.Config flops = DitFlops.Config.dit(config.depth(), config.hiddenSize(), config.numHeads(), config.patchSize(),
                 config.inputSize(), scale > 0 ? 2 * timedBatch : timedBatch);

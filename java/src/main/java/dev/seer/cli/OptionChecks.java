@@ -2,6 +2,7 @@ package dev.seer.cli;
 
 import dev.seer.cache.CachePolicy;
 import dev.seer.kernel.NativeKernels;
+import dev.seer.sampling.SamplerKind;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -98,6 +99,15 @@ final class OptionChecks {
             // not a number, or out of range: the one message below says what is allowed
         }
         throw invalid(option, spec, allowed);
+    }
+
+    /** A sampler name: ddim or ddpm (case-insensitive). */
+    static SamplerKind sampler(String option, String name) {
+        return switch (name.toLowerCase(Locale.ROOT)) {
+            case "ddim" -> SamplerKind.DDIM;
+            case "ddpm" -> SamplerKind.DDPM;
+            default -> throw invalid(option, name, "ddim or ddpm");
+        };
     }
 
     /** The spec {@link #policy} reads back. */

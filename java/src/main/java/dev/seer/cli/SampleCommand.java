@@ -316,11 +316,7 @@ final class SampleCommand implements Callable<Integer> {
     /** The options both paths use: ranges, names, the cache policy. */
     private void validateCommon() {
         OptionChecks.range("--steps", steps, 1, 1000);
-        samplerKind = switch (sampler.toLowerCase(Locale.ROOT)) {
-            case "ddim" -> SamplerKind.DDIM;
-            case "ddpm" -> SamplerKind.DDPM;
-            default -> throw OptionChecks.invalid("--sampler", sampler, "ddim or ddpm");
-        };
+        samplerKind = OptionChecks.sampler("--sampler", sampler);
         OptionChecks.finiteRange("--eta", eta, 0, Double.MAX_VALUE);
         if (cfg != null) {
             OptionChecks.finiteRange("--cfg", cfg, 0, Double.MAX_VALUE);
