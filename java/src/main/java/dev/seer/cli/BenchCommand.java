@@ -1,7 +1,6 @@
 package dev.seer.cli;
 
 import dev.seer.cache.CachePolicy;
-import dev.seer.cache.DitFlops;
 import dev.seer.eval.BenchGrid;
 import dev.seer.eval.BenchPlots;
 import dev.seer.eval.BenchReport;
@@ -175,9 +174,7 @@ final class BenchCommand implements Callable<Integer> {
         int k = repeats != null ? repeats : quick ? 2 : 5;
         SamplerKind kind = OptionChecks.sampler("--sampler", sampler);
         Variant v = SampleCommand.parseVariant(variant);
-        DitFlops.Config flops = DitFlops.Config.dit(config.depth(), config.hiddenSize(), config.numHeads(), config.patchSize(),
-                config.inputSize(), scale > 0 ? 2 * timedBatch : timedBatch);
-        List<BenchRow> rows = BenchGrid.rows(grid, steps, true, flops);
+        List<BenchRow> rows = BenchGrid.rows(grid, steps, true, PolicyBench.flopsConfig(config, timedBatch, scale));
         BenchRow error = errorRow(rows);
         Path json = outJson != null ? outJson : outDir.resolve("bench.json");
         Files.createDirectories(outDir);

@@ -2,6 +2,7 @@ package dev.seer.eval;
 
 import dev.seer.cache.CachePolicy;
 import dev.seer.cache.DitFlops;
+import dev.seer.cache.TaylorCache;
 import dev.seer.cache.TaylorSeerSchedule;
 import dev.seer.kernel.Variant;
 import dev.seer.model.dit.DitConfig;
@@ -243,7 +244,7 @@ public final class PolicyBench {
 
         /** The FLOPs configuration of one timed sampling (the doubled batch under guidance). */
         public DitFlops.Config flopsConfig() {
-            return PolicyBench.flopsConfig(config, settings);
+            return PolicyBench.flopsConfig(config, settings.batch(), settings.cfg());
         }
 
         /** Official FLOPs of a row, computed from its schedule (the same count the runs report). */
@@ -329,10 +330,11 @@ public final class PolicyBench {
                         s.cfg(), row.row.policy(), s.seed(), s.chunk(), (d, t, full) -> listener.progress(
                                 before + (d + s.chunk() - 1) / s.chunk(), total, what + " " + d + "/" + t));
                 done[0] = before + chunksPerRow;
+                // The first row is the uncached baseline: scored alone, then the reference of every other row.
+                row.scores = FashionEval.score(probe, g, reference, base);
                 if (base == null) {
                     base = g;
                 }
-                row.scores = FashionEval.score(probe, g, reference, row == report.baseline() ? null : base);
                 row.complete = true;
                 listener.updated(report);
             }
@@ -349,7 +351,7 @@ public final class PolicyBench {
     }
 
     private static SampleRequest request(Settings s, BenchRow r, long[] labels,
-                                         dev.seer.cache.TaylorCache.ForecastErrorSink sink) {
+                                         TaylorCache.ForecastErrorSink sink) {
         return SampleRequest.builder(labels).steps(r.steps()).sampler(s.sampler()).eta(s.eta()).cfgScale(s.cfg())
                 .policy(r.policy()).seed(s.seed()).variant(s.variant()).forecastErrors(sink).build();
     }
@@ -388,9 +390,10 @@ public final class PolicyBench {
                            double modelMatmulGflops) {
     }
 
-    private static DitFlops.Config flopsConfig(DitConfig c, Settings s) {
-        int batch = s.cfg() > 0 ? 2 * s.batch() : s.batch();
-        return DitFlops.Config.dit(c.depth(), c.hiddenSize(), c.numHeads(), c.patchSize(), c.inputSize(), batch);
+    /** The FLOPs configuration of one timed sampling of {@code batch} labels: guidance doubles the batch. */
+    public static DitFlops.Config flopsConfig(DitConfig c, int batch, double cfg) {
+        int rows = cfg > 0 ? 2 * batch : batch;
+        return DitFlops.Config.dit(c.depth(), c.hiddenSize(), c.numHeads(), c.patchSize(), c.inputSize(), rows);
     }
 
     /** The row whose forecast step is held against its floor: the error row, else the last TaylorSeer row, else any cached one. */

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.seer.cache.CachePolicy;
-import dev.seer.cache.DitFlops;
 import dev.seer.io.TextFiles;
 import dev.seer.kernel.Variant;
 import dev.seer.model.dit.DitConfig;
@@ -30,9 +29,7 @@ class PolicyBenchTest {
     @Test
     void anInterruptedBenchLeavesItsFinishedRowsMarkedComplete(@TempDir Path dir) throws Exception {
         List<CachePolicy> grid = List.of(new CachePolicy.Fora(2), new CachePolicy.TaylorSeer(2, 1));
-        DitFlops.Config fc = DitFlops.Config.dit(TINY.depth(), TINY.hiddenSize(), TINY.numHeads(), TINY.patchSize(),
-                TINY.inputSize(), 2);
-        List<BenchRow> rows = BenchGrid.rows(grid, 6, true, fc);
+        List<BenchRow> rows = BenchGrid.rows(grid, 6, true, PolicyBench.flopsConfig(TINY, 1, 1.5));
         PolicyBench.Settings s = new PolicyBench.Settings(6, SamplerKind.DDIM, 0, 1.5, true, 1, 1, 3, 3, 0, rows, null,
                 Variant.AUTO, 0.02);
         Path json = dir.resolve("bench.json");
