@@ -40,6 +40,10 @@ public final class NativeKernels {
     private final MethodHandle forecastResidual;
     private final MethodHandle forecastResidualMulti;
     private final MethodHandle updateResidual;
+    private final MethodHandle linearRows;
+    private final MethodHandle linearRowsPack;
+    private final MethodHandle ditPatchEmbed;
+    private final MethodHandle ditFinalLayer;
     private final MethodHandle streamCopy;
     private final MethodHandle streamTriad;
 
@@ -78,6 +82,15 @@ public final class NativeKernels {
         updateResidual = handle(linker, lib, "seer_taylor_update_residual", FunctionDescriptor.of(JAVA_INT,
                 JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_LONG,
                 JAVA_LONG, JAVA_FLOAT));
+        linearRows = handle(linker, lib, "seer_linear_rows", FunctionDescriptor.of(JAVA_INT,
+                JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG));
+        linearRowsPack = handle(linker, lib, "seer_linear_rows_pack", FunctionDescriptor.of(JAVA_INT,
+                ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG));
+        ditPatchEmbed = handle(linker, lib, "seer_dit_patch_embed", FunctionDescriptor.of(JAVA_INT,
+                JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
+        ditFinalLayer = handle(linker, lib, "seer_dit_final_layer", FunctionDescriptor.of(JAVA_INT,
+                JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG,
+                JAVA_FLOAT));
         streamCopy = handle(linker, lib, "seer_stream_copy", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
         streamTriad = handle(linker, lib, "seer_stream_triad", FunctionDescriptor.of(JAVA_INT,
                 ADDRESS, ADDRESS, ADDRESS, JAVA_FLOAT, JAVA_LONG));
@@ -235,6 +248,42 @@ public final class NativeKernels {
         try {
             check((int) updateResidual.invokeExact(variant, dtype, x, gate, gateRowStride, feature, factors, newOrder,
                     batch, tokens, channels, distance));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    void linearRows(int variant, MemorySegment y, MemorySegment x, MemorySegment wT, MemorySegment bias, long rows,
+                    long k, long n) {
+        try {
+            check((int) linearRows.invokeExact(variant, y, x, wT, bias, rows, k, n));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    void linearRowsPack(MemorySegment panels, MemorySegment w, long k, long n) {
+        try {
+            check((int) linearRowsPack.invokeExact(panels, w, k, n));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    void ditPatchEmbed(int variant, MemorySegment out, MemorySegment x, MemorySegment wT, MemorySegment bias,
+                       MemorySegment pos, long batch, long inChannels, long size, long patch, long channels) {
+        try {
+            check((int) ditPatchEmbed.invokeExact(variant, out, x, wT, bias, pos, batch, inChannels, size, patch, channels));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    void ditFinalLayer(int variant, MemorySegment out, MemorySegment h, MemorySegment mods, MemorySegment wT,
+                       MemorySegment bias, long batch, long channels, long size, long patch, long outChannels, float eps) {
+        try {
+            check((int) ditFinalLayer.invokeExact(variant, out, h, mods, wT, bias, batch, channels, size, patch, outChannels,
+                    eps));
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -4,7 +4,9 @@ import dev.seer.io.CheckpointException;
 import dev.seer.io.Safetensors;
 import dev.seer.io.SafetensorsFile;
 import dev.seer.io.TorchCheckpoints;
+import dev.seer.kernel.DitOps;
 import dev.seer.kernel.GateView;
+import dev.seer.kernel.Variant;
 import dev.seer.model.BranchHooks;
 import dev.seer.model.HookPoint;
 import dev.seer.model.StepContext;
@@ -44,22 +46,46 @@ public final class DitModel implements AutoCloseable {
     private final DitConfig config;
     private final Map<String, org.bytedeco.pytorch.Tensor> weights;
     /**
-     * The blocks' adaLN weights, rearranged without duplication: every block's two gate chunks (gate_msa,
-     * gate_mlp) in one (depth*2C, C) block, and the shift/scale chunks in another (depth*4C, C). A forecast step
-     * needs only the gates, so it reads a third of the adaLN weights in one pass.
+     * The blocks' adaLN weights, rearranged and packed for {@link DitOps#linearRows} without duplication: every
+     * block's two gate chunks (gate_msa, gate_mlp) in one (depth*2C, C) map, and the shift/scale chunks in another
+     * (depth*4C, C). A forecast step needs only the gates, so it reads a third of the adaLN weights, in one pass
+     * for all blocks.
      */
-    private final org.bytedeco.pytorch.Tensor gateWeight;
+    private final org.bytedeco.pytorch.Tensor gatePanels;
     private final org.bytedeco.pytorch.Tensor gateBias;
-    private final org.bytedeco.pytorch.Tensor shiftScaleWeight;
+    private final org.bytedeco.pytorch.Tensor shiftScalePanels;
     private final org.bytedeco.pytorch.Tensor shiftScaleBias;
+    /**
+     * Copies of the small weights of the conditioning path (packed), the patch embedding and the final layer's
+     * linear map (transposed), for the native ops; the originals stay in {@link #weights}.
+     */
+    private final Map<String, org.bytedeco.pytorch.Tensor> nativeLayout = new LinkedHashMap<>();
+    /** Seer views of everything the native ops read, made once (a view costs a few JNI calls). */
+    private final NativeWeights nw;
     private final List<HookPoint> hookPoints;
     private final org.bytedeco.pytorch.Tensor frequencies;
+    /** The timestep embedding's frequencies, as the float32 values of the reference. */
+    private final float[] frequencyValues;
     private final DitGraph graph;
     private volatile boolean closed;
+
+    /** The weights of the native ops, in the layouts they take (packed: {@link DitOps#packLinear}). */
+    private record NativeWeights(Tensor embedT, Tensor embedBias, Tensor pos, Tensor tMlp0Panels, Tensor tMlp0Bias,
+                                 Tensor tMlp2Panels, Tensor tMlp2Bias, Tensor labelTable, Tensor gatePanels,
+                                 Tensor gateBias, Tensor shiftScalePanels, Tensor shiftScaleBias, Tensor finalModPanels,
+                                 Tensor finalModBias, Tensor finalLinearT, Tensor finalLinearBias) {
+    }
 
     /** adaLN chunk order of the official checkpoints: shift, scale, gate (attention), shift, scale, gate (MLP). */
     private static final int[] GATE_CHUNKS = {2, 5};
     private static final int[] SHIFT_SCALE_CHUNKS = {0, 1, 3, 4};
+    /** Weights also kept packed for {@link DitOps#linearRows}: the conditioning path's. */
+    private static final List<String> PACKED = List.of("t_embedder.mlp.0.weight", "t_embedder.mlp.2.weight",
+            "final_layer.adaLN_modulation.1.weight");
+    /** Weights also kept transposed (inputs x outputs) for the native patch embedding and final layer. */
+    private static final List<String> TRANSPOSED = List.of("x_embedder.proj.weight", "final_layer.linear.weight");
+    /** The final layer's LayerNorm epsilon (official: elementwise_affine=False, eps=1e-6). */
+    private static final float FINAL_NORM_EPS = 1e-6f;
 
     private DitModel(DitConfig config, Map<String, org.bytedeco.pytorch.Tensor> weights) {
         this.config = config;
@@ -85,12 +111,30 @@ public final class DitModel implements AutoCloseable {
                 w.close();
                 b.close();
             }
-            gateWeight = keep(torch.cat(gw, 0));
+            gatePanels = keep(packed(torch.cat(gw, 0)));
             gateBias = keep(torch.cat(gb, 0));
-            shiftScaleWeight = keep(torch.cat(sw, 0));
+            shiftScalePanels = keep(packed(torch.cat(sw, 0)));
             shiftScaleBias = keep(torch.cat(sb, 0));
             frequencies = keep(DitGraph.timestepFrequencies());
+            for (String key : PACKED) {
+                nativeLayout.put(key, keep(packed(weights.get(key))));
+            }
+            for (String key : TRANSPOSED) {
+                org.bytedeco.pytorch.Tensor w = weights.get(key);
+                nativeLayout.put(key, keep(w.reshape(w.size(0), -1).t().contiguous()));
+            }
         }
+        frequencyValues = Torch.view(frequencies).toFloatArray();
+        nw = new NativeWeights(
+                Torch.view(nativeLayout.get("x_embedder.proj.weight")), Torch.view(weights.get("x_embedder.proj.bias")),
+                Torch.view(weights.get("pos_embed")).reshape(config.tokens(), C),
+                Torch.view(nativeLayout.get("t_embedder.mlp.0.weight")), Torch.view(weights.get("t_embedder.mlp.0.bias")),
+                Torch.view(nativeLayout.get("t_embedder.mlp.2.weight")), Torch.view(weights.get("t_embedder.mlp.2.bias")),
+                Torch.view(weights.get("y_embedder.embedding_table.weight")),
+                Torch.view(gatePanels), Torch.view(gateBias), Torch.view(shiftScalePanels), Torch.view(shiftScaleBias),
+                Torch.view(nativeLayout.get("final_layer.adaLN_modulation.1.weight")),
+                Torch.view(weights.get("final_layer.adaLN_modulation.1.bias")),
+                Torch.view(nativeLayout.get("final_layer.linear.weight")), Torch.view(weights.get("final_layer.linear.bias")));
         List<HookPoint> points = new ArrayList<>();
         for (int i = 0; i < depth; i++) {
             points.add(new HookPoint("blocks." + i + ".attn", i, 2 * i));
@@ -98,6 +142,15 @@ public final class DitModel implements AutoCloseable {
         }
         this.hookPoints = Collections.unmodifiableList(points);
         this.graph = new DitGraph(config, weights::get, frequencies);
+    }
+
+    /** W (n, k) packed for {@link DitOps#linearRows}, in a new libtorch tensor. */
+    private static org.bytedeco.pytorch.Tensor packed(org.bytedeco.pytorch.Tensor w) {
+        org.bytedeco.pytorch.Tensor c = w.contiguous();
+        Shape shape = DitOps.packedShape(c.size(0), c.size(1));
+        org.bytedeco.pytorch.Tensor p = torch.empty(shape.toArray()); // float32, the default dtype
+        DitOps.packLinear(Torch.view(p), Torch.view(c));
+        return p;
     }
 
     /** Takes a tensor out of the current PointerScope so it lives until {@link #close()}. */
@@ -221,8 +274,10 @@ public final class DitModel implements AutoCloseable {
             if (t == null) {
                 int layer = Integer.parseInt(key.split("\\.")[1]);
                 boolean weight = key.endsWith(".weight");
-                org.bytedeco.pytorch.Tensor g = (weight ? gateWeight : gateBias).narrow(0, layer * 2 * C, 2 * C);
-                org.bytedeco.pytorch.Tensor ss = (weight ? shiftScaleWeight : shiftScaleBias).narrow(0, layer * 4 * C, 4 * C);
+                org.bytedeco.pytorch.Tensor g = weight ? unpacked(gatePanels, 2L * config.depth() * C).narrow(0, layer * 2 * C, 2 * C)
+                        : gateBias.narrow(0, layer * 2 * C, 2 * C);
+                org.bytedeco.pytorch.Tensor ss = weight ? unpacked(shiftScalePanels, 4L * config.depth() * C).narrow(0, layer * 4 * C, 4 * C)
+                        : shiftScaleBias.narrow(0, layer * 4 * C, 4 * C);
                 TensorVector parts = new TensorVector(ss.narrow(0, 0, 2 * C), g.narrow(0, 0, C), ss.narrow(0, 2 * C, 2 * C),
                         g.narrow(0, C, C));
                 t = torch.cat(parts, 0);
@@ -232,10 +287,19 @@ public final class DitModel implements AutoCloseable {
         return m;
     }
 
-    /** Bytes of weights held. */
+    /** The (n, k) weight back from its panels (n_panels, k, 64): a copy. */
+    private static org.bytedeco.pytorch.Tensor unpacked(org.bytedeco.pytorch.Tensor panels, long n) {
+        long k = panels.size(1);
+        return panels.permute(0, 2, 1).reshape(-1, k).narrow(0, 0, n).contiguous();
+    }
+
+    /** Bytes of weights held (the native-layout copies of the small weights included). */
     public long weightBytes() {
-        long n = gateWeight.numel() + gateBias.numel() + shiftScaleWeight.numel() + shiftScaleBias.numel();
+        long n = gatePanels.numel() + gateBias.numel() + shiftScalePanels.numel() + shiftScaleBias.numel();
         for (org.bytedeco.pytorch.Tensor t : weights.values()) {
+            n += t.numel();
+        }
+        for (org.bytedeco.pytorch.Tensor t : nativeLayout.values()) {
             n += t.numel();
         }
         return n * Float.BYTES;
@@ -268,54 +332,99 @@ public final class DitModel implements AutoCloseable {
         }
         BranchHooks h = hooks == null ? BranchHooks.NONE : hooks;
         try (Arena arena = Arena.ofConfined(); PointerScope scope = new PointerScope(); InferenceMode mode = new InferenceMode()) {
-            org.bytedeco.pytorch.Tensor xt = Torch.wrap(Tensor.ofFloats(arena, x, batch, in, size, size));
-            org.bytedeco.pytorch.Tensor tt = Torch.wrap(longs(arena, timesteps));
-            org.bytedeco.pytorch.Tensor yt = Torch.wrap(longs(arena, labels));
-            org.bytedeco.pytorch.Tensor out = forward(xt, tt, yt, ctx, h);
-            return Torch.view(out).toFloatArray();
+            return forward(arena, Tensor.ofFloats(arena, x, batch, in, size, size), timesteps, labels, ctx, h).toFloatArray();
         }
     }
 
-    private static Tensor longs(Arena arena, long[] values) {
-        Tensor t = Tensor.allocate(arena, DType.I64, values.length);
-        MemorySegment.copy(values, 0, t.segment(), ValueLayout.JAVA_LONG, 0, values.length);
-        return t;
-    }
-
-    private org.bytedeco.pytorch.Tensor forward(org.bytedeco.pytorch.Tensor x, org.bytedeco.pytorch.Tensor t,
-                                                org.bytedeco.pytorch.Tensor y, StepContext ctx, BranchHooks hooks) {
+    /**
+     * The step: patch embedding, conditioning and every adaLN product natively; then either the blocks (libtorch,
+     * with the hooks around each branch) or, when the hooks replace the stack, only their multi-branch forecast;
+     * then the final layer natively. A forecast step thus runs no libtorch op.
+     */
+    private Tensor forward(Arena arena, Tensor x, long[] timesteps, long[] labels, StepContext ctx, BranchHooks hooks) {
+        int batch = Math.toIntExact(x.shape().dim(0));
         int C = config.hiddenSize();
-        org.bytedeco.pytorch.Tensor h = graph.embed(x);
-        org.bytedeco.pytorch.Tensor siluC = torch.silu(graph.conditioning(t, y));
+        int depth = config.depth();
+        Tensor h = Tensor.allocate(arena, DType.F32, batch, config.tokens(), C);
+        DitOps.patchEmbed(Variant.AUTO, h, x, nw.embedT(), nw.embedBias(), nw.pos(), config.patchSize());
+        Tensor siluC = siluConditioning(arena, timesteps, labels);
         hooks.beginStep(ctx);
-        Tensor xView = Torch.view(h);
+        // gates: (B, depth*2C), block i's gate_msa at 2iC, gate_mlp at (2i+1)C
+        Tensor gates = Tensor.allocate(arena, DType.F32, batch, 2L * depth * C);
+        DitOps.linearRows(Variant.AUTO, gates, siluC, nw.gatePanels(), nw.gateBias());
         if (hooks != BranchHooks.NONE && hooks.replacesStack(ctx)) {
-            // Only the conditioning path runs: every block's gates in one pass over the gate weights, then the
-            // hooks add all branches. gates: (B, depth*2C), block i's gate_msa at 2iC, gate_mlp at (2i+1)C.
-            Tensor gates = Torch.view(DitGraph.smallBatchLinear(siluC, gateWeight, gateBias));
             List<GateView> views = new ArrayList<>(hookPoints.size());
             for (HookPoint hp : hookPoints) {
                 views.add(new GateView(gates, (long) hp.index() * C, C));
             }
-            hooks.applyStack(ctx, xView, hookPoints, views);
+            hooks.applyStack(ctx, h, hookPoints, views);
         } else {
-            for (int i = 0; i < config.depth(); i++) {
+            // shift_msa, scale_msa, shift_mlp, scale_mlp of block i at 4iC + 0, C, 2C, 3C
+            Tensor shiftScale = Tensor.allocate(arena, DType.F32, batch, 4L * depth * C);
+            DitOps.linearRows(Variant.AUTO, shiftScale, siluC, nw.shiftScalePanels(), nw.shiftScaleBias());
+            org.bytedeco.pytorch.Tensor ht = Torch.wrap(h);
+            org.bytedeco.pytorch.Tensor ss = Torch.wrap(shiftScale);
+            org.bytedeco.pytorch.Tensor g = Torch.wrap(gates);
+            for (int i = 0; i < depth; i++) {
                 int layer = i;
-                // shift_msa, scale_msa, shift_mlp, scale_mlp at 0, C, 2C, 3C; gate_msa, gate_mlp at 0, C
-                org.bytedeco.pytorch.Tensor ss = DitGraph.smallBatchLinear(siluC, shiftScaleWeight.narrow(0, 4L * i * C, 4L * C),
-                        shiftScaleBias.narrow(0, 4L * i * C, 4L * C));
-                org.bytedeco.pytorch.Tensor g = DitGraph.smallBatchLinear(siluC, gateWeight.narrow(0, 2L * i * C, 2L * C),
-                        gateBias.narrow(0, 2L * i * C, 2L * C));
-                Tensor gView = Torch.view(g);
-                residual(hooks, hookPoints.get(2 * i), ctx, h, xView, g, gView, 0,
-                        () -> graph.attention(graph.modulate(h, ss, 0), layer));
-                residual(hooks, hookPoints.get(2 * i + 1), ctx, h, xView, g, gView, C,
-                        () -> graph.mlp(graph.modulate(h, ss, 2L * C), layer));
+                org.bytedeco.pytorch.Tensor ssi = ss.narrow(1, 4L * i * C, 4L * C);
+                residual(hooks, hookPoints.get(2 * i), ctx, ht, h, g, gates, 2L * i * C,
+                        () -> graph.attention(graph.modulate(ht, ssi, 0), layer));
+                residual(hooks, hookPoints.get(2 * i + 1), ctx, ht, h, g, gates, (2L * i + 1) * C,
+                        () -> graph.mlp(graph.modulate(ht, ssi, 2L * C), layer));
             }
         }
-        org.bytedeco.pytorch.Tensor out = graph.finalLayer(h, siluC);
+        Tensor finalMods = Tensor.allocate(arena, DType.F32, batch, 2L * C);
+        DitOps.linearRows(Variant.AUTO, finalMods, siluC, nw.finalModPanels(), nw.finalModBias());
+        Tensor out = Tensor.allocate(arena, DType.F32, batch, config.outChannels(), config.inputSize(), config.inputSize());
+        DitOps.finalLayer(Variant.AUTO, out, h, finalMods, nw.finalLinearT(), nw.finalLinearBias(), config.patchSize(),
+                FINAL_NORM_EPS);
         hooks.endStep(ctx);
         return out;
+    }
+
+    /**
+     * silu(c), c = t_embedder(t) + y_embedder(y): (B, C). The frequency embedding is computed as the official
+     * code does in float32 (t * freqs, then cos and sin), the two MLP layers natively.
+     */
+    private Tensor siluConditioning(Arena arena, long[] timesteps, long[] labels) {
+        int batch = timesteps.length;
+        int C = config.hiddenSize();
+        int half = frequencyValues.length;
+        Tensor tFreq = Tensor.allocate(arena, DType.F32, batch, 2L * half);
+        MemorySegment f = tFreq.segment();
+        for (int b = 0; b < batch; b++) {
+            float t = (float) timesteps[b];
+            for (int k = 0; k < half; k++) {
+                float arg = t * frequencyValues[k];
+                f.setAtIndex(ValueLayout.JAVA_FLOAT, (long) b * 2 * half + k, (float) Math.cos(arg));
+                f.setAtIndex(ValueLayout.JAVA_FLOAT, (long) b * 2 * half + half + k, (float) Math.sin(arg));
+            }
+        }
+        Tensor hidden = Tensor.allocate(arena, DType.F32, batch, C);
+        DitOps.linearRows(Variant.AUTO, hidden, tFreq, nw.tMlp0Panels(), nw.tMlp0Bias());
+        siluInPlace(hidden.segment(), (long) batch * C);
+        Tensor c = Tensor.allocate(arena, DType.F32, batch, C);
+        DitOps.linearRows(Variant.AUTO, c, hidden, nw.tMlp2Panels(), nw.tMlp2Bias());
+        MemorySegment cs = c.segment();
+        MemorySegment table = nw.labelTable().segment();
+        for (int b = 0; b < batch; b++) {
+            for (int k = 0; k < C; k++) {
+                long i = (long) b * C + k;
+                cs.setAtIndex(ValueLayout.JAVA_FLOAT, i,
+                        cs.getAtIndex(ValueLayout.JAVA_FLOAT, i) + table.getAtIndex(ValueLayout.JAVA_FLOAT, labels[b] * C + k));
+            }
+        }
+        siluInPlace(cs, (long) batch * C);
+        return c;
+    }
+
+    /** x / (1 + exp(-x)), rounded once to float. */
+    private static void siluInPlace(MemorySegment s, long n) {
+        for (long i = 0; i < n; i++) {
+            double v = s.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+            s.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) (v / (1.0 + Math.exp(-v))));
+        }
     }
 
     private interface TorchBranch {
@@ -324,11 +433,11 @@ public final class DitModel implements AutoCloseable {
 
     /** x = x + gate * branch, in place on x's memory: by libtorch ops without hooks, else by the hooks. */
     private void residual(BranchHooks hooks, HookPoint point, StepContext ctx, org.bytedeco.pytorch.Tensor h, Tensor xView,
-                          org.bytedeco.pytorch.Tensor mods, Tensor modView, long gateOffset, TorchBranch branch) {
+                          org.bytedeco.pytorch.Tensor gates, Tensor gatesView, long gateOffset, TorchBranch branch) {
         if (hooks == BranchHooks.NONE) {
-            h.add_(graph.gate(mods, gateOffset).mul(branch.compute()));
+            h.add_(graph.gate(gates, gateOffset).mul(branch.compute()));
         } else {
-            hooks.residual(point, ctx, xView, new GateView(modView, gateOffset, config.hiddenSize()),
+            hooks.residual(point, ctx, xView, new GateView(gatesView, gateOffset, config.hiddenSize()),
                     () -> Torch.view(branch.compute().contiguous()));
         }
     }
@@ -348,9 +457,12 @@ public final class DitModel implements AutoCloseable {
             for (org.bytedeco.pytorch.Tensor t : weights.values()) {
                 t.close();
             }
-            gateWeight.close();
+            for (org.bytedeco.pytorch.Tensor t : nativeLayout.values()) {
+                t.close();
+            }
+            gatePanels.close();
             gateBias.close();
-            shiftScaleWeight.close();
+            shiftScalePanels.close();
             shiftScaleBias.close();
             frequencies.close();
         }

@@ -1,0 +1,186 @@
+/*
+ * The exported DiT glue ops (seer.h, "DiT glue ops"): argument checks, variant selection, threading through
+ * seer_run. The loops are in dit_ops_body.h.
+ */
+#include <stdint.h>
+
+#include "dit_ops_internal.h"
+
+typedef int (*seer_dit_job)(const void *ctx, int64_t i0, int64_t i1);
+
+typedef struct {
+    seer_dit_job linear_rows, patch_embed, final_layer;
+} seer_dit_ops;
+
+static const seer_dit_ops seer_dit_ops_ref = {seer_linear_rows_ref, seer_dit_patch_embed_ref, seer_dit_final_layer_ref};
+#if defined(SEER_HAVE_AVX2)
+static const seer_dit_ops seer_dit_ops_avx2 = {seer_linear_rows_avx2, seer_dit_patch_embed_avx2,
+                                               seer_dit_final_layer_avx2};
+#endif
+#if defined(SEER_HAVE_AVX512)
+static const seer_dit_ops seer_dit_ops_avx512 = {seer_linear_rows_avx512, seer_dit_patch_embed_avx512,
+                                                 seer_dit_final_layer_avx512};
+#endif
+
+static seer_status seer_dit_resolve(const char *fn, int variant, const seer_dit_ops **out) {
+    if (variant < SEER_VARIANT_AUTO || variant > SEER_VARIANT_AVX512)
+        return seer_set_error(SEER_ERR_INVALID_ARGUMENT,
+                              "%s: variant=%d is not a seer_variant (expected 0=auto, 1=ref, 2=avx2, 3=avx512)",
+                              fn, variant);
+    if (!seer_variant_available(variant))
+        return seer_set_error(SEER_ERR_UNSUPPORTED, "%s: variant %d is not available on this CPU", fn, variant);
+    if (variant == SEER_VARIANT_AUTO) variant = seer_variant_best();
+    switch (variant) {
+#if defined(SEER_HAVE_AVX512)
+    case SEER_VARIANT_AVX512: *out = &seer_dit_ops_avx512; break;
+#endif
+#if defined(SEER_HAVE_AVX2)
+    case SEER_VARIANT_AVX2: *out = &seer_dit_ops_avx2; break;
+#endif
+    default: *out = &seer_dit_ops_ref; break;
+    }
+    return SEER_OK;
+}
+
+static seer_status seer_dit_check_ptr(const char *fn, const char *what, const void *p) {
+    if (!p) return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: %s is NULL", fn, what);
+    if ((uintptr_t)p % sizeof(float))
+        return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: %s=%p is not aligned to 4-byte floats", fn, what, p);
+    return SEER_OK;
+}
+
+/* a * b * c floats, as bytes, without overflow (all >= 0). */
+static seer_status seer_dit_bytes(const char *fn, const char *what, int64_t a, int64_t b, int64_t c, int64_t *bytes) {
+    int64_t ab, abc;
+    if (a < 0 || b < 0 || c < 0)
+        return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: %s has a negative extent (%lld, %lld, %lld)", fn, what,
+                              (long long)a, (long long)b, (long long)c);
+    if (__builtin_mul_overflow(a, b, &ab) || __builtin_mul_overflow(ab, c, &abc) ||
+        __builtin_mul_overflow(abc, (int64_t)sizeof(float), bytes))
+        return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: %s overflows a byte count", fn, what);
+    return SEER_OK;
+}
+
+static int seer_dit_overlap(const void *a, int64_t abytes, const void *b, int64_t bbytes) {
+    uintptr_t pa = (uintptr_t)a, pb = (uintptr_t)b;
+    return abytes > 0 && bbytes > 0 && pa < pb + (uintptr_t)bbytes && pb < pa + (uintptr_t)abytes;
+}
+
+/* Floats of the packed weights of an (n, k) linear map, without overflow. */
+static seer_status seer_dit_panel_bytes(const char *fn, int64_t k, int64_t n, int64_t *bytes) {
+    if (n < 0) return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: n=%lld is negative", fn, (long long)n);
+    return seer_dit_bytes(fn, "w_panels", (n + SEER_LINEAR_PANEL - 1) / SEER_LINEAR_PANEL, k, SEER_LINEAR_PANEL, bytes);
+}
+
+SEER_API seer_status seer_linear_rows(int variant, float *y, const float *x, const float *w_panels,
+                                      const float *bias, int64_t rows, int64_t k, int64_t n) {
+    static const char fn[] = "linear_rows";
+    const seer_dit_ops *ops = NULL;
+    int64_t yb = 0, xb = 0, wb = 0;
+    seer_status s;
+    if ((s = seer_dit_resolve(fn, variant, &ops)) || (s = seer_dit_bytes(fn, "y", rows, n, 1, &yb)) ||
+        (s = seer_dit_bytes(fn, "x", rows, k, 1, &xb)) || (s = seer_dit_panel_bytes(fn, k, n, &wb)))
+        return s;
+    if (yb == 0) return SEER_OK;
+    if ((s = seer_dit_check_ptr(fn, "y", y)) || (xb > 0 && (s = seer_dit_check_ptr(fn, "x", x))) ||
+        (wb > 0 && (s = seer_dit_check_ptr(fn, "w_panels", w_panels))) ||
+        (bias && (s = seer_dit_check_ptr(fn, "bias", bias))))
+        return s;
+    if (seer_dit_overlap(y, yb, x, xb) || seer_dit_overlap(y, yb, w_panels, wb) ||
+        (bias && seer_dit_overlap(y, yb, bias, n * (int64_t)sizeof(float))))
+        return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: y overlaps x, w_panels or bias", fn);
+    seer_linear_rows_ctx c = {y, x, w_panels, bias, rows, k, n};
+    /* weight: a column costs rows * k multiply-adds, 16 to a vector instruction; the parallel threshold counts
+     * elements of streaming kernels, about one vector instruction per 8 */
+    seer_run(ops->linear_rows, &c, n, rows * k / 8 + 1);
+    return SEER_OK;
+}
+
+SEER_API seer_status seer_linear_rows_pack(float *w_panels, const float *w, int64_t k, int64_t n) {
+    static const char fn[] = "linear_rows_pack";
+    int64_t wb = 0, pb = 0;
+    seer_status s;
+    if ((s = seer_dit_bytes(fn, "w", n, k, 1, &wb)) || (s = seer_dit_panel_bytes(fn, k, n, &pb))) return s;
+    if (pb == 0) return SEER_OK;
+    if ((s = seer_dit_check_ptr(fn, "w_panels", w_panels)) || (wb > 0 && (s = seer_dit_check_ptr(fn, "w", w))))
+        return s;
+    if (seer_dit_overlap(w_panels, pb, w, wb))
+        return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: w_panels overlaps w", fn);
+    int64_t panels = (n + SEER_LINEAR_PANEL - 1) / SEER_LINEAR_PANEL;
+    for (int64_t q = 0; q < panels; q++)
+        for (int64_t i = 0; i < k; i++)
+            for (int64_t j = 0; j < SEER_LINEAR_PANEL; j++) {
+                int64_t col = q * SEER_LINEAR_PANEL + j;
+                w_panels[(q * k + i) * SEER_LINEAR_PANEL + j] = col < n ? w[col * k + i] : 0.0f;
+            }
+    return SEER_OK;
+}
+
+SEER_API seer_status seer_dit_patch_embed(int variant, float *out, const float *x, const float *w_t,
+                                          const float *bias, const float *pos, int64_t batch, int64_t in_channels,
+                                          int64_t size, int64_t patch, int64_t channels) {
+    static const char fn[] = "dit_patch_embed";
+    const seer_dit_ops *ops = NULL;
+    int64_t ob = 0, xb = 0, wb = 0, pb = 0, kk, tokens;
+    seer_status s;
+    if ((s = seer_dit_resolve(fn, variant, &ops))) return s;
+    if (patch < 1 || size < 1 || size % patch)
+        return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: size=%lld must be a positive multiple of patch=%lld", fn,
+                              (long long)size, (long long)patch);
+    tokens = (size / patch) * (size / patch);
+    if ((s = seer_dit_bytes(fn, "out", batch, tokens, channels, &ob)) ||
+        (s = seer_dit_bytes(fn, "x", batch, in_channels, size * size, &xb)) ||
+        (s = seer_dit_bytes(fn, "w_t", in_channels, patch * patch, channels, &wb)) ||
+        (s = seer_dit_bytes(fn, "pos", tokens, channels, 1, &pb)))
+        return s;
+    if (ob == 0) return SEER_OK;
+    kk = in_channels * patch * patch;
+    if ((kk > 0 && ((s = seer_dit_check_ptr(fn, "x", x)) || (s = seer_dit_check_ptr(fn, "w_t", w_t)))) ||
+        (s = seer_dit_check_ptr(fn, "out", out)) || (s = seer_dit_check_ptr(fn, "bias", bias)) ||
+        (s = seer_dit_check_ptr(fn, "pos", pos)))
+        return s;
+    int64_t biasb = channels * (int64_t)sizeof(float);
+    if (seer_dit_overlap(out, ob, x, xb) || seer_dit_overlap(out, ob, w_t, wb) || seer_dit_overlap(out, ob, bias, biasb) ||
+        seer_dit_overlap(out, ob, pos, pb))
+        return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: out overlaps x, w_t, bias or pos", fn);
+    seer_dit_patch_embed_ctx c = {out, x, w_t, bias, pos, batch, in_channels, size, patch, channels};
+    if (seer_run(ops->patch_embed, &c, batch * tokens, channels * (kk + 2)))
+        return seer_set_error(SEER_ERR_INTERNAL, "%s: out of memory for %lld floats of scratch", fn, (long long)(4 * kk));
+    return SEER_OK;
+}
+
+SEER_API seer_status seer_dit_final_layer(int variant, float *out, const float *h, const float *mods,
+                                          const float *w_t, const float *bias, int64_t batch, int64_t channels,
+                                          int64_t size, int64_t patch, int64_t out_channels, float eps) {
+    static const char fn[] = "dit_final_layer";
+    const seer_dit_ops *ops = NULL;
+    int64_t ob = 0, hb = 0, mb = 0, wb = 0, tokens, cols;
+    seer_status s;
+    if ((s = seer_dit_resolve(fn, variant, &ops))) return s;
+    if (patch < 1 || size < 1 || size % patch)
+        return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: size=%lld must be a positive multiple of patch=%lld", fn,
+                              (long long)size, (long long)patch);
+    if (channels < 1)
+        return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: channels=%lld must be >= 1", fn, (long long)channels);
+    if (!(eps > 0.0f) || eps != eps || eps > 1e30f)
+        return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: eps=%g must be finite and > 0", fn, (double)eps);
+    tokens = (size / patch) * (size / patch);
+    if ((s = seer_dit_bytes(fn, "out", batch, out_channels, size * size, &ob)) ||
+        (s = seer_dit_bytes(fn, "h", batch, tokens, channels, &hb)) || (s = seer_dit_bytes(fn, "mods", batch, 2, channels, &mb)) ||
+        (s = seer_dit_bytes(fn, "w_t", channels, patch * patch, out_channels, &wb)))
+        return s;
+    if (ob == 0) return SEER_OK;
+    cols = patch * patch * out_channels;
+    if ((s = seer_dit_check_ptr(fn, "out", out)) || (s = seer_dit_check_ptr(fn, "h", h)) ||
+        (s = seer_dit_check_ptr(fn, "mods", mods)) || (s = seer_dit_check_ptr(fn, "w_t", w_t)) ||
+        (s = seer_dit_check_ptr(fn, "bias", bias)))
+        return s;
+    if (seer_dit_overlap(out, ob, h, hb) || seer_dit_overlap(out, ob, mods, mb) || seer_dit_overlap(out, ob, w_t, wb) ||
+        seer_dit_overlap(out, ob, bias, cols * (int64_t)sizeof(float)))
+        return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: out overlaps h, mods, w_t or bias", fn);
+    seer_dit_final_layer_ctx c = {out, h, mods, w_t, bias, batch, channels, size, patch, out_channels, eps};
+    if (seer_run(ops->final_layer, &c, batch * tokens, channels * (cols + 4)))
+        return seer_set_error(SEER_ERR_INTERNAL, "%s: out of memory for %lld floats of scratch", fn,
+                              (long long)(channels + cols));
+    return SEER_OK;
+}
