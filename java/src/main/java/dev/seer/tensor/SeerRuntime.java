@@ -16,8 +16,11 @@ import org.slf4j.LoggerFactory;
 /**
  * Process-wide start-up, once, in the order these machines need (see docs/DESIGN notes):
  * <ol>
- *   <li>OMP_WAIT_POLICY=PASSIVE in the process environment before any OpenMP runtime starts, so that libtorch's
- *       OpenMP threads sleep between parallel regions instead of spinning;</li>
+ *   <li>OMP_WAIT_POLICY=PASSIVE in the process environment before any OpenMP runtime starts, but only when
+ *       OpenBLAS runs a thread pool (see {@link #BLAS_THREADS_PROPERTY}): then the OpenMP threads must sleep
+ *       between parallel regions, or they and OpenBLAS's spinning threads starve each other. Otherwise OpenMP's
+ *       default stands (spin briefly, then sleep): waking a sleeping thread costs ~0.1 ms on these virtual
+ *       machines, at every one of a step's parallel regions;</li>
  *   <li>OPENBLAS_NUM_THREADS from {@link #BLAS_THREADS_PROPERTY} (default 1) unless the environment sets it;</li>
  *   <li>libc10, libtorch_cpu and libtorch extracted into JavaCPP's cache before anything is loaded, so an
  *       unrelated libtorch on the library path can never be bound first;</li>
@@ -73,8 +76,13 @@ public final class SeerRuntime {
     }
 
     private static void doInit() {
-        setenv("OMP_WAIT_POLICY", "PASSIVE", false);
         String blas = System.getProperty(BLAS_THREADS_PROPERTY, "1").trim();
+        String blasEnv = System.getenv("OPENBLAS_NUM_THREADS");
+        boolean blasPool = blasEnv != null ? !blasEnv.trim().equals("1") : !blas.equals("1");
+        if (blasPool) {
+            // OpenBLAS's spinning pool and spinning OpenMP threads starve each other on every core they share
+            setenv("OMP_WAIT_POLICY", "PASSIVE", false);
+        }
         if (!blas.equalsIgnoreCase("auto")) {
             int b;
             try {
