@@ -394,11 +394,17 @@ public final class DitModel implements AutoCloseable {
         Tensor tFreq = Tensor.allocate(arena, DType.F32, batch, 2L * half);
         MemorySegment f = tFreq.segment();
         for (int b = 0; b < batch; b++) {
+            long row = (long) b * 2 * half;
+            if (b > 0 && timesteps[b] == timesteps[b - 1]) { // a sampler's rows share one timestep: copy, no trig
+                MemorySegment.copy(f, ValueLayout.JAVA_FLOAT, (row - 2L * half) * Float.BYTES, f, ValueLayout.JAVA_FLOAT,
+                        row * Float.BYTES, 2L * half);
+                continue;
+            }
             float t = (float) timesteps[b];
             for (int k = 0; k < half; k++) {
                 float arg = t * frequencyValues[k];
-                f.setAtIndex(ValueLayout.JAVA_FLOAT, (long) b * 2 * half + k, (float) Math.cos(arg));
-                f.setAtIndex(ValueLayout.JAVA_FLOAT, (long) b * 2 * half + half + k, (float) Math.sin(arg));
+                f.setAtIndex(ValueLayout.JAVA_FLOAT, row + k, (float) Math.cos(arg));
+                f.setAtIndex(ValueLayout.JAVA_FLOAT, row + half + k, (float) Math.sin(arg));
             }
         }
         Tensor hidden = Tensor.allocate(arena, DType.F32, batch, C);
