@@ -33,10 +33,10 @@ class DitModelTest {
             try (Arena arena = Arena.ofShared()) {
                 Map<String, Tensor> sd = DitModel.randomStateDict(cfg, 7, arena);
                 try (DitModel model = DitModel.fromStateDict(cfg, sd)) {
-                    int batch = 2;
+                    int batch = 3; // rows 0 and 1 share a timestep, as a sampler's rows do
                     float[] x = noise(batch * cfg.inChannels() * cfg.inputSize() * cfg.inputSize(), 1);
-                    long[] t = {999, 41};
-                    long[] y = {3, cfg.numClasses()};
+                    long[] t = {999, 999, 41};
+                    long[] y = {3, 1, cfg.numClasses()};
                     float[] got = model.forward(x, batch, t, y, CTX, BranchHooks.NONE);
                     double[] want = new DitReference(cfg, sd).forward(x, batch, t, y);
                     assertEquals(want.length, got.length);
