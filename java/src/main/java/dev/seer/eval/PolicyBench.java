@@ -12,7 +12,6 @@ import dev.seer.sampling.RunStats;
 import dev.seer.sampling.SampleRequest;
 import dev.seer.sampling.SampleResult;
 import dev.seer.sampling.SamplerKind;
-import dev.seer.tensor.Matmul;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -21,7 +20,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.InferenceMode;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 
@@ -450,24 +448,15 @@ public final class PolicyBench {
                 machine.matmulGflops(), machine.modelMatmulGflops(), report.baseline().medianFullStepSeconds());
     }
 
-    /**
-     * libtorch float32 (m x k) @ (k x n), GFLOP/s (2mkn FLOPs per call), median of calls over {@code seconds}: the
-     * better of its two engines, OpenBLAS ({@code mm}) and the one the models' linear maps use ({@link Matmul}).
-     */
+    /** libtorch float32 (m x k) @ (k x n), GFLOP/s (2mkn FLOPs per call), median of calls over {@code seconds}. */
     public static double matmulGflops(long m, long k, long n, double seconds) {
-        try (PointerScope scope = new PointerScope(); InferenceMode mode = new InferenceMode()) {
+        try (PointerScope scope = new PointerScope()) {
             TensorOptions f32 = new TensorOptions(torch.ScalarType.Float);
             org.bytedeco.pytorch.Tensor a = torch.rand(new long[] {m, k}, f32);
-            org.bytedeco.pytorch.Tensor w = torch.rand(new long[] {n, k}, f32);
-            org.bytedeco.pytorch.Tensor wT = w.t().contiguous();
+            org.bytedeco.pytorch.Tensor b = torch.rand(new long[] {k, n}, f32);
             org.bytedeco.pytorch.Tensor out = torch.zeros(new long[] {m, n}, f32);
-            double blas = KernelBench.medianSeconds(() -> torch.mm_out(out, a, wT), seconds / 2);
-            double linear = KernelBench.medianSeconds(() -> {
-                try (PointerScope call = new PointerScope()) {
-                    Matmul.linear(a, w, null);
-                }
-            }, seconds / 2);
-            return 2.0 * m * k * n / Math.min(blas, linear) / 1e9;
+            double t = KernelBench.medianSeconds(() -> torch.mm_out(out, a, b), seconds);
+            return 2.0 * m * k * n / t / 1e9;
         }
     }
 

@@ -21,7 +21,7 @@ import org.slf4j.LoggerFactory;
  *       between parallel regions, or they and OpenBLAS's spinning threads starve each other. Otherwise OpenMP's
  *       default stands (spin briefly, then sleep): waking a sleeping thread costs ~0.1 ms on these virtual
  *       machines, at every one of a step's parallel regions;</li>
- *   <li>OPENBLAS_NUM_THREADS from {@link #BLAS_THREADS_PROPERTY} (default 1) unless the environment sets it;</li>
+ *   <li>OPENBLAS_NUM_THREADS from {@link #BLAS_THREADS_PROPERTY}, when that is set, unless the environment sets it;</li>
  *   <li>libc10, libtorch_cpu and libtorch extracted into JavaCPP's cache before anything is loaded, so an
  *       unrelated libtorch on the library path can never be bound first;</li>
  *   <li>libtorch loaded here; libseer_cpu only after it ({@link NativeKernels#cpu()} calls {@link #init()} first),
@@ -33,12 +33,11 @@ public final class SeerRuntime {
     private static final Logger LOG = LoggerFactory.getLogger(SeerRuntime.class);
     /**
      * OpenBLAS threads: system property {@code seer.blas.threads}, a count or "auto" (OpenBLAS's own default, one
-     * per core); default 1. The large matmuls of inference run in oneDNN on libtorch's OpenMP threads
-     * ({@link Matmul}); OpenBLAS is left with matrix-vector products, attention's tiles (called from inside
-     * libtorch's parallel loops) and training. Its pthread pool busy-waits after every call (up to 2^28 cycles)
-     * instead of sleeping, and those spinning threads take the cores from libtorch's OpenMP threads: a DiT-S/2
-     * sampling run is ~1.8x slower with "auto" (docs/BENCHMARKS.md, "Matmul engine"). An environment
-     * OPENBLAS_NUM_THREADS wins.
+     * per core); default auto. OpenBLAS's pthread pool busy-waits after every call (up to 2^28 cycles) instead of
+     * sleeping. On an otherwise idle machine that costs little and its threads make the matmuls fast; on a machine
+     * whose cores other processes also use, the spinning threads take the cores from everything that follows and a
+     * sampling run gets 5 to 20 times slower: there, 1 is the setting (docs/BENCHMARKS.md, "OpenBLAS threads").
+     * An environment OPENBLAS_NUM_THREADS wins.
      */
     public static final String BLAS_THREADS_PROPERTY = "seer.blas.threads";
     private static volatile boolean initialized;
@@ -76,7 +75,7 @@ public final class SeerRuntime {
     }
 
     private static void doInit() {
-        String blas = System.getProperty(BLAS_THREADS_PROPERTY, "1").trim();
+        String blas = System.getProperty(BLAS_THREADS_PROPERTY, "auto").trim();
         String blasEnv = System.getenv("OPENBLAS_NUM_THREADS");
         boolean blasPool = blasEnv != null ? !blasEnv.trim().equals("1") : !blas.equals("1");
         if (blasPool) {

@@ -1,6 +1,5 @@
 package dev.seer.model.dit;
 
-import dev.seer.tensor.Matmul;
 import java.util.function.Function;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
@@ -38,7 +37,7 @@ public final class DitGraph {
     }
 
     Tensor linear(Tensor x, String prefix) {
-        return Matmul.linear(x, w(prefix + ".weight"), w(prefix + ".bias"));
+        return torch.linear(x, w(prefix + ".weight"), new TensorOptional(w(prefix + ".bias")));
     }
 
     /** A linear map of the conditioning vectors (B, K), one row per sample: see {@link #smallBatchLinear}. */
@@ -77,7 +76,7 @@ public final class DitGraph {
         long in = config.inChannels();
         Tensor patches = x.reshape(x.size(0), in, g, p, g, p).permute(0, 2, 4, 1, 3, 5).reshape(x.size(0), g * g, in * p * p);
         Tensor weight = w("x_embedder.proj.weight").reshape(config.hiddenSize(), in * p * p);
-        return Matmul.linear(patches, weight, w("x_embedder.proj.bias")).add(w("pos_embed"));
+        return torch.linear(patches, weight, new TensorOptional(w("x_embedder.proj.bias"))).add(w("pos_embed"));
     }
 
     /** c = t_emb + y_emb: (B, C). t: (B,) timesteps (any numeric dtype), y: (B,) int64 labels. */
