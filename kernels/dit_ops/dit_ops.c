@@ -61,6 +61,15 @@ static seer_status seer_dit_bytes(const char *fn, const char *what, int64_t a, i
     return SEER_OK;
 }
 
+/* The token count of a size x size latent cut into patch x patch patches; size must be a multiple of patch. */
+static seer_status seer_dit_tokens(const char *fn, int64_t size, int64_t patch, int64_t *tokens) {
+    if (patch < 1 || size < 1 || size % patch)
+        return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: size=%lld must be a positive multiple of patch=%lld", fn,
+                              (long long)size, (long long)patch);
+    *tokens = (size / patch) * (size / patch);
+    return SEER_OK;
+}
+
 static int seer_dit_overlap(const void *a, int64_t abytes, const void *b, int64_t bbytes) {
     uintptr_t pa = (uintptr_t)a, pb = (uintptr_t)b;
     return abytes > 0 && bbytes > 0 && pa < pb + (uintptr_t)bbytes && pb < pa + (uintptr_t)abytes;
@@ -121,13 +130,10 @@ SEER_API seer_status seer_dit_patch_embed(int variant, float *out, const float *
                                           int64_t size, int64_t patch, int64_t channels) {
     static const char fn[] = "dit_patch_embed";
     const seer_dit_ops *ops = NULL;
-    int64_t ob = 0, xb = 0, wb = 0, pb = 0, kk, tokens;
+    int64_t ob = 0, xb = 0, wb = 0, pb = 0, kk, tokens = 0;
     seer_status s;
     if ((s = seer_dit_resolve(fn, variant, &ops))) return s;
-    if (patch < 1 || size < 1 || size % patch)
-        return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: size=%lld must be a positive multiple of patch=%lld", fn,
-                              (long long)size, (long long)patch);
-    tokens = (size / patch) * (size / patch);
+    if ((s = seer_dit_tokens(fn, size, patch, &tokens))) return s;
     if ((s = seer_dit_bytes(fn, "out", batch, tokens, channels, &ob)) ||
         (s = seer_dit_bytes(fn, "x", batch, in_channels, size * size, &xb)) ||
         (s = seer_dit_bytes(fn, "w_t", in_channels, patch * patch, channels, &wb)) ||
@@ -154,17 +160,14 @@ SEER_API seer_status seer_dit_final_layer(int variant, float *out, const float *
                                           int64_t size, int64_t patch, int64_t out_channels, float eps) {
     static const char fn[] = "dit_final_layer";
     const seer_dit_ops *ops = NULL;
-    int64_t ob = 0, hb = 0, mb = 0, wb = 0, tokens, cols;
+    int64_t ob = 0, hb = 0, mb = 0, wb = 0, tokens = 0, cols;
     seer_status s;
     if ((s = seer_dit_resolve(fn, variant, &ops))) return s;
-    if (patch < 1 || size < 1 || size % patch)
-        return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: size=%lld must be a positive multiple of patch=%lld", fn,
-                              (long long)size, (long long)patch);
+    if ((s = seer_dit_tokens(fn, size, patch, &tokens))) return s;
     if (channels < 1)
         return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: channels=%lld must be >= 1", fn, (long long)channels);
     if (!(eps > 0.0f) || eps != eps || eps > 1e30f)
         return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: eps=%g must be finite and > 0", fn, (double)eps);
-    tokens = (size / patch) * (size / patch);
     if ((s = seer_dit_bytes(fn, "out", batch, out_channels, size * size, &ob)) ||
         (s = seer_dit_bytes(fn, "h", batch, tokens, channels, &hb)) || (s = seer_dit_bytes(fn, "mods", batch, 2, channels, &mb)) ||
         (s = seer_dit_bytes(fn, "w_t", channels, patch * patch, out_channels, &wb)))
