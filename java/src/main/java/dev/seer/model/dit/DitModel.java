@@ -268,16 +268,17 @@ public final class DitModel implements AutoCloseable {
     public Map<String, Tensor> stateDict() {
         Map<String, Tensor> m = new LinkedHashMap<>();
         long C = config.hiddenSize();
+        // the adaLN weights, unpacked once for all blocks
+        org.bytedeco.pytorch.Tensor gateWeight = unpacked(gatePanels, 2L * config.depth() * C);
+        org.bytedeco.pytorch.Tensor shiftScaleWeight = unpacked(shiftScalePanels, 4L * config.depth() * C);
         for (var e : DitWeights.expectedShapes(config).entrySet()) {
             String key = e.getKey();
             org.bytedeco.pytorch.Tensor t = weights.get(key);
             if (t == null) {
                 int layer = Integer.parseInt(key.split("\\.")[1]);
                 boolean weight = key.endsWith(".weight");
-                org.bytedeco.pytorch.Tensor g = weight ? unpacked(gatePanels, 2L * config.depth() * C).narrow(0, layer * 2 * C, 2 * C)
-                        : gateBias.narrow(0, layer * 2 * C, 2 * C);
-                org.bytedeco.pytorch.Tensor ss = weight ? unpacked(shiftScalePanels, 4L * config.depth() * C).narrow(0, layer * 4 * C, 4 * C)
-                        : shiftScaleBias.narrow(0, layer * 4 * C, 4 * C);
+                org.bytedeco.pytorch.Tensor g = (weight ? gateWeight : gateBias).narrow(0, layer * 2 * C, 2 * C);
+                org.bytedeco.pytorch.Tensor ss = (weight ? shiftScaleWeight : shiftScaleBias).narrow(0, layer * 4 * C, 4 * C);
                 TensorVector parts = new TensorVector(ss.narrow(0, 0, 2 * C), g.narrow(0, 0, C), ss.narrow(0, 2 * C, 2 * C),
                         g.narrow(0, C, C));
                 t = torch.cat(parts, 0);
