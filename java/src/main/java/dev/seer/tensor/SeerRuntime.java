@@ -76,23 +76,23 @@ public final class SeerRuntime {
 
     private static void doInit() {
         String blas = System.getProperty(BLAS_THREADS_PROPERTY, "auto").trim();
-        String blasEnv = System.getenv("OPENBLAS_NUM_THREADS");
-        boolean blasPool = blasEnv != null ? !blasEnv.trim().equals("1") : !blas.equals("1");
+        int blasThreads = 0; // 0: auto, OpenBLAS's own default (one per core)
+        if (!blas.equalsIgnoreCase("auto")) {
+            try {
+                blasThreads = Integer.parseInt(blas);
+            } catch (NumberFormatException e) {
+                blasThreads = -1;
+            }
+            if (blasThreads < 1) {
+                throw new IllegalArgumentException(BLAS_THREADS_PROPERTY + " must be a count >= 1 or 'auto', found '" + blas + "'");
+            }
+            setenv("OPENBLAS_NUM_THREADS", String.valueOf(blasThreads), false);
+        }
+        String blasEnv = System.getenv("OPENBLAS_NUM_THREADS"); // the environment's value wins over the property
+        boolean blasPool = blasEnv != null ? !blasEnv.trim().equals("1") : blasThreads != 1;
         if (blasPool) {
             // OpenBLAS's spinning pool and spinning OpenMP threads starve each other on every core they share
             setenv("OMP_WAIT_POLICY", "PASSIVE", false);
-        }
-        if (!blas.equalsIgnoreCase("auto")) {
-            int b;
-            try {
-                b = Integer.parseInt(blas);
-            } catch (NumberFormatException e) {
-                b = 0;
-            }
-            if (b < 1) {
-                throw new IllegalArgumentException(BLAS_THREADS_PROPERTY + " must be a count >= 1 or 'auto', found '" + blas + "'");
-            }
-            setenv("OPENBLAS_NUM_THREADS", String.valueOf(b), false);
         }
         if (!"false".equals(System.getProperty("seer.malloc.tune"))) {
             keepFreedMemoryForReuse();
