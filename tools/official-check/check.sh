@@ -12,7 +12,7 @@ PY="${PYTHON:-python3}"
 "$PY" "$HERE/run_official.py" "$OFFICIAL" "$OUT"
 for n in 1 2 3 4 5 6; do
   for o in 0 1 2 3 4; do
-    "$ROOT/seer" sample --model "$OUT/config.json" --weights "$OUT/weights.safetensors" --noise "$OUT/noise.safetensors" \
+    "$ROOT/seer" sample --model "$OUT/config.json" --weights "$OUT/weights.pt" --noise "$OUT/noise.safetensors" \
       --steps 50 --sampler ddim --cfg 1.5 --cache taylorseer --interval "$n" --order "$o" \
       --out-latents "$OUT/seer_n${n}_o${o}.safetensors" > /dev/null 2>&1
   done

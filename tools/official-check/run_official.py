@@ -1,5 +1,5 @@
 # Runs the official TaylorSeer-DiT sampling (fp32, CPU) on a small random DiT, intervals 1..6 x orders 0..4, and
-# writes the weights, the noise and every run's final latents as safetensors (see README.md here).
+# writes the weights (torch.save), the noise and every run's final latents (safetensors); see README.md here.
 # Usage: python3 run_official.py <TaylorSeer-DiT directory> <output directory>
 import json, struct, sys, os
 import numpy as np
@@ -40,8 +40,8 @@ def write_safetensors(path, tensors):
         f.write(struct.pack("<Q", len(h))); f.write(h)
         for b in blobs: f.write(b)
 
-write_safetensors(f"{out_dir}/weights.safetensors",
-                  {k: ("F32", v.contiguous().numpy().astype("<f4")) for k, v in model.state_dict().items()})
+# as the official DiT checkpoints are written: torch.save of the state dict (an OrderedDict)
+torch.save(model.state_dict(), f"{out_dir}/weights.pt")
 labels = [3, 7]
 n = len(labels)
 g = torch.Generator().manual_seed(99)

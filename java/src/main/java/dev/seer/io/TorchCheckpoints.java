@@ -2,24 +2,23 @@ package dev.seer.io;
 
 import dev.seer.tensor.DType;
 import dev.seer.tensor.SeerRuntime;
+import dev.seer.tensor.Shape;
 import dev.seer.tensor.Tensor;
 import dev.seer.tensor.Torch;
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
+import java.nio.channels.FileChannel;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
-import org.bytedeco.pytorch.ByteVector;
 import org.bytedeco.pytorch.CompilationUnit;
 import org.bytedeco.pytorch.Function;
-import org.bytedeco.pytorch.GenericDict;
-import org.bytedeco.pytorch.GenericDictEntryRef;
-import org.bytedeco.pytorch.GenericDictIterator;
 import org.bytedeco.pytorch.IValue;
 import org.bytedeco.pytorch.IValueVector;
 import org.bytedeco.pytorch.QualifiedName;
@@ -27,30 +26,23 @@ import org.bytedeco.pytorch.global.torch;
 
 /**
  * State dicts in PyTorch's {@code torch.save} format (.pt: a zip archive holding {@code data.pkl} and the tensor
- * storages), read and written by libtorch's own pickler ({@code torch::pickle_load} / {@code torch::pickle_save}),
- * so the format is exactly what PyTorch produces and accepts.
+ * storages). Read in Java ({@link TorchArchive}, {@link TorchPickle}) from the mapped file, so checkpoints of any
+ * size load without copying the weights, whether Python's {@code torch.save} or libtorch's pickler wrote them;
+ * written through libtorch's own pickler ({@code torch::pickle_save}), which Python's {@code torch.load} reads.
  *
- * <p>Accepted structure: a dict of str to tensor, or a dict that wraps one under {@code "ema"} (DiT training
- * checkpoints; preferred), {@code "model"} or {@code "state_dict"}. libtorch's unpickler knows tensors and the
- * builtin containers only, so a checkpoint that also pickles Python objects (an argparse Namespace, say) is
- * rejected by libtorch itself; re-save just the state dict, or convert to safetensors.
+ * <p>Accepted structure: a dict (or OrderedDict, as {@code model.state_dict()} returns) of str to tensor, or a dict
+ * that wraps one under {@code "ema"} (DiT training checkpoints; preferred), {@code "model"} or {@code "state_dict"}.
+ * The other entries of such a checkpoint (optimizer state, an argparse Namespace) are read inertly and ignored:
+ * no Python class is ever instantiated.
  *
- * <p>libtorch's reader trusts the lengths and sizes a file declares, so the zip container and the pickle are
- * checked in Java first ({@link TorchArchive}) and each tensor's extent against its storage after unpickling:
- * a hostile file is a {@link CheckpointException}, not a multi-gigabyte allocation or an out-of-bounds read.
+ * <p>A hostile file is a {@link CheckpointException}, not a multi-gigabyte allocation or an out-of-bounds read:
+ * the archive's offsets, the pickle's lengths and every tensor's extent within its storage are checked.
  *
- * <p>Lifetime: the returned tensors are {@link Torch#view} views that hold their libtorch tensors as owners; the
- * memory is freed when the Seer tensors become unreachable (JavaCPP's deallocator). Called inside an open JavaCPP
- * {@code PointerScope}, the libtorch tensors are attached to that scope and freed when it closes: use them only
- * inside it.
+ * <p>Lifetime: contiguous tensors whose data is aligned to its element size (torch.save aligns records to 64
+ * bytes) are read-only views of the mapped file; the others are copied. Either way the memory is released once
+ * the returned tensors are unreachable.
  */
 public final class TorchCheckpoints {
-    /**
-     * Largest .pt file read: pickle_load takes the whole file as one byte array (a Java array, hence about
-     * 2 GiB), and holds a second copy while unpickling. Larger checkpoints: convert them to safetensors.
-     */
-    public static final long MAX_FILE_BYTES = Integer.MAX_VALUE - 64;
-
     /** Wrapper keys tried in order when the top-level dict is not itself a state dict. */
     static final String[] WRAPPERS = {"ema", "model", "state_dict"};
 
@@ -58,34 +50,19 @@ public final class TorchCheckpoints {
     }
 
     /**
-     * Reads a state dict from a {@code torch.save}'d file. Non-contiguous tensors are made contiguous (a copy);
-     * the others are not copied after unpickling. Keys keep the file's order.
+     * Reads a state dict from a {@code torch.save}'d file. Keys keep the file's order.
      *
-     * @throws CheckpointException if the file is too large, is not a torch.save archive, libtorch rejects it,
-     *                             or it does not hold a dict of str to CPU tensors of a {@link DType}
+     * @throws CheckpointException if the file is not a torch.save archive or does not hold a dict of str to
+     *                             tensors of a {@link DType}
      * @throws IOException         if it cannot be read
      */
     public static Map<String, Tensor> loadStateDict(Path file) throws IOException {
-        long size = Files.size(file);
-        if (size > MAX_FILE_BYTES) {
-            throw new CheckpointException(file, null, "a .pt file of at most " + MAX_FILE_BYTES
-                    + " bytes (pickle_load reads it whole; convert larger checkpoints to safetensors)", size + " bytes");
+        MemorySegment mapped;
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            // An automatic arena: the mapping lives as long as some tensor (or slice) of it is reachable.
+            mapped = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), Arena.ofAuto());
         }
-        byte[] bytes = Files.readAllBytes(file);
-        TorchArchive.check(file, bytes);
-        SeerRuntime.init();
-        IValue root;
-        try {
-            root = torch.pickle_load(new ByteVector(bytes));
-        } catch (RuntimeException e) {
-            throw new CheckpointException(file, null, "a torch.save archive", "libtorch error: " + firstLine(e), e);
-        }
-        try {
-            return toStateDict(file, root);
-        } catch (RuntimeException e) {
-            // A C++ exception from any accessor below arrives as a RuntimeException: still the file's fault.
-            throw new CheckpointException(file, null, "a dict of tensors", "libtorch error: " + firstLine(e), e);
-        }
+        return toStateDict(file, TorchArchive.load(file, mapped));
     }
 
     /**
@@ -124,68 +101,99 @@ public final class TorchCheckpoints {
         });
     }
 
-    private static Map<String, Tensor> toStateDict(Path file, IValue root) throws CheckpointException {
-        if (!root.isGenericDict()) {
-            throw new CheckpointException(file, null, "a dict of tensors", "top-level object is a " + kind(root));
+    private static Map<String, Tensor> toStateDict(Path file, Object root) throws CheckpointException {
+        if (!(root instanceof Map<?, ?> dict)) {
+            throw new CheckpointException(file, null, "a dict of tensors", "top-level object is " + TorchPickle.kind(root));
         }
-        GenericDict dict = root.toGenericDict();
         for (String wrapper : WRAPPERS) {
-            IValue inner = lookup(dict, wrapper);
-            if (inner != null && inner.isGenericDict()) {
-                dict = inner.toGenericDict();
+            if (dict.get(wrapper) instanceof Map<?, ?> inner) {
+                dict = inner;
                 break;
             }
         }
         Map<String, Tensor> out = new LinkedHashMap<>();
-        GenericDictIterator end = dict.end();
-        for (GenericDictIterator it = dict.begin(); !it.equals(end); it.increment()) {
-            GenericDictEntryRef entry = it.access();
-            IValue k = entry.key();
-            if (!k.isString()) {
-                throw new CheckpointException(file, null, "a dict with str keys", "a key of type " + kind(k));
+        for (Map.Entry<?, ?> entry : dict.entrySet()) {
+            if (!(entry.getKey() instanceof String key)) {
+                throw new CheckpointException(file, null, "a dict with str keys", "a key that is " + TorchPickle.kind(entry.getKey()));
             }
-            String key = k.toStringRef().getString(StandardCharsets.UTF_8);
-            IValue v = entry.value();
-            if (!v.isTensor()) {
-                throw new CheckpointException(file, key, "a tensor", "a " + kind(v));
+            if (!(entry.getValue() instanceof TorchPickle.TensorRef t)) {
+                throw new CheckpointException(file, key, "a tensor", TorchPickle.kind(entry.getValue()));
             }
-            out.put(key, toSeer(file, key, v.toTensor()));
+            out.put(key, toSeer(file, key, t));
         }
         return Collections.unmodifiableMap(out);
     }
 
-    private static Tensor toSeer(Path file, String key, org.bytedeco.pytorch.Tensor t) throws CheckpointException {
-        if (t.is_sparse() || t.is_quantized() || t.is_mkldnn()) {
-            throw new CheckpointException(file, key, "a dense tensor", "a sparse, quantized or MKL-DNN tensor");
-        }
-        if (!t.is_cpu()) {
-            throw new CheckpointException(file, key, "a CPU tensor", "device " + t.device().str().getString());
-        }
-        try {
-            // Checked here so that an unsupported type is the file's error (Torch.view would throw unchecked).
-            DType.fromTorch(t.scalar_type());
-        } catch (IllegalArgumentException e) {
+    private static Tensor toSeer(Path file, String key, TorchPickle.TensorRef t) throws CheckpointException {
+        DType dtype = DTYPES.get(t.storage().type());
+        if (dtype == null) {
             throw new CheckpointException(file, key, "a dtype Seer stores (" + Arrays.toString(DType.values()) + ")",
-                    "scalar type " + t.scalar_type());
+                    "storage type " + t.storage().type());
         }
-        checkExtent(file, key, t);
-        org.bytedeco.pytorch.Tensor dense = t.is_contiguous() ? t : t.contiguous();
-        return Torch.view(dense);
+        checkExtent(file, key, t, dtype.byteSize());
+        long[] sizes = t.sizes();
+        long numel = 1;
+        for (long d : sizes) {
+            numel *= d;
+        }
+        Shape shape = Shape.of(sizes);
+        MemorySegment storage = t.storage().bytes();
+        long item = dtype.byteSize();
+        if (numel == 0) {
+            return Tensor.ofSegment(dtype, shape, MemorySegment.NULL, null);
+        }
+        if (isContiguous(sizes, t.strides())) {
+            MemorySegment view = storage.asSlice(t.offset() * item, numel * item);
+            if (view.address() % item == 0) {
+                return Tensor.ofSegment(dtype, shape, view, view);
+            }
+        }
+        // Strided or misaligned: gather into fresh aligned memory, element by element in row-major order.
+        MemorySegment copy = Arena.ofAuto().allocate(numel * item, Tensor.HOST_ALIGNMENT);
+        long[] index = new long[sizes.length];
+        long source = t.offset();
+        for (long i = 0; i < numel; i++) {
+            MemorySegment.copy(storage, source * item, copy, i * item, item);
+            for (int d = sizes.length - 1; d >= 0; d--) {
+                source += t.strides()[d];
+                if (++index[d] < sizes[d]) {
+                    break;
+                }
+                source -= sizes[d] * t.strides()[d];
+                index[d] = 0;
+            }
+        }
+        return Tensor.ofSegment(dtype, shape, copy, copy);
     }
 
+    /** Row-major contiguity; strides of dimensions of size 1 do not matter. */
+    private static boolean isContiguous(long[] sizes, long[] strides) {
+        long expected = 1;
+        for (int d = sizes.length - 1; d >= 0; d--) {
+            if (sizes[d] != 1 && strides[d] != expected) {
+                return false;
+            }
+            expected *= sizes[d];
+        }
+        return true;
+    }
+
+    /** Storage class names ({@code torch.<name>Storage}) of the dtypes Seer stores. */
+    private static final Map<String, DType> DTYPES = Map.of("Float", DType.F32, "BFloat16", DType.BF16,
+            "Half", DType.F16, "Double", DType.F64, "Long", DType.I64, "Int", DType.I32, "Short", DType.I16,
+            "Char", DType.I8, "Byte", DType.U8, "Bool", DType.BOOL);
+
     /**
-     * libtorch sets a tensor's offset, sizes and strides from the pickle without comparing them to its storage:
-     * every element must lie inside the storage, and a copy to contiguous memory must not be larger than it
-     * (no overlapping or broadcast views, which a state dict does not hold), before anything reads the memory.
+     * Every element must lie inside the storage, and a copy to contiguous memory must not be larger than it (no
+     * overlapping or broadcast views, which a state dict does not hold), before anything reads the memory.
      */
-    private static void checkExtent(Path file, String key, org.bytedeco.pytorch.Tensor t) throws CheckpointException {
-        long[] sizes = t.sizes().vec().get();
-        long[] strides = t.strides().vec().get();
-        long storageBytes = t.storage().nbytes();
-        long item = t.element_size();
+    private static void checkExtent(Path file, String key, TorchPickle.TensorRef t, long item) throws CheckpointException {
+        long[] sizes = t.sizes();
+        long[] strides = t.strides();
+        long storageBytes = t.storage().byteSize();
         try {
             long numel = 1;
-            long last = t.storage_offset();
+            long last = t.offset();
             for (int i = 0; i < sizes.length; i++) {
                 if (sizes[i] < 0 || strides[i] < 0) {
                     throw new ArithmeticException();
@@ -200,37 +208,7 @@ public final class TorchCheckpoints {
         } catch (ArithmeticException e) {
             throw new CheckpointException(file, key, "sizes, strides and offset within its storage of " + storageBytes
                     + " bytes", "sizes " + Arrays.toString(sizes) + ", strides " + Arrays.toString(strides)
-                    + ", offset " + t.storage_offset() + " (" + item + "-byte elements)");
-        }
-    }
-
-    /** The value for a str key, or null; GenericDict.find keeps absence out of C++ exceptions. */
-    private static IValue lookup(GenericDict dict, String key) {
-        GenericDictIterator it = dict.find(new IValue(key));
-        return it.equals(dict.end()) ? null : it.access().value();
-    }
-
-    /** Python-facing names for libtorch's IValue tags. */
-    private static String kind(IValue v) {
-        String tag = v.tagKind().getString();
-        return switch (tag) {
-            case "GenericList" -> "List";
-            case "GenericDict" -> "dict";
-            case "Tuple" -> "tuple";
-            case "String" -> "str";
-            case "Int" -> "int";
-            case "Double" -> "float";
-            case "Bool" -> "bool";
-            case "Object" -> "object of class " + objectClass(v);
-            default -> tag;
-        };
-    }
-
-    private static String objectClass(IValue v) {
-        try {
-            return v.toObject().name().getString();
-        } catch (RuntimeException e) {
-            return "(unknown)";
+                    + ", offset " + t.offset() + " (" + item + "-byte elements)");
         }
     }
 

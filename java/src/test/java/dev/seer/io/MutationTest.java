@@ -27,8 +27,6 @@ import org.junit.jupiter.api.io.TempDir;
 class MutationTest {
     /** Per format; the `fuzz` Maven profile raises it to 10,000 (-Dseer.fuzz.variants). */
     private static final int VARIANTS = Integer.getInteger("seer.fuzz.variants", 300);
-    /** Fewer for .pt in the default run: each one goes through libtorch's zip reader and unpickler. */
-    private static final int PT_VARIANTS = Integer.getInteger("seer.fuzz.ptVariants", 100);
     /** A reader that takes longer than this on one file counts as a hang. */
     private static final long HANG_NANOS = 10_000_000_000L;
 
@@ -213,11 +211,19 @@ class MutationTest {
             TorchCheckpoints.saveStateDict(p, Map.of("w", Tensor.ofFloats(arena, new float[] {1, 2, 3, 4}, 2, 2)));
             valid = Files.readAllBytes(p);
         }
-        Outcome o = run("m.pt", PT_VARIANTS, valid, generic(valid.length, 0, false), file -> {
+        Reader readAll = file -> {
             for (Tensor t : TorchCheckpoints.loadStateDict(file).values()) {
                 t.segment().toArray(ValueLayout.JAVA_BYTE);
             }
-        }, CheckpointException.class);
+        };
+        Outcome o = run("m.pt", valid, generic(valid.length, 0, false), readAll, CheckpointException.class);
+        // Python's torch.save: OrderedDicts, an optimizer state, an argparse Namespace.
+        byte[] python;
+        try (var in = getClass().getResourceAsStream("/io/python/training-checkpoint.pt")) {
+            python = in.readAllBytes();
+        }
+        Outcome py = run("py.pt", python, generic(python.length, 0, false), readAll, CheckpointException.class);
+        assertTrue(py.rejected > 0 && py.accepted > 0, py.toString());
         assertTrue(o.rejected > 0, o.toString());
     }
 }

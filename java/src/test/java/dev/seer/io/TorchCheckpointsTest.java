@@ -125,12 +125,11 @@ class TorchCheckpointsTest {
         try (Arena arena = Arena.ofConfined()) {
             Path list = pickled("list.pt", "listed", tensor(arena, new float[] {1}, 1));
             CheckpointException e = assertThrows(CheckpointException.class, () -> TorchCheckpoints.loadStateDict(list));
-            assertTrue(e.getMessage().contains("top-level object is a List, expected a dict of tensors")
-                    || e.getMessage().contains("expected a dict of tensors, found top-level object is a List"), e.getMessage());
+            assertTrue(e.getMessage().contains("expected a dict of tensors, found top-level object is a list"), e.getMessage());
             Path ints = pickled("ints.pt", "ints");
             CheckpointException f = assertThrows(CheckpointException.class, () -> TorchCheckpoints.loadStateDict(ints));
             assertEquals("step", f.key());
-            assertTrue(f.getMessage().contains("tensor 'step': expected a tensor, found a int"), f.getMessage());
+            assertTrue(f.getMessage().contains("tensor 'step': expected a tensor, found an int"), f.getMessage());
             Path keys = pickled("keys.pt", "int_keys", tensor(arena, new float[] {1}, 1));
             assertTrue(assertThrows(CheckpointException.class, () -> TorchCheckpoints.loadStateDict(keys)).getMessage()
                     .contains("str keys"));
