@@ -33,11 +33,12 @@ public final class SeerRuntime {
     private static final Logger LOG = LoggerFactory.getLogger(SeerRuntime.class);
     /**
      * OpenBLAS threads: system property {@code seer.blas.threads}, a count or "auto" (OpenBLAS's own default, one
-     * per core); default auto. OpenBLAS's pthread pool busy-waits after every call (up to 2^28 cycles) instead of
-     * sleeping. On an otherwise idle machine that costs little and its threads make the matmuls fast; on a machine
-     * whose cores other processes also use, the spinning threads take the cores from everything that follows and a
-     * sampling run gets 5 to 20 times slower: there, 1 is the setting (docs/BENCHMARKS.md, "OpenBLAS threads").
-     * An environment OPENBLAS_NUM_THREADS wins.
+     * per core); default 1. Sampling runs its large products in Seer's own kernels, and OpenBLAS serves only the
+     * small products inside libtorch's attention, from within libtorch's parallel regions. OpenBLAS's pthread pool
+     * busy-waits after every call (up to 2^28 cycles) instead of sleeping, taking the cores from Seer's kernels
+     * (DiT-S/2: 143 ms a full step with 1, 234 ms with auto) and, on a machine whose cores other processes also
+     * use, from everything (5 to 20 times slower). "auto" still pays for libtorch's own large products (training
+     * on an idle machine). An environment OPENBLAS_NUM_THREADS wins.
      */
     public static final String BLAS_THREADS_PROPERTY = "seer.blas.threads";
     private static volatile boolean initialized;
@@ -75,7 +76,7 @@ public final class SeerRuntime {
     }
 
     private static void doInit() {
-        String blas = System.getProperty(BLAS_THREADS_PROPERTY, "auto").trim();
+        String blas = System.getProperty(BLAS_THREADS_PROPERTY, "1").trim();
         int blasThreads = 0; // 0: auto, OpenBLAS's own default (one per core)
         if (!blas.equalsIgnoreCase("auto")) {
             try {
