@@ -4,6 +4,7 @@ import dev.seer.cache.CachePolicy;
 import dev.seer.cache.DitFlops;
 import dev.seer.cache.TaylorCache;
 import dev.seer.cache.TaylorSeerSchedule;
+import dev.seer.kernel.DitOps;
 import dev.seer.kernel.Variant;
 import dev.seer.model.dit.DitConfig;
 import dev.seer.model.dit.DitModel;
@@ -12,7 +13,10 @@ import dev.seer.sampling.RunStats;
 import dev.seer.sampling.SampleRequest;
 import dev.seer.sampling.SampleResult;
 import dev.seer.sampling.SamplerKind;
+import dev.seer.tensor.DType;
+import dev.seer.tensor.Tensor;
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -172,12 +176,16 @@ public final class PolicyBench {
      * @param streamGbps            STREAM triad bandwidth at that working set, GB/s
      * @param forecastStepSeconds   measured time of one forecast network call of that row (median)
      * @param fullStepFlops         FLOPs really spent by one full network call
-     * @param matmulGflops          the best libtorch float32 matmul rate measured, GFLOP/s
-     * @param modelMatmulGflops     the matmul rate at the model's own MLP shape, GFLOP/s
+     * @param matmulGflops          the best float32 product rate measured (libtorch's matmul at a square shape and
+     *                              at the model's MLP shape, Seer's packed product at the MLP shape), GFLOP/s
+     * @param modelMatmulGflops     libtorch's matmul rate at the model's own MLP shape, GFLOP/s
+     * @param packedGflops          Seer's packed product ({@link DitOps#linearRows}, what the blocks use) at the
+     *                              model's MLP shape, GFLOP/s
      * @param fullStepSeconds       measured time of one full network call of the uncached row (median)
      */
     public record Limits(BenchRow forecastRow, long forecastBytes, double streamGbps, double forecastStepSeconds,
-                         double fullStepFlops, double matmulGflops, double modelMatmulGflops, double fullStepSeconds) {
+                         double fullStepFlops, double matmulGflops, double modelMatmulGflops, double packedGflops,
+                         double fullStepSeconds) {
         public double forecastFloorSeconds() {
             return forecastBytes / (streamGbps * 1e9);
         }
@@ -387,7 +395,7 @@ public final class PolicyBench {
     // ---- limits ----
 
     private record Machine(long forecastBytes, BenchRow forecastRow, double streamGbps, double matmulGflops,
-                           double modelMatmulGflops) {
+                           double modelMatmulGflops, double packedGflops) {
     }
 
     /** The FLOPs configuration of one timed sampling of {@code batch} labels: guidance doubles the batch. */
@@ -429,9 +437,11 @@ public final class PolicyBench {
         double stream = row == null ? Double.NaN
                 : KernelBench.measureStream(Math.max(KernelBench.MIN_SIZE, bytes), seconds).triadGbps();
         long m = (long) fc.batch() * c.tokens();
-        double model = matmulGflops(m, c.hiddenSize(), (long) (c.hiddenSize() * c.mlpRatio()), seconds);
+        long hidden = (long) (c.hiddenSize() * c.mlpRatio());
+        double model = matmulGflops(m, c.hiddenSize(), hidden, seconds);
         double square = matmulGflops(1024, 1024, 1024, seconds);
-        return new Machine(bytes, row, stream, Math.max(model, square), model);
+        double packed = packedGflops(m, c.hiddenSize(), hidden, seconds);
+        return new Machine(bytes, row, stream, Math.max(packed, Math.max(model, square)), model, packed);
     }
 
     private static Limits limits(Report report, Machine machine) {
@@ -445,7 +455,8 @@ public final class PolicyBench {
         double fullFlops = DitFlops.actualStepFlops(report.flopsConfig(), TaylorSeerSchedule.StepKind.FULL, 0,
                 report.settings.cfg() > 0);
         return new Limits(machine.forecastRow(), machine.forecastBytes(), machine.streamGbps(), forecastSeconds, fullFlops,
-                machine.matmulGflops(), machine.modelMatmulGflops(), report.baseline().medianFullStepSeconds());
+                machine.matmulGflops(), machine.modelMatmulGflops(), machine.packedGflops(),
+                report.baseline().medianFullStepSeconds());
     }
 
     /** libtorch float32 (m x k) @ (k x n), GFLOP/s (2mkn FLOPs per call), median of calls over {@code seconds}. */
@@ -456,6 +467,31 @@ public final class PolicyBench {
             org.bytedeco.pytorch.Tensor b = torch.rand(new long[] {k, n}, f32);
             org.bytedeco.pytorch.Tensor out = torch.zeros(new long[] {m, n}, f32);
             double t = KernelBench.medianSeconds(() -> torch.mm_out(out, a, b), seconds);
+            return 2.0 * m * k * n / t / 1e9;
+        }
+    }
+
+    /**
+     * Seer's packed float32 product, (m x k) times a packed (k x n) linear map plus bias, GFLOP/s (2mkn FLOPs per
+     * call), median of calls over {@code seconds}.
+     */
+    public static double packedGflops(long m, long k, long n, double seconds) {
+        try (Arena arena = Arena.ofConfined()) {
+            java.util.Random rnd = new java.util.Random(1);
+            Tensor x = Tensor.allocate(arena, DType.F32, m, k);
+            Tensor w = Tensor.allocate(arena, DType.F32, n, k);
+            for (Tensor t : new Tensor[] {x, w}) {
+                float[] v = new float[Math.toIntExact(t.numel())];
+                for (int i = 0; i < v.length; i++) {
+                    v[i] = rnd.nextFloat();
+                }
+                t.copyFrom(v);
+            }
+            Tensor panels = Tensor.allocate(arena, DType.F32, DitOps.packedShape(n, k));
+            DitOps.packLinear(panels, w);
+            Tensor bias = Tensor.allocate(arena, DType.F32, n);
+            Tensor y = Tensor.allocate(arena, DType.F32, m, n);
+            double t = KernelBench.medianSeconds(() -> DitOps.linearRows(Variant.AUTO, y, x, panels, bias), seconds);
             return 2.0 * m * k * n / t / 1e9;
         }
     }

@@ -9,6 +9,7 @@ import dev.seer.model.BranchHooks;
 import dev.seer.model.StepContext;
 import dev.seer.model.dit.DitConfig;
 import dev.seer.model.dit.DitModel;
+import dev.seer.model.dit.StepConditioning;
 import dev.seer.tensor.SeerRuntime;
 import dev.seer.tensor.Shape;
 import java.util.ArrayList;
@@ -88,7 +89,11 @@ public final class DitPipeline implements AutoCloseable {
             cache.measureForecastErrors(req.forecastErrors());
         }
         List<StepPlan> uncachedPlan = new ArrayList<>();
-        try (PointerScope scope = new PointerScope()) {
+        long[] schedule = new long[S];
+        for (int i = S - 1; i >= 0; i--) {
+            schedule[S - 1 - i] = diffusion.timestep(i);
+        }
+        try (PointerScope scope = new PointerScope(); StepConditioning conditioning = model.stepConditioning(schedule, labels)) {
             Generator gen = torch.createCPUGenerator(req.seed());
             float[] img = req.noise() != null ? req.noise().clone() : DitModel.randn(gen, n, C, size, size);
             float[] xIn = new float[batch * per];
@@ -103,10 +108,10 @@ public final class DitPipeline implements AutoCloseable {
                 }
                 StepContext ctx = new StepContext(i, S, t, StepContext.Guidance.JOINT);
                 long s0 = System.nanoTime();
-                float[] out = model.forward(xIn, batch, ts, labels, ctx, cache == null ? BranchHooks.NONE : cache);
+                float[] out = model.forward(xIn, batch, ts, labels, ctx, cache == null ? BranchHooks.NONE : cache, conditioning);
                 if (cache != null && cache.lastForecastWasNonFinite()) {
                     cache.redoAsFull();
-                    out = model.forward(xIn, batch, ts, labels, ctx, cache);
+                    out = model.forward(xIn, batch, ts, labels, ctx, cache, conditioning);
                 }
                 boolean wasFull = cache == null || cache.currentStepIsFull();
                 double dt = (System.nanoTime() - s0) / 1e9;
@@ -119,8 +124,10 @@ public final class DitPipeline implements AutoCloseable {
                     uncachedPlan.add(new StepPlan(i, TaylorSeerSchedule.StepKind.FULL, i, 0, 0, 0));
                 }
                 splitOutput(out, n, req, guidedChannels, per, eps, var);
-                // The official loop draws randn_like(x) for the whole doubled batch at every step, DDIM included.
-                float[] noise = java.util.Arrays.copyOf(DitModel.randn(gen, batch, C, size, size), n * per);
+                // The official loop draws randn_like(x) for the whole doubled batch at every step, DDIM included;
+                // deterministic DDIM multiplies it by zero, and nothing draws from the generator after the steps.
+                boolean noiseUnused = req.sampler() == SamplerKind.DDIM && req.eta() == 0;
+                float[] noise = noiseUnused ? null : java.util.Arrays.copyOf(DitModel.randn(gen, batch, C, size, size), n * per);
                 img = req.sampler() == SamplerKind.DDIM
                         ? steps.ddim(img, eps, i, req.eta(), noise)
                         : steps.ddpm(img, eps, var, i, noise);

@@ -48,6 +48,7 @@ class BenchCommandTest {
         assertTrue(rows.get(1).get("psnr").isNumber(), "cached rows are compared with the uncached one");
         assertTrue(root.get("limits").get("stream_triad_gbps").asDouble() > 0);
         assertTrue(root.get("limits").get("matmul_gflops").asDouble() > 0);
+        assertTrue(root.get("limits").get("packed_matmul_gflops").asDouble() > 0);
         JsonNode err = root.get("forecast_error");
         assertEquals("TaylorSeer N=3 O=1", err.get("row").asText());
         assertEquals(12, err.get("branches").size(), "6 blocks x (attn, mlp)");

@@ -349,6 +349,15 @@ public final class DitModel implements AutoCloseable {
      * batch row (labels may be the null class num_classes). Returns (batch, out_channels, H, W) flattened.
      */
     public float[] forward(float[] x, int batch, long[] timesteps, long[] labels, StepContext ctx, BranchHooks hooks) {
+        return forward(x, batch, timesteps, labels, ctx, hooks, null);
+    }
+
+    /**
+     * As {@link #forward(float[], int, long[], long[], StepContext, BranchHooks)}, taking the conditioning from a
+     * run's {@link StepConditioning} where it covers the call (same results, bit for bit; null: none).
+     */
+    public float[] forward(float[] x, int batch, long[] timesteps, long[] labels, StepContext ctx, BranchHooks hooks,
+                           StepConditioning conditioning) {
         if (closed) {
             throw new IllegalStateException("model is closed");
         }
@@ -363,16 +372,54 @@ public final class DitModel implements AutoCloseable {
             throw new IllegalArgumentException("one timestep and one label per batch row: batch " + batch + ", found "
                     + timesteps.length + " timesteps and " + labels.length + " labels");
         }
+        checkLabels(labels);
+        BranchHooks h = hooks == null ? BranchHooks.NONE : hooks;
+        try (Arena arena = Arena.ofConfined(); PointerScope scope = new PointerScope(); InferenceMode mode = new InferenceMode()) {
+            StepConditioning.Rows rows = conditioning == null ? null : conditioning.rowsFor(timesteps, labels);
+            if (rows == null) {
+                rows = conditionRows(arena, timesteps, labels);
+            }
+            return forward(arena, Tensor.ofFloats(arena, x, batch, in, size, size), rows, ctx, h).toFloatArray();
+        }
+    }
+
+    private void checkLabels(long[] labels) {
         int maxLabel = config.numClasses() - (config.hasNullClass() ? 0 : 1);
         for (long y : labels) {
             if (y < 0 || y > maxLabel) {
                 throw new IllegalArgumentException("labels must be in 0.." + maxLabel + ", found " + y);
             }
         }
-        BranchHooks h = hooks == null ? BranchHooks.NONE : hooks;
-        try (Arena arena = Arena.ofConfined(); PointerScope scope = new PointerScope(); InferenceMode mode = new InferenceMode()) {
-            return forward(arena, Tensor.ofFloats(arena, x, batch, in, size, size), timesteps, labels, ctx, h).toFloatArray();
+    }
+
+    /**
+     * The conditioning of a run whose steps use these timesteps in this order, each call with these labels (one
+     * per batch row): computed ahead a chunk of steps at a time (see {@link StepConditioning}). Close it after the
+     * run.
+     */
+    public StepConditioning stepConditioning(long[] schedule, long[] labels) {
+        if (closed) {
+            throw new IllegalStateException("model is closed");
         }
+        if (schedule.length == 0 || labels.length == 0) {
+            throw new IllegalArgumentException("a step conditioning needs at least one timestep and one label, found "
+                    + schedule.length + " timesteps and " + labels.length + " labels");
+        }
+        checkLabels(labels);
+        return new StepConditioning(this, schedule, labels);
+    }
+
+    /** silu(c), the blocks' gates and the final layer's shift/scale for rows of (timestep, label) pairs. */
+    StepConditioning.Rows conditionRows(Arena arena, long[] timesteps, long[] labels) {
+        int rows = timesteps.length;
+        long C = config.hiddenSize();
+        Tensor siluC = siluConditioning(arena, timesteps, labels);
+        // gates: (rows, depth*2C), block i's gate_msa at 2iC, gate_mlp at (2i+1)C
+        Tensor gates = Tensor.allocate(arena, DType.F32, rows, 2L * config.depth() * C);
+        DitOps.linearRows(Variant.AUTO, gates, siluC, nw.gatePanels(), nw.gateBias());
+        Tensor finalMods = Tensor.allocate(arena, DType.F32, rows, 2L * C);
+        DitOps.linearRows(Variant.AUTO, finalMods, siluC, nw.finalModPanels(), nw.finalModBias());
+        return new StepConditioning.Rows(siluC, gates, finalMods);
     }
 
     /**
@@ -380,17 +427,15 @@ public final class DitModel implements AutoCloseable {
      * with the hooks around each branch) or, when the hooks replace the stack, only their multi-branch forecast;
      * then the final layer natively. A forecast step thus runs no libtorch op.
      */
-    private Tensor forward(Arena arena, Tensor x, long[] timesteps, long[] labels, StepContext ctx, BranchHooks hooks) {
+    private Tensor forward(Arena arena, Tensor x, StepConditioning.Rows conditioning, StepContext ctx, BranchHooks hooks) {
         int batch = Math.toIntExact(x.shape().dim(0));
         int C = config.hiddenSize();
         int depth = config.depth();
         Tensor h = Tensor.allocate(arena, DType.F32, batch, config.tokens(), C);
         DitOps.patchEmbed(Variant.AUTO, h, x, nw.embedT(), nw.embedBias(), nw.pos(), config.patchSize());
-        Tensor siluC = siluConditioning(arena, timesteps, labels);
+        Tensor siluC = conditioning.siluC();
+        Tensor gates = conditioning.gates();
         hooks.beginStep(ctx);
-        // gates: (B, depth*2C), block i's gate_msa at 2iC, gate_mlp at (2i+1)C
-        Tensor gates = Tensor.allocate(arena, DType.F32, batch, 2L * depth * C);
-        DitOps.linearRows(Variant.AUTO, gates, siluC, nw.gatePanels(), nw.gateBias());
         if (hooks != BranchHooks.NONE && hooks.replacesStack(ctx)) {
             List<GateView> views = new ArrayList<>(hookPoints.size());
             for (HookPoint hp : hookPoints) {
@@ -413,10 +458,8 @@ public final class DitModel implements AutoCloseable {
                         () -> mlp(graph.modulate(ht, ssi, 2L * C), bw));
             }
         }
-        Tensor finalMods = Tensor.allocate(arena, DType.F32, batch, 2L * C);
-        DitOps.linearRows(Variant.AUTO, finalMods, siluC, nw.finalModPanels(), nw.finalModBias());
         Tensor out = Tensor.allocate(arena, DType.F32, batch, config.outChannels(), config.inputSize(), config.inputSize());
-        DitOps.finalLayer(Variant.AUTO, out, h, finalMods, nw.finalLinearT(), nw.finalLinearBias(), config.patchSize(),
+        DitOps.finalLayer(Variant.AUTO, out, h, conditioning.finalMods(), nw.finalLinearT(), nw.finalLinearBias(), config.patchSize(),
                 FINAL_NORM_EPS);
         hooks.endStep(ctx);
         return out;
