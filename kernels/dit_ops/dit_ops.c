@@ -125,14 +125,14 @@ SEER_API seer_status seer_linear_rows_pack(float *w_panels, const float *w, int6
     return SEER_OK;
 }
 
-SEER_API seer_status seer_dit_patch_embed(int variant, float *out, const float *x, const float *w_t,
-                                          const float *bias, const float *pos, int64_t batch, int64_t in_channels,
-                                          int64_t size, int64_t patch, int64_t channels) {
-    static const char fn[] = "dit_patch_embed";
-    const seer_dit_ops *ops = NULL;
+/* Checks dit_patch_embed's arguments (errors name fn) and fills c; *out_bytes 0: nothing to compute. */
+static seer_status seer_dit_patch_embed_prepare(const char *fn, float *out, const float *x, const float *w_t,
+                                                const float *bias, const float *pos, int64_t batch,
+                                                int64_t in_channels, int64_t size, int64_t patch, int64_t channels,
+                                                seer_dit_patch_embed_ctx *c, int64_t *out_bytes) {
     int64_t ob = 0, xb = 0, wb = 0, pb = 0, kk, tokens = 0;
     seer_status s;
-    if ((s = seer_dit_resolve(fn, variant, &ops))) return s;
+    *out_bytes = 0;
     if ((s = seer_dit_tokens(fn, size, patch, &tokens))) return s;
     if ((s = seer_dit_bytes(fn, "out", batch, tokens, channels, &ob)) ||
         (s = seer_dit_bytes(fn, "x", batch, in_channels, size * size, &xb)) ||
@@ -149,20 +149,39 @@ SEER_API seer_status seer_dit_patch_embed(int variant, float *out, const float *
     if (seer_dit_overlap(out, ob, x, xb) || seer_dit_overlap(out, ob, w_t, wb) || seer_dit_overlap(out, ob, bias, biasb) ||
         seer_dit_overlap(out, ob, pos, pb))
         return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: out overlaps x, w_t, bias or pos", fn);
-    seer_dit_patch_embed_ctx c = {out, x, w_t, bias, pos, batch, in_channels, size, patch, channels};
+    seer_dit_patch_embed_ctx p = {out, x, w_t, bias, pos, batch, in_channels, size, patch, channels};
+    *c = p;
+    *out_bytes = ob;
+    return SEER_OK;
+}
+
+SEER_API seer_status seer_dit_patch_embed(int variant, float *out, const float *x, const float *w_t,
+                                          const float *bias, const float *pos, int64_t batch, int64_t in_channels,
+                                          int64_t size, int64_t patch, int64_t channels) {
+    static const char fn[] = "dit_patch_embed";
+    const seer_dit_ops *ops = NULL;
+    seer_dit_patch_embed_ctx c;
+    int64_t ob = 0;
+    seer_status s;
+    if ((s = seer_dit_resolve(fn, variant, &ops)) ||
+        (s = seer_dit_patch_embed_prepare(fn, out, x, w_t, bias, pos, batch, in_channels, size, patch, channels, &c,
+                                          &ob)))
+        return s;
+    if (ob == 0) return SEER_OK;
+    int64_t kk = in_channels * patch * patch, tokens = (size / patch) * (size / patch);
     if (seer_run(ops->patch_embed, &c, batch * tokens, channels * (kk + 2)))
         return seer_set_error(SEER_ERR_INTERNAL, "%s: out of memory for %lld floats of scratch", fn, (long long)(4 * kk));
     return SEER_OK;
 }
 
-SEER_API seer_status seer_dit_final_layer(int variant, float *out, const float *h, const float *mods,
-                                          const float *w_t, const float *bias, int64_t batch, int64_t channels,
-                                          int64_t size, int64_t patch, int64_t out_channels, float eps) {
-    static const char fn[] = "dit_final_layer";
-    const seer_dit_ops *ops = NULL;
+/* Checks dit_final_layer's arguments (errors name fn) and fills c; *out_bytes 0: nothing to compute. */
+static seer_status seer_dit_final_layer_prepare(const char *fn, float *out, const float *h, const float *mods,
+                                                const float *w_t, const float *bias, int64_t batch, int64_t channels,
+                                                int64_t size, int64_t patch, int64_t out_channels, float eps,
+                                                seer_dit_final_layer_ctx *c, int64_t *out_bytes) {
     int64_t ob = 0, hb = 0, mb = 0, wb = 0, tokens = 0, cols;
     seer_status s;
-    if ((s = seer_dit_resolve(fn, variant, &ops))) return s;
+    *out_bytes = 0;
     if ((s = seer_dit_tokens(fn, size, patch, &tokens))) return s;
     if (channels < 1)
         return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: channels=%lld must be >= 1", fn, (long long)channels);
@@ -181,9 +200,81 @@ SEER_API seer_status seer_dit_final_layer(int variant, float *out, const float *
     if (seer_dit_overlap(out, ob, h, hb) || seer_dit_overlap(out, ob, mods, mb) || seer_dit_overlap(out, ob, w_t, wb) ||
         seer_dit_overlap(out, ob, bias, cols * (int64_t)sizeof(float)))
         return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: out overlaps h, mods, w_t or bias", fn);
-    seer_dit_final_layer_ctx c = {out, h, mods, w_t, bias, batch, channels, size, patch, out_channels, eps};
+    seer_dit_final_layer_ctx p = {out, h, mods, w_t, bias, batch, channels, size, patch, out_channels, eps};
+    *c = p;
+    *out_bytes = ob;
+    return SEER_OK;
+}
+
+SEER_API seer_status seer_dit_final_layer(int variant, float *out, const float *h, const float *mods,
+                                          const float *w_t, const float *bias, int64_t batch, int64_t channels,
+                                          int64_t size, int64_t patch, int64_t out_channels, float eps) {
+    static const char fn[] = "dit_final_layer";
+    const seer_dit_ops *ops = NULL;
+    seer_dit_final_layer_ctx c;
+    int64_t ob = 0;
+    seer_status s;
+    if ((s = seer_dit_resolve(fn, variant, &ops)) ||
+        (s = seer_dit_final_layer_prepare(fn, out, h, mods, w_t, bias, batch, channels, size, patch, out_channels, eps,
+                                          &c, &ob)))
+        return s;
+    if (ob == 0) return SEER_OK;
+    int64_t cols = patch * patch * out_channels, tokens = (size / patch) * (size / patch);
     if (seer_run(ops->final_layer, &c, batch * tokens, channels * (cols + 4)))
         return seer_set_error(SEER_ERR_INTERNAL, "%s: out of memory for %lld floats of scratch", fn,
                               (long long)(channels + cols));
+    return SEER_OK;
+}
+
+typedef struct {
+    const seer_dit_ops *ops;
+    seer_dit_patch_embed_ctx embed;
+    seer_multi_plan stack;
+    seer_dit_final_layer_ctx final;
+} seer_dit_forecast_step_ctx;
+
+/* Tokens [t0, t1) through the three parts. Bit 0 of the result: a forecast value was NaN/Inf; bit 1: a part ran
+ * out of memory for its scratch. */
+static int seer_dit_forecast_step_job(const void *p, int64_t t0, int64_t t1) {
+    const seer_dit_forecast_step_ctx *c = p;
+    int64_t C = c->embed.channels;
+    int r = c->ops->patch_embed(&c->embed, t0, t1) ? 2 : 0;
+    r |= seer_multi_run_range(&c->stack, t0 * C, t1 * C) ? 1 : 0;
+    r |= c->ops->final_layer(&c->final, t0, t1) ? 2 : 0;
+    return r;
+}
+
+SEER_API seer_status seer_dit_forecast_step(int variant, float *out, float *h, const float *x, const float *embed_w_t,
+                                            const float *embed_bias, const float *pos, int num_branches,
+                                            const void *const *gates, int64_t gate_row_stride,
+                                            const void *const *factors, const int32_t *orders, float delta,
+                                            const float *final_mods, const float *final_w_t, const float *final_bias,
+                                            float eps, int64_t batch, int64_t in_channels, int64_t size, int64_t patch,
+                                            int64_t channels, int64_t out_channels, int32_t *nonfinite) {
+    static const char fn[] = "dit_forecast_step";
+    seer_dit_forecast_step_ctx c;
+    int64_t hb = 0, ob = 0, n = 0, xb = 0, tokens = 0;
+    seer_status s;
+    if ((s = seer_dit_resolve(fn, variant, &c.ops)) ||
+        (s = seer_dit_patch_embed_prepare(fn, h, x, embed_w_t, embed_bias, pos, batch, in_channels, size, patch,
+                                          channels, &c.embed, &hb)) ||
+        (s = seer_dit_final_layer_prepare(fn, out, h, final_mods, final_w_t, final_bias, batch, channels, size, patch,
+                                          out_channels, eps, &c.final, &ob)))
+        return s;
+    tokens = (size / patch) * (size / patch);
+    if ((s = seer_multi_prepare(fn, variant, SEER_DTYPE_F32, h, batch, tokens, channels, num_branches, gates,
+                                gate_row_stride, factors, orders, delta, &c.stack, &n)))
+        return s;
+    if (hb == 0 || ob == 0) return SEER_OK;
+    if ((s = seer_dit_bytes(fn, "x", batch, in_channels, size * size, &xb))) return s;
+    if (seer_dit_overlap(out, ob, x, xb))
+        return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: out overlaps x", fn);
+    int64_t kk = in_channels * patch * patch, cols = patch * patch * out_channels;
+    int r = seer_run(seer_dit_forecast_step_job, &c, batch * tokens,
+                     channels * ((int64_t)num_branches * 4 + kk + cols + 6));
+    if (r & 2)
+        return seer_set_error(SEER_ERR_INTERNAL, "%s: out of memory for %lld floats of scratch", fn,
+                              (long long)(4 * kk + channels + cols));
+    if ((r & 1) && nonfinite) *nonfinite = 1;
     return SEER_OK;
 }

@@ -308,13 +308,6 @@ static int seer_forecast_residual_job(const void *p, int64_t e0, int64_t e1) {
                                            c->factors, c->order, &c->k, e0, e1);
 }
 
-static int seer_forecast_residual_multi_job(const void *p, int64_t e0, int64_t e1) {
-    const seer_residual_ctx *c = p;
-    return seer_taylor_forecast_residual_multi_range(c->kern, c->dtype, c->x, c->tokens, c->channels,
-                                                     c->num_branches, c->gates, c->gate_row_stride, c->factors,
-                                                     c->orders, &c->k, e0, e1);
-}
-
 SEER_API seer_status seer_taylor_forecast_residual(int variant, int dtype, void *x, const void *gate,
                                                    int64_t gate_row_stride, const void *const *factors, int order,
                                                    int64_t batch, int64_t tokens, int64_t channels, float delta,
@@ -344,26 +337,29 @@ SEER_API seer_status seer_taylor_forecast_residual(int variant, int dtype, void 
     return SEER_OK;
 }
 
-SEER_API seer_status seer_taylor_forecast_residual_multi(int variant, int dtype, void *x, int64_t batch,
-                                                         int64_t tokens, int64_t channels, int num_branches,
-                                                         const void *const *gates, int64_t gate_row_stride,
-                                                         const void *const *factors, const int32_t *orders,
-                                                         float delta, int32_t *nonfinite) {
-    static const char fn[] = "taylor_forecast_residual_multi";
+seer_status seer_multi_prepare(const char *fn, int variant, int dtype, void *x, int64_t batch, int64_t tokens,
+                               int64_t channels, int num_branches, const void *const *gates, int64_t gate_row_stride,
+                               const void *const *factors, const int32_t *orders, float delta, seer_multi_plan *plan,
+                               int64_t *n) {
     const seer_kernels *kern = NULL;
     seer_status s;
-    int64_t n = 0, gate_bytes = 0;
+    int64_t gate_bytes = 0;
+    *n = 0;
     if ((s = seer_resolve(fn, variant, &kern)) || (s = seer_check_dtype(fn, dtype)) ||
-        (s = seer_check_shape(fn, dtype, batch, tokens, channels, gate_row_stride, &n, &gate_bytes)))
+        (s = seer_check_shape(fn, dtype, batch, tokens, channels, gate_row_stride, n, &gate_bytes)))
         return s;
     if (num_branches < 0)
         return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: num_branches=%d is negative", fn, num_branches);
-    if (n == 0 || num_branches == 0) return SEER_OK;
+    seer_multi_plan p = {kern, dtype, num_branches, x, tokens, channels, gate_row_stride, gates, factors, orders,
+                         {{0}, {0}}};
+    seer_coeffs_init(&p.k, delta);
+    *plan = p;
+    if (*n == 0 || num_branches == 0) return SEER_OK;
     if ((s = seer_check_ptr(fn, "x", x, dtype))) return s;
     if (!gates) return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: gates is NULL", fn);
     if (!orders) return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: orders is NULL", fn);
     if (!factors) return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: factors is NULL", fn);
-    int64_t bytes = n * (int64_t)seer_dtype_size(dtype);
+    int64_t bytes = *n * (int64_t)seer_dtype_size(dtype);
     for (int b = 0; b < num_branches; b++) {
         char what[48];
         int order = orders[b];
@@ -381,10 +377,31 @@ SEER_API seer_status seer_taylor_forecast_residual_multi(int variant, int dtype,
                 return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: x overlaps factors[%d] (branch %d)", fn,
                                       b * (SEER_MAX_ORDER + 1) + i, b);
     }
-    seer_residual_ctx ctx = {kern,   dtype, num_branches, x, tokens, channels, gate_row_stride, gates, factors,
-                             orders, 0,     {{0}, {0}}};
-    seer_coeffs_init(&ctx.k, delta);
-    if (seer_run(seer_forecast_residual_multi_job, &ctx, n, num_branches) && nonfinite) *nonfinite = 1;
+    return SEER_OK;
+}
+
+int seer_multi_run_range(const seer_multi_plan *c, int64_t e0, int64_t e1) {
+    if (c->num_branches == 0) return 0;
+    return seer_taylor_forecast_residual_multi_range(c->kern, c->dtype, c->x, c->tokens, c->channels,
+                                                     c->num_branches, c->gates, c->gate_row_stride, c->factors,
+                                                     c->orders, &c->k, e0, e1);
+}
+
+static int seer_forecast_residual_multi_job(const void *p, int64_t e0, int64_t e1) {
+    return seer_multi_run_range(p, e0, e1);
+}
+
+SEER_API seer_status seer_taylor_forecast_residual_multi(int variant, int dtype, void *x, int64_t batch,
+                                                         int64_t tokens, int64_t channels, int num_branches,
+                                                         const void *const *gates, int64_t gate_row_stride,
+                                                         const void *const *factors, const int32_t *orders,
+                                                         float delta, int32_t *nonfinite) {
+    seer_multi_plan plan;
+    int64_t n = 0;
+    seer_status s = seer_multi_prepare("taylor_forecast_residual_multi", variant, dtype, x, batch, tokens, channels,
+                                       num_branches, gates, gate_row_stride, factors, orders, delta, &plan, &n);
+    if (s || n == 0 || num_branches == 0) return s;
+    if (seer_run(seer_forecast_residual_multi_job, &plan, n, num_branches) && nonfinite) *nonfinite = 1;
     return SEER_OK;
 }
 

@@ -91,6 +91,28 @@ SEER_HIDDEN int seer_taylor_forecast_residual_multi_range(const seer_kernels *ke
                                                           const void *const *factors, const int32_t *orders,
                                                           const seer_coeffs *k, int64_t e0, int64_t e1);
 
+/* A checked multi-branch forecast residual (seer_taylor_forecast_residual_multi's arguments), ready to run. */
+typedef struct seer_multi_plan {
+    const seer_kernels *kern;
+    int dtype, num_branches;
+    void *x;
+    int64_t tokens, channels, gate_row_stride;
+    const void *const *gates;
+    const void *const *factors;
+    const int32_t *orders;
+    seer_coeffs k;
+} seer_multi_plan;
+
+/* Checks the arguments as seer_taylor_forecast_residual_multi does (errors name fn) and fills plan; *n receives
+ * the element count of x. Nothing to run when *n or num_branches is 0. */
+SEER_HIDDEN seer_status seer_multi_prepare(const char *fn, int variant, int dtype, void *x, int64_t batch,
+                                           int64_t tokens, int64_t channels, int num_branches,
+                                           const void *const *gates, int64_t gate_row_stride,
+                                           const void *const *factors, const int32_t *orders, float delta,
+                                           seer_multi_plan *plan, int64_t *n);
+/* Runs a plan over elements [e0, e1) of x; returns 1 if a forecast value is NaN/Inf. */
+SEER_HIDDEN int seer_multi_run_range(const seer_multi_plan *plan, int64_t e0, int64_t e1);
+
 /*
  * The threading of every parallel entry point (dispatch.c): runs job over [0, n) in one contiguous piece per
  * thread, pieces starting on multiples of 64 elements; serially, with no OpenMP region, when n * weight is below

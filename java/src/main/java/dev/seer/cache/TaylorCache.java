@@ -144,15 +144,21 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
 
     @Override
     public void applyStack(StepContext ctx, Tensor x, List<HookPoint> points, List<GateView> gates) {
+        applyStackIn(ctx, points, gates, (v, stack, delta) -> Kernels.taylorForecastResidualMulti(v, x, stack, delta));
+    }
+
+    @Override
+    public boolean applyStackIn(StepContext ctx, List<HookPoint> points, List<GateView> gates, StackPass pass) {
         List<TaylorFactors> branches = new ArrayList<>(points.size());
         for (HookPoint p : points) {
             branches.add(requireFactors(p));
         }
         try (Arena step = Arena.ofConfined()) {
             BranchStack stack = new BranchStack(step, branches, gates);
-            nonFinite |= !Kernels.taylorForecastResidualMulti(variant, x, stack, current.delta());
+            nonFinite |= !pass.run(variant, stack, current.delta());
         }
         forecastBranches += points.size();
+        return true;
     }
 
     /** ||forecast - computed|| / ||computed||, accumulated in double. */

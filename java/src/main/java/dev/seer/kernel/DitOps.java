@@ -4,6 +4,7 @@ import dev.seer.tensor.DType;
 import dev.seer.tensor.Shape;
 import dev.seer.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * The parts of a DiT step around its blocks, as native float32 kernels (native/include/seer.h, "DiT glue ops"):
@@ -72,7 +73,69 @@ public final class DitOps {
     public static void patchEmbed(Variant variant, Tensor out, Tensor x, Tensor wT, Tensor bias, Tensor pos, int patch) {
         String op = "dit_patch_embed";
         Kernels.checkCpu(variant, op);
-        checkF32(op, "out", out, true);
+        patchEmbedChecks(op, "out", out, x, wT, bias, pos, patch);
+        Shape xs = x.shape();
+        long size = xs.dim(2);
+        long channels = wT.shape().dim(1);
+        NativeKernels.cpu().ditPatchEmbed(variant.code(), Kernels.seg(out), Kernels.seg(x), Kernels.seg(wT),
+                Kernels.seg(bias), Kernels.seg(pos), xs.dim(0), xs.dim(1), size, patch, channels);
+    }
+
+    /**
+     * out (B, Cout, S, S) = unpatchify(modulate(LayerNorm(h), shift, scale) wT + bias) for h (B, T, C), mods (B, 2C)
+     * holding shift then scale, wT (C, p*p*Cout), bias (p*p*Cout).
+     */
+    public static void finalLayer(Variant variant, Tensor out, Tensor h, Tensor mods, Tensor wT, Tensor bias, int patch,
+                                  float eps) {
+        String op = "dit_final_layer";
+        Kernels.checkCpu(variant, op);
+        finalLayerChecks(op, out, h, mods, wT, bias, patch, eps);
+        Shape os = out.shape();
+        long size = os.dim(2);
+        long batch = os.dim(0);
+        long channels = h.shape().dim(2);
+        NativeKernels.cpu().ditFinalLayer(variant.code(), Kernels.seg(out), Kernels.seg(h), Kernels.seg(mods),
+                Kernels.seg(wT), Kernels.seg(bias), batch, channels, size, patch, os.dim(1), eps);
+    }
+
+    /**
+     * A whole forecast step in one native pass (seer_dit_forecast_step): h = {@link #patchEmbed}(x, embedWT,
+     * embedBias, pos); h += the stack's forecasts ({@link Kernels#taylorForecastResidualMulti}); out =
+     * {@link #finalLayer}(h, finalMods, finalWT, finalBias). Bit-identical to the three calls in turn.
+     *
+     * @param h scratch (B, T, C) for the residual stream; holds the stack's output afterwards
+     * @return false if a forecast value was NaN or infinite
+     */
+    public static boolean forecastStep(Variant variant, Tensor out, Tensor h, Tensor x, Tensor embedWT, Tensor embedBias,
+                                       Tensor pos, BranchStack stack, float delta, Tensor finalMods, Tensor finalWT,
+                                       Tensor finalBias, int patch, float eps) {
+        String op = "dit_forecast_step";
+        Kernels.checkCpu(variant, op);
+        if (stack == null) {
+            throw new IllegalArgumentException(op + ": stack is null");
+        }
+        if (!Float.isFinite(delta)) {
+            throw new IllegalArgumentException(op + ": delta must be finite, found " + delta);
+        }
+        patchEmbedChecks(op, "h", h, x, embedWT, embedBias, pos, patch);
+        finalLayerChecks(op, out, h, finalMods, finalWT, finalBias, patch, eps);
+        stack.checkTarget(h);
+        noOverlap(op, "out", out, x);
+        Shape xs = x.shape();
+        long size = xs.dim(2);
+        stack.refreshOrders();
+        MemorySegment flag = Kernels.clearedFlag();
+        NativeKernels.cpu().ditForecastStep(variant.code(), Kernels.seg(out), Kernels.seg(h), Kernels.seg(x),
+                Kernels.seg(embedWT), Kernels.seg(embedBias), Kernels.seg(pos), stack.size(), stack.gatePointers(),
+                stack.gateRowStride(), stack.factorPointers(), stack.orders(), delta, Kernels.seg(finalMods),
+                Kernels.seg(finalWT), Kernels.seg(finalBias), eps, xs.dim(0), xs.dim(1), size, patch, h.shape().dim(2),
+                out.shape().dim(1), flag);
+        return flag.get(ValueLayout.JAVA_INT, 0) == 0;
+    }
+
+    /** patchEmbed's argument checks, errors naming op and the output as outName. */
+    private static void patchEmbedChecks(String op, String outName, Tensor out, Tensor x, Tensor wT, Tensor bias, Tensor pos, int patch) {
+        checkF32(op, outName, out, true);
         checkF32(op, "x", x, false);
         checkF32(op, "w_t", wT, false);
         checkF32(op, "bias", bias, false);
@@ -90,20 +153,13 @@ public final class DitOps {
         expect(op, "w_t", wT, Shape.of(xs.dim(1) * patch * patch, channels));
         expect(op, "bias", bias, Shape.of(channels));
         expect(op, "pos", pos, Shape.of(tokens, channels));
-        expect(op, "out", out, Shape.of(xs.dim(0), tokens, channels));
-        noOverlap(op, "out", out, x, wT, bias, pos);
-        NativeKernels.cpu().ditPatchEmbed(variant.code(), Kernels.seg(out), Kernels.seg(x), Kernels.seg(wT),
-                Kernels.seg(bias), Kernels.seg(pos), xs.dim(0), xs.dim(1), size, patch, channels);
+        expect(op, outName, out, Shape.of(xs.dim(0), tokens, channels));
+        noOverlap(op, outName, out, x, wT, bias, pos);
     }
 
-    /**
-     * out (B, Cout, S, S) = unpatchify(modulate(LayerNorm(h), shift, scale) wT + bias) for h (B, T, C), mods (B, 2C)
-     * holding shift then scale, wT (C, p*p*Cout), bias (p*p*Cout).
-     */
-    public static void finalLayer(Variant variant, Tensor out, Tensor h, Tensor mods, Tensor wT, Tensor bias, int patch,
-                                  float eps) {
-        String op = "dit_final_layer";
-        Kernels.checkCpu(variant, op);
+    /** finalLayer's argument checks, errors naming op. */
+    private static void finalLayerChecks(String op, Tensor out, Tensor h, Tensor mods, Tensor wT, Tensor bias, int patch,
+                                         float eps) {
         checkF32(op, "out", out, true);
         checkF32(op, "h", h, false);
         checkF32(op, "mods", mods, false);
@@ -129,8 +185,6 @@ public final class DitOps {
         expect(op, "w_t", wT, Shape.of(channels, cols));
         expect(op, "bias", bias, Shape.of(cols));
         noOverlap(op, "out", out, h, mods, wT, bias);
-        NativeKernels.cpu().ditFinalLayer(variant.code(), Kernels.seg(out), Kernels.seg(h), Kernels.seg(mods),
-                Kernels.seg(wT), Kernels.seg(bias), batch, channels, size, patch, os.dim(1), eps);
     }
 
     private static void checkF32(String op, String name, Tensor t, boolean written) {

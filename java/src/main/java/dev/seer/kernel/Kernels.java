@@ -129,7 +129,7 @@ public final class Kernels {
         return MemorySegment.ofAddress(t.address());
     }
 
-    private static MemorySegment clearedFlag() {
+    static MemorySegment clearedFlag() {
         MemorySegment flag = NONFINITE.get();
         flag.set(ValueLayout.JAVA_INT, 0, 0);
         return flag;

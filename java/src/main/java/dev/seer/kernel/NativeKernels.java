@@ -44,6 +44,7 @@ public final class NativeKernels {
     private final MethodHandle linearRowsPack;
     private final MethodHandle ditPatchEmbed;
     private final MethodHandle ditFinalLayer;
+    private final MethodHandle ditForecastStep;
     private final MethodHandle streamCopy;
     private final MethodHandle streamTriad;
 
@@ -91,6 +92,10 @@ public final class NativeKernels {
         ditFinalLayer = handle(linker, lib, "seer_dit_final_layer", FunctionDescriptor.of(JAVA_INT,
                 JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG,
                 JAVA_FLOAT));
+        ditForecastStep = handle(linker, lib, "seer_dit_forecast_step", FunctionDescriptor.of(JAVA_INT,
+                JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS,
+                ADDRESS, JAVA_FLOAT, ADDRESS, ADDRESS, ADDRESS, JAVA_FLOAT, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG,
+                JAVA_LONG, JAVA_LONG, ADDRESS));
         streamCopy = handle(linker, lib, "seer_stream_copy", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
         streamTriad = handle(linker, lib, "seer_stream_triad", FunctionDescriptor.of(JAVA_INT,
                 ADDRESS, ADDRESS, ADDRESS, JAVA_FLOAT, JAVA_LONG));
@@ -274,6 +279,21 @@ public final class NativeKernels {
                        MemorySegment pos, long batch, long inChannels, long size, long patch, long channels) {
         try {
             check((int) ditPatchEmbed.invokeExact(variant, out, x, wT, bias, pos, batch, inChannels, size, patch, channels));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    void ditForecastStep(int variant, MemorySegment out, MemorySegment h, MemorySegment x, MemorySegment embedWT,
+                         MemorySegment embedBias, MemorySegment pos, int branches, MemorySegment gates,
+                         long gateRowStride, MemorySegment factors, MemorySegment orders, float delta,
+                         MemorySegment finalMods, MemorySegment finalWT, MemorySegment finalBias, float eps, long batch,
+                         long inChannels, long size, long patch, long channels, long outChannels,
+                         MemorySegment nonfinite) {
+        try {
+            check((int) ditForecastStep.invokeExact(variant, out, h, x, embedWT, embedBias, pos, branches, gates,
+                    gateRowStride, factors, orders, delta, finalMods, finalWT, finalBias, eps, batch, inChannels, size,
+                    patch, channels, outChannels, nonfinite));
         } catch (Throwable t) {
             throw rethrow(t);
         }

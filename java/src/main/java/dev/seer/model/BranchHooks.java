@@ -1,6 +1,8 @@
 package dev.seer.model;
 
+import dev.seer.kernel.BranchStack;
 import dev.seer.kernel.GateView;
+import dev.seer.kernel.Variant;
 import dev.seer.tensor.Tensor;
 import java.util.List;
 
@@ -40,6 +42,24 @@ public interface BranchHooks {
     /** x += sum over all hook points, in execution order, of gate * predicted branch. */
     default void applyStack(StepContext ctx, Tensor x, List<HookPoint> points, List<GateView> gates) {
         throw new UnsupportedOperationException("these hooks do not replace the whole stack");
+    }
+
+    /**
+     * A pass that applies a prepared stack's forecast, supplied by the model so that the layers around the stack
+     * run in the same pass (patch embedding before, final layer after).
+     */
+    @FunctionalInterface
+    interface StackPass {
+        /** Runs the pass with the hooks' kernel variant; returns false if a forecast value was NaN or infinite. */
+        boolean run(Variant variant, BranchStack stack, float delta);
+    }
+
+    /**
+     * As {@link #applyStack}, through the model's own pass; returns false, having done nothing, when these hooks
+     * cannot hand their stack to a pass (the model then calls {@link #applyStack}).
+     */
+    default boolean applyStackIn(StepContext ctx, List<HookPoint> points, List<GateView> gates, StackPass pass) {
+        return false;
     }
 
     /** One hooked residual branch: must leave x = x + gate * branch. */

@@ -11,6 +11,8 @@ import dev.seer.tensor.Shape;
 import dev.seer.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
@@ -205,6 +207,96 @@ class DitOpsTest {
             }
             assertSameBitsEverywhere(out, () -> DitOps.finalLayer(Variant.REF, out, h, mods, wT, bias, patch, eps),
                     v -> DitOps.finalLayer(v, out, h, mods, wT, bias, patch, eps));
+        }
+    }
+
+    /** Everything a forecast step reads: latents, embedding and final-layer weights, a filled branch stack. */
+    private record StepInputs(Tensor x, Tensor embedWT, Tensor embedBias, Tensor pos, Tensor gates, List<TaylorFactors> factors,
+                              Tensor mods, Tensor finalWT, Tensor finalBias, int patch) {
+        BranchStack stack(Arena arena) {
+            long channels = embedBias.shape().dim(0);
+            List<GateView> views = new ArrayList<>();
+            for (int b = 0; b < factors.size(); b++) {
+                views.add(new GateView(gates, b * channels, channels));
+            }
+            return new BranchStack(arena, factors, views);
+        }
+    }
+
+    private static StepInputs stepInputs(Arena arena, Random r, int batch, int in, int size, int patch, int channels,
+                                         int outChannels, int branches, int order) {
+        int tokens = (size / patch) * (size / patch);
+        List<TaylorFactors> factors = new ArrayList<>();
+        for (int b = 0; b < branches; b++) {
+            TaylorFactors f = TaylorFactors.allocate(arena, DType.F32, Shape.of(batch, tokens, channels), order);
+            for (int o = 0; o <= order; o++) {
+                Kernels.taylorUpdate(Variant.REF, f, randn(arena, r, batch, tokens, channels), o, 3f);
+            }
+            factors.add(f);
+        }
+        return new StepInputs(randn(arena, r, batch, in, size, size), randn(arena, r, in * patch * patch, channels),
+                randn(arena, r, channels), randn(arena, r, tokens, channels), randn(arena, r, batch, (long) branches * channels),
+                factors, randn(arena, r, batch, 2L * channels), randn(arena, r, channels, (long) patch * patch * outChannels),
+                randn(arena, r, (long) patch * patch * outChannels), patch);
+    }
+
+    @ParameterizedTest(name = "batch {0}, in {1}, size {2}, patch {3}, channels {4}, out {5}, branches {6}, order {7}")
+    @CsvSource({"2, 4, 16, 2, 96, 8, 4, 2", "1, 3, 6, 2, 37, 3, 2, 1", "3, 2, 3, 1, 9, 4, 1, 0", "2, 4, 8, 2, 64, 8, 3, 4"})
+    void forecastStepIsTheThreeOpsInOnePass(int batch, int in, int size, int patch, int channels, int outChannels,
+                                            int branches, int order) {
+        try (Arena arena = Arena.ofConfined()) {
+            StepInputs s = stepInputs(arena, new Random(batch * 31L + channels), batch, in, size, patch, channels, outChannels,
+                    branches, order);
+            BranchStack stack = s.stack(arena);
+            int tokens = (size / patch) * (size / patch);
+            float delta = -2.5f;
+            float eps = 1e-6f;
+            Tensor h = Tensor.allocate(arena, DType.F32, batch, tokens, channels);
+            Tensor out = Tensor.allocate(arena, DType.F32, batch, outChannels, size, size);
+            DitOps.patchEmbed(Variant.REF, h, s.x(), s.embedWT(), s.embedBias(), s.pos(), patch);
+            assertTrue(Kernels.taylorForecastResidualMulti(Variant.REF, h, stack, delta));
+            DitOps.finalLayer(Variant.REF, out, h, s.mods(), s.finalWT(), s.finalBias(), patch, eps);
+            float[] wantH = h.toFloatArray();
+            Tensor h2 = Tensor.allocate(arena, DType.F32, batch, tokens, channels);
+            Runnable ref = () -> assertTrue(DitOps.forecastStep(Variant.REF, out, h2, s.x(), s.embedWT(), s.embedBias(),
+                    s.pos(), stack, delta, s.mods(), s.finalWT(), s.finalBias(), patch, eps));
+            float[] wantOut = out.toFloatArray();
+            assertSameBitsEverywhere(out, ref, v -> {
+                h2.copyFrom(new float[wantH.length]);
+                assertTrue(DitOps.forecastStep(v, out, h2, s.x(), s.embedWT(), s.embedBias(), s.pos(), stack, delta, s.mods(),
+                        s.finalWT(), s.finalBias(), patch, eps));
+                assertArrayEquals(wantH, h2.toFloatArray(), v + ": the residual stream");
+            });
+            assertArrayEquals(wantOut, out.toFloatArray(), "the three ops in turn");
+        }
+    }
+
+    @Test
+    void forecastStepReportsNonFiniteForecastsAndRefusesBadArguments() {
+        try (Arena arena = Arena.ofConfined()) {
+            int batch = 2;
+            int size = 8;
+            int patch = 2;
+            int channels = 16;
+            StepInputs s = stepInputs(arena, new Random(9), batch, 4, size, patch, channels, 8, 2, 1);
+            BranchStack stack = s.stack(arena);
+            Tensor h = Tensor.allocate(arena, DType.F32, batch, 16, channels);
+            Tensor out = Tensor.allocate(arena, DType.F32, batch, 8, size, size);
+            s.factors().get(1).factor(1).segment().setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, 5, Float.NaN);
+            assertTrue(!DitOps.forecastStep(Variant.AUTO, out, h, s.x(), s.embedWT(), s.embedBias(), s.pos(), stack, 0.5f,
+                    s.mods(), s.finalWT(), s.finalBias(), patch, 1e-6f), "a NaN factor makes a NaN forecast");
+            refused("dit_forecast_step: stack is null", () -> DitOps.forecastStep(Variant.AUTO, out, h, s.x(), s.embedWT(),
+                    s.embedBias(), s.pos(), null, 0.5f, s.mods(), s.finalWT(), s.finalBias(), patch, 1e-6f));
+            refused("delta must be finite, found NaN", () -> DitOps.forecastStep(Variant.AUTO, out, h, s.x(), s.embedWT(),
+                    s.embedBias(), s.pos(), stack, Float.NaN, s.mods(), s.finalWT(), s.finalBias(), patch, 1e-6f));
+            refused("h must have shape (2, 16, 16), found (2, 16, 15)", () -> DitOps.forecastStep(Variant.AUTO, out,
+                    Tensor.allocate(arena, DType.F32, batch, 16, 15), s.x(), s.embedWT(), s.embedBias(), s.pos(), stack, 0.5f,
+                    s.mods(), s.finalWT(), s.finalBias(), patch, 1e-6f));
+            Tensor xAlias = Tensor.ofSegment(DType.F32, s.x().shape(), out.segment().asSlice(0, s.x().byteSize()), null);
+            refused("out overlaps an input", () -> DitOps.forecastStep(Variant.AUTO, out, h, xAlias, s.embedWT(), s.embedBias(),
+                    s.pos(), stack, 0.5f, s.mods(), s.finalWT(), s.finalBias(), patch, 1e-6f));
+            refused("variant CUDA needs CUDA tensors", () -> DitOps.forecastStep(Variant.CUDA, out, h, s.x(), s.embedWT(),
+                    s.embedBias(), s.pos(), stack, 0.5f, s.mods(), s.finalWT(), s.finalBias(), patch, 1e-6f));
         }
     }
 

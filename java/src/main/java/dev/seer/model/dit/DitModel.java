@@ -423,17 +423,18 @@ public final class DitModel implements AutoCloseable {
     }
 
     /**
-     * The step: patch embedding, conditioning and every adaLN product natively; then either the blocks (libtorch,
-     * with the hooks around each branch) or, when the hooks replace the stack, only their multi-branch forecast;
-     * then the final layer natively. A forecast step thus runs no libtorch op.
+     * The step. When the hooks replace the stack (a forecast step), one native pass: patch embedding, the hooks'
+     * multi-branch forecast and the final layer ({@link DitOps#forecastStep}), so a forecast step runs no
+     * libtorch op. Otherwise the patch embedding natively, the blocks (libtorch, the linear maps natively; the
+     * hooks around each branch), the final layer natively.
      */
     private Tensor forward(Arena arena, Tensor x, StepConditioning.Rows conditioning, StepContext ctx, BranchHooks hooks) {
         int batch = Math.toIntExact(x.shape().dim(0));
         int C = config.hiddenSize();
         int depth = config.depth();
+        int size = config.inputSize();
         Tensor h = Tensor.allocate(arena, DType.F32, batch, config.tokens(), C);
-        DitOps.patchEmbed(Variant.AUTO, h, x, nw.embedT(), nw.embedBias(), nw.pos(), config.patchSize());
-        Tensor siluC = conditioning.siluC();
+        Tensor out = Tensor.allocate(arena, DType.F32, batch, config.outChannels(), size, size);
         Tensor gates = conditioning.gates();
         hooks.beginStep(ctx);
         if (hooks != BranchHooks.NONE && hooks.replacesStack(ctx)) {
@@ -441,28 +442,40 @@ public final class DitModel implements AutoCloseable {
             for (HookPoint hp : hookPoints) {
                 views.add(new GateView(gates, (long) hp.index() * C, C));
             }
-            hooks.applyStack(ctx, h, hookPoints, views);
-        } else {
-            // shift_msa, scale_msa, shift_mlp, scale_mlp of block i at 4iC + 0, C, 2C, 3C
-            Tensor shiftScale = Tensor.allocate(arena, DType.F32, batch, 4L * depth * C);
-            DitOps.linearRows(Variant.AUTO, shiftScale, siluC, nw.shiftScalePanels(), nw.shiftScaleBias());
-            org.bytedeco.pytorch.Tensor ht = Torch.wrap(h);
-            org.bytedeco.pytorch.Tensor ss = Torch.wrap(shiftScale);
-            org.bytedeco.pytorch.Tensor g = Torch.wrap(gates);
-            for (int i = 0; i < depth; i++) {
-                BlockWeights bw = blockWeights.get(i);
-                org.bytedeco.pytorch.Tensor ssi = ss.narrow(1, 4L * i * C, 4L * C);
-                residual(hooks, hookPoints.get(2 * i), ctx, ht, h, g, gates, 2L * i * C,
-                        () -> attention(graph.modulate(ht, ssi, 0), bw));
-                residual(hooks, hookPoints.get(2 * i + 1), ctx, ht, h, g, gates, (2L * i + 1) * C,
-                        () -> mlp(graph.modulate(ht, ssi, 2L * C), bw));
+            boolean onePass = hooks.applyStackIn(ctx, hookPoints, views, (variant, stack, delta) -> DitOps.forecastStep(
+                    variant, out, h, x, nw.embedT(), nw.embedBias(), nw.pos(), stack, delta, conditioning.finalMods(),
+                    nw.finalLinearT(), nw.finalLinearBias(), config.patchSize(), FINAL_NORM_EPS));
+            if (!onePass) {
+                DitOps.patchEmbed(Variant.AUTO, h, x, nw.embedT(), nw.embedBias(), nw.pos(), config.patchSize());
+                hooks.applyStack(ctx, h, hookPoints, views);
+                finalLayer(out, h, conditioning);
             }
+            hooks.endStep(ctx);
+            return out;
         }
-        Tensor out = Tensor.allocate(arena, DType.F32, batch, config.outChannels(), config.inputSize(), config.inputSize());
-        DitOps.finalLayer(Variant.AUTO, out, h, conditioning.finalMods(), nw.finalLinearT(), nw.finalLinearBias(), config.patchSize(),
-                FINAL_NORM_EPS);
+        DitOps.patchEmbed(Variant.AUTO, h, x, nw.embedT(), nw.embedBias(), nw.pos(), config.patchSize());
+        // shift_msa, scale_msa, shift_mlp, scale_mlp of block i at 4iC + 0, C, 2C, 3C
+        Tensor shiftScale = Tensor.allocate(arena, DType.F32, batch, 4L * depth * C);
+        DitOps.linearRows(Variant.AUTO, shiftScale, conditioning.siluC(), nw.shiftScalePanels(), nw.shiftScaleBias());
+        org.bytedeco.pytorch.Tensor ht = Torch.wrap(h);
+        org.bytedeco.pytorch.Tensor ss = Torch.wrap(shiftScale);
+        org.bytedeco.pytorch.Tensor g = Torch.wrap(gates);
+        for (int i = 0; i < depth; i++) {
+            BlockWeights bw = blockWeights.get(i);
+            org.bytedeco.pytorch.Tensor ssi = ss.narrow(1, 4L * i * C, 4L * C);
+            residual(hooks, hookPoints.get(2 * i), ctx, ht, h, g, gates, 2L * i * C,
+                    () -> attention(graph.modulate(ht, ssi, 0), bw));
+            residual(hooks, hookPoints.get(2 * i + 1), ctx, ht, h, g, gates, (2L * i + 1) * C,
+                    () -> mlp(graph.modulate(ht, ssi, 2L * C), bw));
+        }
+        finalLayer(out, h, conditioning);
         hooks.endStep(ctx);
         return out;
+    }
+
+    private void finalLayer(Tensor out, Tensor h, StepConditioning.Rows conditioning) {
+        DitOps.finalLayer(Variant.AUTO, out, h, conditioning.finalMods(), nw.finalLinearT(), nw.finalLinearBias(),
+                config.patchSize(), FINAL_NORM_EPS);
     }
 
     /**

@@ -4,12 +4,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.seer.cache.CachePolicy;
+import dev.seer.cache.TaylorCache;
+import dev.seer.kernel.GateView;
+import dev.seer.kernel.Variant;
 import dev.seer.model.BranchHooks;
+import dev.seer.model.HookPoint;
 import dev.seer.model.StepContext;
 import dev.seer.tensor.DType;
 import dev.seer.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -52,6 +58,58 @@ class DitModelTest {
                     assertTrue(rel < 1e-5, "relative L2 error " + rel + " for " + cfg);
                 }
             }
+        }
+    }
+
+    /** TaylorCache's hooks without its one-pass forecast step: the model falls back to three native calls. */
+    private record ThreePassHooks(TaylorCache cache) implements BranchHooks {
+        @Override
+        public void beginStep(StepContext ctx) {
+            cache.beginStep(ctx);
+        }
+
+        @Override
+        public boolean replacesStack(StepContext ctx) {
+            return cache.replacesStack(ctx);
+        }
+
+        @Override
+        public void applyStack(StepContext ctx, Tensor x, List<HookPoint> points, List<GateView> gates) {
+            cache.applyStack(ctx, x, points, gates);
+        }
+
+        @Override
+        public void residual(HookPoint point, StepContext ctx, Tensor x, GateView gate, Branch branch) {
+            cache.residual(point, ctx, x, gate, branch);
+        }
+
+        @Override
+        public void endStep(StepContext ctx) {
+            cache.endStep(ctx);
+        }
+    }
+
+    @Test
+    void forecastStepsGiveTheSameBitsInOnePassAndInThree() {
+        int steps = 10;
+        try (Arena arena = Arena.ofShared();
+             DitModel model = DitModel.fromStateDict(TINY, DitModel.randomStateDict(TINY, 3, arena));
+             TaylorCache onePass = new TaylorCache(new CachePolicy.TaylorSeer(3, 2), steps, Variant.AUTO);
+             TaylorCache threePass = new TaylorCache(new CachePolicy.TaylorSeer(3, 2), steps, Variant.AUTO)) {
+            BranchHooks fallback = new ThreePassHooks(threePass);
+            int batch = 2;
+            long[] labels = {1, TINY.numClasses()};
+            int forecasts = 0;
+            for (int i = steps - 1; i >= 0; i--) {
+                long[] t = {i * 100L, i * 100L};
+                StepContext ctx = new StepContext(i, steps, i * 100, StepContext.Guidance.JOINT);
+                float[] x = noise(batch * TINY.inChannels() * TINY.inputSize() * TINY.inputSize(), i);
+                float[] a = model.forward(x, batch, t, labels, ctx, onePass);
+                forecasts += onePass.currentStepIsFull() ? 0 : 1;
+                float[] b = model.forward(x, batch, t, labels, ctx, fallback);
+                org.junit.jupiter.api.Assertions.assertArrayEquals(a, b, "step " + i);
+            }
+            assertTrue(forecasts >= 4, forecasts + " forecast steps");
         }
     }
 
