@@ -290,22 +290,11 @@ SEER_API seer_status seer_taylor_forecast(int variant, int dtype, void *out, con
 
 /* ---- taylor_forecast_residual (single and multi) ---- */
 
-typedef struct {
-    const seer_kernels *kern;
-    int dtype, num_branches;
-    void *x;
-    int64_t tokens, channels, gate_row_stride;
-    const void *const *gates;
-    const void *const *factors;
-    const int32_t *orders;
-    int32_t order; /* single-branch call: orders points here */
-    seer_coeffs k;
-} seer_residual_ctx;
-
+/* The single-branch call runs as a plan of one branch (seer_multi_plan, seer_internal.h). */
 static int seer_forecast_residual_job(const void *p, int64_t e0, int64_t e1) {
-    const seer_residual_ctx *c = p;
+    const seer_multi_plan *c = p;
     return c->kern->forecast_residual_rows(c->dtype, c->x, c->gates[0], c->gate_row_stride, c->tokens, c->channels,
-                                           c->factors, c->order, &c->k, e0, e1);
+                                           c->factors, c->orders[0], &c->k, e0, e1);
 }
 
 SEER_API seer_status seer_taylor_forecast_residual(int variant, int dtype, void *x, const void *gate,
@@ -330,10 +319,10 @@ SEER_API seer_status seer_taylor_forecast_residual(int variant, int dtype, void 
     for (int i = 0; i <= order; i++)
         if (seer_overlap(x, bytes, factors[i], bytes))
             return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: x overlaps factors[%d]", fn, i);
-    seer_residual_ctx ctx = {kern, dtype, 1, x, tokens, channels, gate_row_stride, &gate, factors, NULL, order,
-                             {{0}, {0}}};
-    seer_coeffs_init(&ctx.k, delta);
-    if (seer_run(seer_forecast_residual_job, &ctx, n, 1) && nonfinite) *nonfinite = 1;
+    int32_t order32 = order;
+    seer_multi_plan plan = {kern, dtype, 1, x, tokens, channels, gate_row_stride, &gate, factors, &order32, {{0}, {0}}};
+    seer_coeffs_init(&plan.k, delta);
+    if (seer_run(seer_forecast_residual_job, &plan, n, 1) && nonfinite) *nonfinite = 1;
     return SEER_OK;
 }
 

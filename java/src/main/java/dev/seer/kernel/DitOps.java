@@ -7,10 +7,11 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * The parts of a DiT step around its blocks, as native float32 kernels (native/include/seer.h, "DiT glue ops"):
- * the few-row linear maps of the conditioning path, the patch embedding and the final layer. A forecast step is
- * only these and the multi-branch forecast, so it runs no libtorch op. Weights are passed transposed (inputs x
- * outputs) or packed ({@link #packLinear}). Every variant gives the same bits, whatever the thread count.
+ * DiT ops as native float32 kernels (native/include/seer.h, "DiT glue ops"): the linear maps over packed weights
+ * (the conditioning path's few rows and the blocks' qkv, output and MLP maps), the patch embedding, the final
+ * layer, and a whole forecast step in one pass ({@link #forecastStep}), so a forecast step runs no libtorch op.
+ * Weights are passed transposed (inputs x outputs) or packed ({@link #packLinear}). Every variant gives the same
+ * bits, whatever the thread count.
  *
  * <p>Arguments are validated as in {@link Kernels}: nulls, shapes, dtypes, devices, memory that C cannot use and
  * overlapping outputs are an {@link IllegalArgumentException} naming what was expected and what was found.
@@ -134,7 +135,8 @@ public final class DitOps {
     }
 
     /** patchEmbed's argument checks, errors naming op and the output as outName. */
-    private static void patchEmbedChecks(String op, String outName, Tensor out, Tensor x, Tensor wT, Tensor bias, Tensor pos, int patch) {
+    private static void patchEmbedChecks(String op, String outName, Tensor out, Tensor x, Tensor wT, Tensor bias, Tensor pos,
+                                         int patch) {
         checkF32(op, outName, out, true);
         checkF32(op, "x", x, false);
         checkF32(op, "w_t", wT, false);

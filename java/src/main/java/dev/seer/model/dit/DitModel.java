@@ -35,10 +35,11 @@ import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
 /**
- * The facebookresearch DiT (Peebles &amp; Xie, 2023) on libtorch, float32, inference only. Hook points are the
- * attention and MLP branch of every block (blocks.{i}.attn, blocks.{i}.mlp): each is computed up to, but not
- * including, its gate, and handed to {@link BranchHooks} for the gated residual add. The adaLN modulation, the
- * embedders and the final layer always run.
+ * The facebookresearch DiT (Peebles &amp; Xie, 2023), float32, inference only: every linear map, the embedders and
+ * the final layer in Seer's native ops ({@link DitOps}), LayerNorm, attention and GELU in libtorch. Hook points
+ * are the attention and MLP branch of every block (blocks.{i}.attn, blocks.{i}.mlp): each is computed up to, but
+ * not including, its gate, and handed to {@link BranchHooks} for the gated residual add. The adaLN modulation,
+ * the embedders and the final layer always run.
  *
  * <p>Thread-safe: one loaded model serves any number of concurrent {@link #forward} calls; weights are only read.
  */
@@ -73,6 +74,7 @@ public final class DitModel implements AutoCloseable {
     private final org.bytedeco.pytorch.Tensor frequencies;
     /** The timestep embedding's frequencies, as the float32 values of the reference. */
     private final float[] frequencyValues;
+    /** For its weight-free ops (modulate, gate) only: the blocks' linear weights are not in {@link #weights}. */
     private final DitGraph graph;
     private volatile boolean closed;
 
