@@ -99,6 +99,7 @@ public final class DitPipeline implements AutoCloseable {
             float[] xIn = new float[batch * per];
             float[] eps = new float[n * per];
             float[] var = new float[n * per];
+            float[] out = new float[batch * cfg.outChannels() * size * size];
             for (int i = S - 1; i >= 0; i--) {
                 int t = diffusion.timestep(i);
                 long[] ts = new long[batch];
@@ -108,10 +109,11 @@ public final class DitPipeline implements AutoCloseable {
                 }
                 StepContext ctx = new StepContext(i, S, t, StepContext.Guidance.JOINT);
                 long s0 = System.nanoTime();
-                float[] out = model.forward(xIn, batch, ts, labels, ctx, cache == null ? BranchHooks.NONE : cache, conditioning);
+                // the same arrays at every step: nothing new on the Java heap per step
+                model.forward(xIn, batch, ts, labels, ctx, cache == null ? BranchHooks.NONE : cache, conditioning, out);
                 if (cache != null && cache.lastForecastWasNonFinite()) {
                     cache.redoAsFull();
-                    out = model.forward(xIn, batch, ts, labels, ctx, cache, conditioning);
+                    model.forward(xIn, batch, ts, labels, ctx, cache, conditioning, out);
                 }
                 boolean wasFull = cache == null || cache.currentStepIsFull();
                 double dt = (System.nanoTime() - s0) / 1e9;
@@ -128,9 +130,11 @@ public final class DitPipeline implements AutoCloseable {
                 // deterministic DDIM multiplies it by zero, and nothing draws from the generator after the steps.
                 boolean noiseUnused = req.sampler() == SamplerKind.DDIM && req.eta() == 0;
                 float[] noise = noiseUnused ? null : java.util.Arrays.copyOf(DitModel.randn(gen, batch, C, size, size), n * per);
-                img = req.sampler() == SamplerKind.DDIM
-                        ? steps.ddim(img, eps, i, req.eta(), noise)
-                        : steps.ddpm(img, eps, var, i, noise);
+                if (req.sampler() == SamplerKind.DDIM) {
+                    steps.ddim(img, eps, i, req.eta(), noise, img);
+                } else {
+                    steps.ddpm(img, eps, var, i, noise, img);
+                }
                 req.listener().onStep(S - i, S, wasFull);
             }
             double seconds = (System.nanoTime() - t0) / 1e9;

@@ -351,15 +351,19 @@ public final class DitModel implements AutoCloseable {
      * batch row (labels may be the null class num_classes). Returns (batch, out_channels, H, W) flattened.
      */
     public float[] forward(float[] x, int batch, long[] timesteps, long[] labels, StepContext ctx, BranchHooks hooks) {
-        return forward(x, batch, timesteps, labels, ctx, hooks, null);
+        return forward(x, batch, timesteps, labels, ctx, hooks, null, null);
     }
 
     /**
      * As {@link #forward(float[], int, long[], long[], StepContext, BranchHooks)}, taking the conditioning from a
-     * run's {@link StepConditioning} where it covers the call (same results, bit for bit; null: none).
+     * run's {@link StepConditioning} where it covers the call (same results, bit for bit; null: none), into
+     * {@code out} when given (null: a new array). A sampling loop that passes the same array at every step
+     * allocates nothing on the Java heap per step: fresh heap pages cost a page fault each on first touch.
+     *
+     * @return out, or the new array
      */
     public float[] forward(float[] x, int batch, long[] timesteps, long[] labels, StepContext ctx, BranchHooks hooks,
-                           StepConditioning conditioning) {
+                           StepConditioning conditioning, float[] out) {
         if (closed) {
             throw new IllegalStateException("model is closed");
         }
@@ -375,13 +379,21 @@ public final class DitModel implements AutoCloseable {
                     + timesteps.length + " timesteps and " + labels.length + " labels");
         }
         checkLabels(labels);
+        long outLength = (long) batch * config.outChannels() * size * size;
+        if (out != null && out.length != outLength) {
+            throw new IllegalArgumentException("out must hold batch * " + config.outChannels() + " * " + size + " * " + size
+                    + " = " + outLength + " floats for batch " + batch + ", found " + out.length);
+        }
+        float[] result = out != null ? out : new float[Math.toIntExact(outLength)];
         BranchHooks h = hooks == null ? BranchHooks.NONE : hooks;
         try (Arena arena = Arena.ofConfined(); PointerScope scope = new PointerScope(); InferenceMode mode = new InferenceMode()) {
             StepConditioning.Rows rows = conditioning == null ? null : conditioning.rowsFor(timesteps, labels);
             if (rows == null) {
                 rows = conditionRows(arena, timesteps, labels);
             }
-            return forward(arena, Tensor.ofFloats(arena, x, batch, in, size, size), rows, ctx, h).toFloatArray();
+            Tensor y = forward(arena, Tensor.ofFloats(arena, x, batch, in, size, size), rows, ctx, h);
+            MemorySegment.copy(y.segment(), ValueLayout.JAVA_FLOAT, 0, result, 0, result.length);
+            return result;
         }
     }
 

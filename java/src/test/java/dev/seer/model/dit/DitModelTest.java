@@ -164,4 +164,24 @@ class DitModelTest {
             assertEquals("labels must be in 0..5, found 6", e.getMessage());
         }
     }
+
+    @Test
+    void forwardWritesIntoTheCallersArrayAndTakesTheRunsConditioning() {
+        try (Arena arena = Arena.ofShared(); DitModel m = DitModel.fromStateDict(TINY, DitModel.randomStateDict(TINY, 1, arena))) {
+            float[] x = noise(2 * 4 * 8 * 8, 3);
+            long[] t = {500, 500};
+            long[] y = {2, TINY.numClasses()};
+            float[] want = m.forward(x, 2, t, y, CTX, BranchHooks.NONE);
+            float[] out = new float[want.length];
+            try (StepConditioning c = m.stepConditioning(new long[] {999, 500, 0}, y)) {
+                assertTrue(out == m.forward(x, 2, t, y, CTX, BranchHooks.NONE, c, out));
+            }
+            org.junit.jupiter.api.Assertions.assertArrayEquals(want, out, "the run's conditioning gives the same bits");
+            var e = assertThrows(IllegalArgumentException.class,
+                    () -> m.forward(x, 2, t, y, CTX, BranchHooks.NONE, null, new float[7]));
+            assertEquals("out must hold batch * 8 * 8 * 8 = 1024 floats for batch 2, found 7", e.getMessage());
+            var f = assertThrows(IllegalArgumentException.class, () -> m.stepConditioning(new long[] {1}, new long[] {9}));
+            assertEquals("labels must be in 0..5, found 9", f.getMessage());
+        }
+    }
 }
