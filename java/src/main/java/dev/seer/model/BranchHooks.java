@@ -33,7 +33,8 @@ public interface BranchHooks {
 
     /**
      * If true, the model runs none of the hooked branches this step: it computes every gate and calls
-     * {@link #applyStack} once, then runs the final layer.
+     * {@link #applyStackIn} once (or, when that returns false, {@link #applyStack} between its own patch embedding
+     * and final layer).
      */
     default boolean replacesStack(StepContext ctx) {
         return false;
