@@ -38,6 +38,10 @@ def tiny(shift):
 # 1. model.state_dict(): an OrderedDict with a _metadata attribute.
 torch.save(tiny(0).state_dict(), "state-dict.pt")
 
+# 1b. The same with pickle protocols 4 and 5 (FRAME, MEMOIZE, STACK_GLOBAL, SHORT_BINUNICODE).
+torch.save(tiny(0).state_dict(), "state-dict-protocol4.pt", pickle_protocol=4)
+torch.save(tiny(0).state_dict(), "state-dict-protocol5.pt", pickle_protocol=5)
+
 # 2. A DiT train.py checkpoint: model, ema, optimizer state and the argparse Namespace.
 model, ema = tiny(0), tiny(10)
 opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0)

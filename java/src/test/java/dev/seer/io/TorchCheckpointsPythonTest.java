@@ -19,8 +19,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Files written by Python's own {@code torch.save} (resources io/python, made by make_fixtures.py there): an
- * OrderedDict state dict with its _metadata, a DiT-style training checkpoint with an optimizer state and an
- * argparse Namespace, parameters, every dtype Seer stores, views sharing a storage and a transposed tensor.
+ * OrderedDict state dict with its _metadata (pickle protocols 2, 4 and 5), a DiT-style training checkpoint with
+ * an optimizer state and an argparse Namespace, parameters, every dtype Seer stores, views sharing a storage and
+ * a transposed tensor.
  */
 class TorchCheckpointsPythonTest {
     @TempDir
@@ -58,6 +59,13 @@ class TorchCheckpointsPythonTest {
     @Test
     void modelStateDictWithItsMetadata() throws Exception {
         assertTiny(TorchCheckpoints.loadStateDict(fixture("state-dict.pt")), 0);
+    }
+
+    @Test
+    void picklesOfProtocols4And5() throws Exception {
+        // FRAME, MEMOIZE, STACK_GLOBAL and SHORT_BINUNICODE instead of protocol 2's GLOBAL and BINPUT
+        assertTiny(TorchCheckpoints.loadStateDict(fixture("state-dict-protocol4.pt")), 0);
+        assertTiny(TorchCheckpoints.loadStateDict(fixture("state-dict-protocol5.pt")), 0);
     }
 
     @Test
