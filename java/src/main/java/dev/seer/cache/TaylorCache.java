@@ -46,6 +46,9 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
     private long forecastBranches;
     private boolean closed;
     private ForecastErrorSink errorSink;
+    /** The whole-stack forecast's tables, in {@link #arena}, for {@link #stackPoints}. */
+    private BranchStack stack;
+    private List<HookPoint> stackPoints;
 
     /** Receives the forecast error of every branch at every forecast step (see {@link #measureForecastErrors}). */
     @FunctionalInterface
@@ -149,14 +152,19 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
 
     @Override
     public boolean applyStackIn(StepContext ctx, List<HookPoint> points, List<GateView> gates, StackPass pass) {
-        List<TaylorFactors> branches = new ArrayList<>(points.size());
-        for (HookPoint p : points) {
-            branches.add(requireFactors(p));
+        // A branch's factors never move once allocated: the stack's tables are built once per run and set of
+        // points, and each step only points them at its gates.
+        if (stack == null || !points.equals(stackPoints)) {
+            List<TaylorFactors> branches = new ArrayList<>(points.size());
+            for (HookPoint p : points) {
+                branches.add(requireFactors(p));
+            }
+            stack = new BranchStack(arena, branches, gates);
+            stackPoints = List.copyOf(points);
+        } else {
+            stack.setGates(gates);
         }
-        try (Arena step = Arena.ofConfined()) {
-            BranchStack stack = new BranchStack(step, branches, gates);
-            nonFinite |= !pass.run(variant, stack, current.delta());
-        }
+        nonFinite |= !pass.run(variant, stack, current.delta());
         forecastBranches += points.size();
         return true;
     }

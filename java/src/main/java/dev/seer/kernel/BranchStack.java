@@ -18,7 +18,7 @@ public final class BranchStack {
     private final List<TaylorFactors> branches;
     private final DType dtype;
     private final Shape shape;
-    private final Tensor gateStorage;
+    private Tensor gateStorage;
     private final MemorySegment gatePointers;
     private final MemorySegment factorPointers;
     private final MemorySegment orders;
@@ -31,30 +31,52 @@ public final class BranchStack {
         if (branches.isEmpty()) {
             throw new IllegalArgumentException("a branch stack needs at least one branch");
         }
-        if (branches.size() != gates.size()) {
-            throw new IllegalArgumentException("one gate per branch: " + branches.size() + " branches, " + gates.size() + " gates");
-        }
         for (int b = 0; b < branches.size(); b++) {
-            if (branches.get(b) == null || gates.get(b) == null) {
-                throw new IllegalArgumentException((branches.get(b) == null ? "branch " : "gate ") + b + " is null");
+            if (branches.get(b) == null) {
+                throw new IllegalArgumentException("branch " + b + " is null");
             }
         }
         this.branches = List.copyOf(branches);
         this.dtype = branches.getFirst().dtype();
         this.shape = branches.getFirst().shape();
-        this.gateStorage = gates.getFirst().storage();
         int k = branches.size();
         gatePointers = arena.allocate(ValueLayout.ADDRESS, k);
         factorPointers = arena.allocate(ValueLayout.ADDRESS, (long) k * (NativeKernels.MAX_ORDER + 1));
         orders = arena.allocate(ValueLayout.JAVA_INT, k);
         for (int b = 0; b < k; b++) {
             TaylorFactors f = branches.get(b);
-            GateView g = gates.get(b);
             if (f.dtype() != dtype || !f.shape().equals(shape)) {
                 throw new IllegalArgumentException("branch " + b + " is " + f.dtype() + " " + f.shape()
                         + ", branch 0 is " + dtype + " " + shape);
             }
-            if (g.storage() != gateStorage) {
+            for (int i = 0; i <= NativeKernels.MAX_ORDER; i++) {
+                MemorySegment p = i <= f.maxOrder() ? f.factor(i).segment() : MemorySegment.NULL;
+                factorPointers.setAtIndex(ValueLayout.ADDRESS, (long) b * (NativeKernels.MAX_ORDER + 1) + i, p);
+            }
+        }
+        setGates(gates);
+    }
+
+    /**
+     * Points the stack at other gates, one per branch, all views of one (batch, width) storage tensor: a stack
+     * built once per run takes each step's gates without rebuilding its tables.
+     */
+    public void setGates(List<GateView> gates) {
+        if (gates == null) {
+            throw new IllegalArgumentException("gates is null");
+        }
+        if (branches.size() != gates.size()) {
+            throw new IllegalArgumentException("one gate per branch: " + branches.size() + " branches, " + gates.size() + " gates");
+        }
+        for (int b = 0; b < gates.size(); b++) {
+            if (gates.get(b) == null) {
+                throw new IllegalArgumentException("gate " + b + " is null");
+            }
+        }
+        Tensor storage = gates.getFirst().storage();
+        for (int b = 0; b < gates.size(); b++) {
+            GateView g = gates.get(b);
+            if (g.storage() != storage) {
                 throw new IllegalArgumentException("gate " + b + " is not a view of the same storage as gate 0");
             }
             if (!g.storage().device().isCpu()) {
@@ -67,12 +89,11 @@ public final class BranchStack {
                 throw new IllegalArgumentException("gate " + b + " must be (" + (shape.rank() == 3 ? shape.dim(0) + ", " + shape.dim(2) : "?")
                         + ") for branches of shape " + shape + ", found (" + g.batch() + ", " + g.channels() + ")");
             }
-            gatePointers.setAtIndex(ValueLayout.ADDRESS, b, MemorySegment.ofAddress(g.address()));
-            for (int i = 0; i <= NativeKernels.MAX_ORDER; i++) {
-                MemorySegment p = i <= f.maxOrder() ? f.factor(i).segment() : MemorySegment.NULL;
-                factorPointers.setAtIndex(ValueLayout.ADDRESS, (long) b * (NativeKernels.MAX_ORDER + 1) + i, p);
-            }
         }
+        for (int b = 0; b < gates.size(); b++) {
+            gatePointers.setAtIndex(ValueLayout.ADDRESS, b, MemorySegment.ofAddress(gates.get(b).address()));
+        }
+        gateStorage = storage;
     }
 
     public int size() {

@@ -460,6 +460,33 @@ class BoundaryMatrixTest {
                 assertRefused(() -> new BranchStack(arena, List.of(a.factors), List.of(cuda)), null, "gate 0 must be on cpu");
                 GateView narrow = new GateView(a.gateStorage, 0, CHANNELS - 1);
                 assertRefused(() -> new BranchStack(arena, List.of(a.factors), List.of(narrow)), null, "gate 0 must be (2, 37)");
+                // setGates: the same checks for the next step's gates
+                BranchStack s = new BranchStack(arena, List.of(a.factors, a.second), List.of(g0, g1));
+                assertRefused(() -> s.setGates(List.of(g0)), null, "2 branches, 1 gates");
+                assertRefused(() -> s.setGates(java.util.Arrays.asList(g0, null)), null, "gate 1 is null");
+                assertRefused(() -> s.setGates(List.of(g0, elsewhere)), null, "same storage");
+                assertRefused(() -> s.setGates(List.of(narrow, narrow)), null, "gate 0 must be (2, 37)");
+            }
+        }));
+        t.add(dynamicTest("a stack pointed at other gates forecasts as a stack built with them", () -> {
+            try (Arena arena = Arena.ofConfined()) {
+                Args a = new Args(arena, Variant.AUTO);
+                Tensor other = Tensor.allocate(arena, DType.F32, 2, 2 * CHANNELS);
+                float[] g = new float[(int) (4 * CHANNELS)];
+                for (int i = 0; i < g.length; i++) {
+                    g[i] = 0.01f * (i % 17) - 0.05f;
+                }
+                other.copyFrom(g);
+                List<GateView> next = List.of(new GateView(other, 0, CHANNELS), new GateView(other, CHANNELS, CHANNELS));
+                Tensor x1 = filled(arena, 0.5f);
+                Tensor x2 = filled(arena, 0.5f);
+                Kernels.taylorForecastResidualMulti(Variant.AUTO, x1, new BranchStack(arena, List.of(a.factors, a.second), next),
+                        a.delta);
+                a.stack.setGates(next);
+                Kernels.taylorForecastResidualMulti(Variant.AUTO, x2, a.stack, a.delta);
+                org.junit.jupiter.api.Assertions.assertArrayEquals(x1.toFloatArray(), x2.toFloatArray());
+                org.junit.jupiter.api.Assertions.assertFalse(java.util.Arrays.equals(x1.toFloatArray(), filled(arena, 0.5f).toFloatArray()),
+                        "the gates are not all zero, so the forecast moved x");
             }
         }));
         return t;
