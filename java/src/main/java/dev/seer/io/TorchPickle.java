@@ -540,7 +540,9 @@ final class TorchPickle {
                 if (t.items().size() < 3 || !(item(t, 2) instanceof Tuple inner)) {
                     throw bad(here() + ": " + name + " with arguments other than (function, class, args, state)");
                 }
-                yield reduce(item(t, 0), inner);
+                // One level only: a hostile pickle could nest these without bound, and this must not recurse.
+                boolean nested = item(t, 0) instanceof Global g && g.toString().equals(name);
+                yield nested ? new PyObject(callable, t) : reduce(item(t, 0), inner);
             }
             default -> isDictType(callable) ? dict(t) : new PyObject(callable, t);
         };

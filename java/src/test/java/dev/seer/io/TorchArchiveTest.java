@@ -253,6 +253,17 @@ class TorchArchiveTest {
     }
 
     @Test
+    void nestedTensorSubclassRebuildsDoNotRecurse() throws Exception {
+        // {'w': _rebuild_from_type_v2(_rebuild_from_type_v2, None, (), None)}: a chain of these could be as deep as
+        // the pickle is long, so only one level is unwrapped; the rest is an inert object, named in the error.
+        byte[] pkl = pickle("80027d2858010000007763746f7263682e5f74656e736f720a5f72656275696c645f66726f6d5f747970655f7632"
+                + "0a71002868004e294e7452752e");
+        CheckpointException e = rejected(write("nested.pt", archive(pkl, new byte[0])),
+                "tensor 'w': expected a tensor, found an object of class torch._tensor._rebuild_from_type_v2");
+        assertEquals("w", e.key());
+    }
+
+    @Test
     void storageLargerThanItsRecord() throws Exception {
         byte[] b = saved();
         byte[] bigger = patch(b, "cpuq\u0006K\u0004t", "cpuq\u0006K\u0005t");
