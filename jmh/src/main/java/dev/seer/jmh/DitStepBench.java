@@ -1,0 +1,169 @@
+package dev.seer.jmh;
+
+import dev.seer.kernel.BranchStack;
+import dev.seer.kernel.DitOps;
+import dev.seer.kernel.GateView;
+import dev.seer.kernel.Kernels;
+import dev.seer.kernel.TaylorFactors;
+import dev.seer.kernel.Variant;
+import dev.seer.tensor.DType;
+import dev.seer.tensor.SeerRuntime;
+import dev.seer.tensor.Shape;
+import dev.seer.tensor.Tensor;
+import dev.seer.tensor.Torch;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * A DiT-S/2 step's native parts at 256 tokens with guidance (batch 2, hidden 384, 24 branches, order 2): the
+ * one-pass forecast step against the same three ops called in turn, and the packed product of an MLP input map
+ * (512 x 384 times 384 x 1536) against libtorch's matmul. {@code cold} writes 256 MiB before every call, so the
+ * forecast's 56 MiB of factors come from memory, as they do in a sampling run.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xss8m"})
+public class DitStepBench {
+    private static final int BATCH = 2;
+    private static final int SIZE = 32;
+    private static final int PATCH = 2;
+    private static final int IN = 4;
+    private static final int OUT = 8;
+    private static final int C = 384;
+    private static final int TOKENS = (SIZE / PATCH) * (SIZE / PATCH);
+    private static final int BRANCHES = 24;
+    private static final int ORDER = 2;
+
+    @Param({"false", "true"})
+    public boolean cold;
+
+    private Arena arena;
+    private MemorySegment junk;
+    private Tensor x;
+    private Tensor h;
+    private Tensor out;
+    private Tensor embedWT;
+    private Tensor embedBias;
+    private Tensor pos;
+    private Tensor mods;
+    private Tensor finalWT;
+    private Tensor finalBias;
+    private BranchStack stack;
+    private Tensor rows;
+    private Tensor panels;
+    private Tensor bias;
+    private Tensor product;
+    private org.bytedeco.pytorch.Tensor a;
+    private org.bytedeco.pytorch.Tensor w;
+    private org.bytedeco.pytorch.Tensor mm;
+
+    private Tensor randn(Random r, long... dims) {
+        Tensor t = Tensor.allocate(arena, DType.F32, dims);
+        float[] v = new float[Math.toIntExact(t.numel())];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) r.nextGaussian();
+        }
+        t.copyFrom(v);
+        return t;
+    }
+
+    @Setup(Level.Trial)
+    public void setup() {
+        SeerRuntime.init();
+        arena = Arena.ofShared();
+        junk = arena.allocate(256L << 20);
+        Random r = new Random(1);
+        x = randn(r, BATCH, IN, SIZE, SIZE);
+        h = Tensor.allocate(arena, DType.F32, BATCH, TOKENS, C);
+        out = Tensor.allocate(arena, DType.F32, BATCH, OUT, SIZE, SIZE);
+        embedWT = randn(r, IN * PATCH * PATCH, C);
+        embedBias = randn(r, C);
+        pos = randn(r, TOKENS, C);
+        mods = randn(r, BATCH, 2 * C);
+        finalWT = randn(r, C, PATCH * PATCH * OUT);
+        finalBias = randn(r, PATCH * PATCH * OUT);
+        Tensor gates = randn(r, BATCH, (long) BRANCHES * C);
+        List<TaylorFactors> factors = new ArrayList<>();
+        List<GateView> views = new ArrayList<>();
+        for (int b = 0; b < BRANCHES; b++) {
+            TaylorFactors f = TaylorFactors.allocate(arena, DType.F32, Shape.of(BATCH, TOKENS, C), ORDER);
+            for (int o = 0; o <= ORDER; o++) {
+                Kernels.taylorUpdate(Variant.AUTO, f, randn(r, BATCH, TOKENS, C), o, -5f);
+            }
+            factors.add(f);
+            views.add(new GateView(gates, (long) b * C, C));
+        }
+        stack = new BranchStack(arena, factors, views);
+        rows = randn(r, BATCH * TOKENS, C);
+        Tensor weight = randn(r, 4 * C, C);
+        panels = Tensor.allocate(arena, DType.F32, DitOps.packedShape(4 * C, C));
+        DitOps.packLinear(panels, weight);
+        bias = randn(r, 4 * C);
+        product = Tensor.allocate(arena, DType.F32, BATCH * TOKENS, 4 * C);
+        a = Torch.wrap(rows).clone();
+        w = Torch.wrap(weight).t().contiguous();
+        mm = org.bytedeco.pytorch.global.torch.zeros(new long[] {BATCH * TOKENS, 4 * C});
+    }
+
+    /** With {@code cold}: 256 MiB written before each call, so that nothing the call reads is still cached. */
+    @Setup(Level.Invocation)
+    public void evict() {
+        if (cold) {
+            junk.fill((byte) 1);
+        }
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        a.close();
+        w.close();
+        mm.close();
+        arena.close();
+    }
+
+    @Benchmark
+    public boolean forecastStep() {
+        return DitOps.forecastStep(Variant.AUTO, out, h, x, embedWT, embedBias, pos, stack, 2.5f, mods, finalWT, finalBias,
+                PATCH, 1e-6f);
+    }
+
+    @Benchmark
+    public boolean forecastStepInThreeCalls() {
+        DitOps.patchEmbed(Variant.AUTO, h, x, embedWT, embedBias, pos, PATCH);
+        boolean finite = Kernels.taylorForecastResidualMulti(Variant.AUTO, h, stack, 2.5f);
+        DitOps.finalLayer(Variant.AUTO, out, h, mods, finalWT, finalBias, PATCH, 1e-6f);
+        return finite;
+    }
+
+    /** 512 x 384 times 384 x 1536 plus bias: 0.60 GFLOP. */
+    @Benchmark
+    public void packedProduct() {
+        DitOps.linearRows(Variant.AUTO, product, rows, panels, bias);
+    }
+
+    /** The same product in libtorch (OpenBLAS; threads as -Dseer.blas.threads, default 1). */
+    @Benchmark
+    public void libtorchMatmul() {
+        org.bytedeco.pytorch.global.torch.mm_out(mm, a, w);
+    }
+}
