@@ -9,9 +9,9 @@ import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
 /**
- * The DiT op chain on libtorch tensors, over weights looked up by their official key names. Inference
- * ({@link DitModel}) and training share it, so there is one definition of the architecture. Every op is
- * out-of-place (autograd can differentiate it); the residual adds are left to the caller.
+ * The DiT op chain on libtorch tensors, over weights looked up by their official key names: the training path
+ * (autograd differentiates it). Inference ({@link DitModel}) takes its modulation and gate ops and runs the rest
+ * in Seer's native ops. Every op is out-of-place; the residual adds are left to the caller.
  */
 public final class DitGraph {
     private final DitConfig config;
@@ -40,31 +40,6 @@ public final class DitGraph {
         return torch.linear(x, w(prefix + ".weight"), new TensorOptional(w(prefix + ".bias")));
     }
 
-    /** A linear map of the conditioning vectors (B, K), one row per sample: see {@link #smallBatchLinear}. */
-    Tensor conditionLinear(Tensor x, String prefix) {
-        return smallBatchLinear(x, w(prefix + ".weight"), w(prefix + ".bias"));
-    }
-
-    /** Up to this many rows, {@link #smallBatchLinear} runs one matrix-vector product per row. */
-    static final int SMALL_BATCH = 4;
-
-    /**
-     * y = x W^T + b, contiguous (B, N). For a few rows (the conditioning batch) a general matrix multiply reads
-     * the weights at a fraction of memory bandwidth; one matrix-vector product per row streams them at full
-     * speed (and from cache for the later rows when they fit). Larger batches (training) use linear.
-     */
-    static Tensor smallBatchLinear(Tensor x, Tensor w, Tensor b) {
-        long rows = x.size(0);
-        if (rows > SMALL_BATCH || x.requires_grad() || w.requires_grad()) {
-            return torch.linear(x, w, new TensorOptional(b)).contiguous();
-        }
-        TensorVector ys = new TensorVector();
-        for (long r = 0; r < rows; r++) {
-            ys.push_back(torch.addmv(b, w, x.select(0, r)));
-        }
-        return torch.stack(ys, 0);
-    }
-
     /**
      * x_embedder + the fixed position embedding: (B, T, C), contiguous. The official conv with kernel = stride
      * = patch is computed as what it is, one linear map per patch: patches (B, T, Cin*p*p) in the conv weight's
@@ -83,13 +58,13 @@ public final class DitGraph {
     public Tensor conditioning(Tensor t, Tensor y) {
         Tensor args = t.to(torch.ScalarType.Float).unsqueeze(1).mul(frequencies.unsqueeze(0));
         Tensor tFreq = torch.cat(new TensorVector(args.cos(), args.sin()), -1);
-        Tensor tEmb = conditionLinear(torch.silu(conditionLinear(tFreq, "t_embedder.mlp.0")), "t_embedder.mlp.2");
+        Tensor tEmb = linear(torch.silu(linear(tFreq, "t_embedder.mlp.0")), "t_embedder.mlp.2");
         return tEmb.add(w("y_embedder.embedding_table.weight").index_select(0, y));
     }
 
     /** Block i's adaLN modulation from silu(c): (B, 6C) = shift, scale, gate (attention), shift, scale, gate (MLP). */
     public Tensor blockModulation(Tensor siluC, int i) {
-        return conditionLinear(siluC, "blocks." + i + ".adaLN_modulation.1");
+        return linear(siluC, "blocks." + i + ".adaLN_modulation.1");
     }
 
     /** LayerNorm (no affine, eps 1e-6), then x * (1 + scale) + shift with shift/scale read from the modulation. */
@@ -133,7 +108,7 @@ public final class DitGraph {
     /** Final layer (adaLN shift/scale, LayerNorm, linear) and unpatchify: (B, out_channels, H, W), contiguous. */
     public Tensor finalLayer(Tensor x, Tensor siluC) {
         long p = config.patchSize();
-        Tensor fm = conditionLinear(siluC, "final_layer.adaLN_modulation.1");
+        Tensor fm = linear(siluC, "final_layer.adaLN_modulation.1");
         Tensor out = linear(modulate(x, fm, 0), "final_layer.linear");
         long batch = out.size(0);
         long g = config.gridSize();
