@@ -27,7 +27,10 @@ public interface BranchHooks {
         }
     };
 
-    /** Once per network call, before any block runs. */
+    /**
+     * Once per network call, before any block runs. It runs outside the model's libtorch scopes (as
+     * {@link #endStep} does): libtorch tensors made here belong to the caller's scope.
+     */
     default void beginStep(StepContext ctx) {
     }
 

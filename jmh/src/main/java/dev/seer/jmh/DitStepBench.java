@@ -155,6 +155,18 @@ public class DitStepBench {
         return finite;
     }
 
+    /** The forecast step's first part alone: x (2, 4, 32, 32) to tokens (2, 256, 384). */
+    @Benchmark
+    public void patchEmbed() {
+        DitOps.patchEmbed(Variant.AUTO, h, x, embedWT, embedBias, pos, PATCH);
+    }
+
+    /** The forecast step's last part alone: layer norm, modulation and the (384 x 32) map of every token. */
+    @Benchmark
+    public void finalLayer() {
+        DitOps.finalLayer(Variant.AUTO, out, h, mods, finalWT, finalBias, PATCH, 1e-6f);
+    }
+
     /** 512 x 384 times 384 x 1536 plus bias: 0.60 GFLOP. */
     @Benchmark
     public void packedProduct() {

@@ -385,12 +385,20 @@ public final class DitModel implements AutoCloseable {
         }
         float[] result = out != null ? out : new float[Math.toIntExact(outLength)];
         BranchHooks h = hooks == null ? BranchHooks.NONE : hooks;
-        try (Arena arena = Arena.ofConfined(); PointerScope scope = new PointerScope(); InferenceMode mode = new InferenceMode()) {
-            StepConditioning.Rows rows = conditioning == null ? null : conditioning.rowsFor(timesteps, labels);
-            if (rows == null) {
-                rows = conditionRows(arena, timesteps, labels);
-            }
-            Tensor y = forward(arena, Tensor.ofFloats(arena, x, batch, in, size, size), rows, ctx, h);
+        StepConditioning.Rows rows = conditioning == null ? null : conditioning.rowsFor(timesteps, labels);
+        if (rows != null) {
+            // a run's step: its buffers, allocated once per run, and no per-call arena
+            StepConditioning.Buffers buffers = conditioning.buffers(config, batch);
+            MemorySegment.copy(x, 0, buffers.x().segment(), ValueLayout.JAVA_FLOAT, 0, x.length);
+            step(buffers.x(), buffers.h(), buffers.out(), rows, ctx, h);
+            MemorySegment.copy(buffers.out().segment(), ValueLayout.JAVA_FLOAT, 0, result, 0, result.length);
+            return result;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            rows = conditionRows(arena, timesteps, labels);
+            Tensor h0 = Tensor.allocate(arena, DType.F32, batch, config.tokens(), config.hiddenSize());
+            Tensor y = Tensor.allocate(arena, DType.F32, batch, config.outChannels(), size, size);
+            step(Tensor.ofFloats(arena, x, batch, in, size, size), h0, y, rows, ctx, h);
             MemorySegment.copy(y.segment(), ValueLayout.JAVA_FLOAT, 0, result, 0, result.length);
             return result;
         }
@@ -422,32 +430,70 @@ public final class DitModel implements AutoCloseable {
         return new StepConditioning(this, schedule, labels);
     }
 
-    /** silu(c), the blocks' gates and the final layer's shift/scale for rows of (timestep, label) pairs. */
+    /**
+     * silu(c), the blocks' gates and the final layer's shift/scale for rows of (timestep, label) pairs. Rows with
+     * the same pair are the same: each distinct pair is computed once (a guided run's null-label rows, a run's
+     * repeated labels) and copied to its rows, which is bit-identical since no product mixes rows.
+     */
     StepConditioning.Rows conditionRows(Arena arena, long[] timesteps, long[] labels) {
         int rows = timesteps.length;
         long C = config.hiddenSize();
-        Tensor siluC = siluConditioning(arena, timesteps, labels);
+        Map<List<Long>, Integer> index = new LinkedHashMap<>();
+        int[] source = new int[rows];
+        for (int r = 0; r < rows; r++) {
+            source[r] = index.computeIfAbsent(List.of(timesteps[r], labels[r]), k -> index.size());
+        }
+        int distinct = index.size();
+        long[] ts = new long[distinct];
+        long[] ys = new long[distinct];
+        for (var e : index.entrySet()) {
+            ts[e.getValue()] = e.getKey().get(0);
+            ys[e.getValue()] = e.getKey().get(1);
+        }
+        Tensor siluC = siluConditioning(arena, ts, ys);
         // gates: (rows, depth*2C), block i's gate_msa at 2iC, gate_mlp at (2i+1)C
-        Tensor gates = Tensor.allocate(arena, DType.F32, rows, 2L * config.depth() * C);
+        Tensor gates = Tensor.allocate(arena, DType.F32, distinct, 2L * config.depth() * C);
         DitOps.linearRows(Variant.AUTO, gates, siluC, nw.gatePanels(), nw.gateBias());
-        Tensor finalMods = Tensor.allocate(arena, DType.F32, rows, 2L * C);
+        Tensor finalMods = Tensor.allocate(arena, DType.F32, distinct, 2L * C);
         DitOps.linearRows(Variant.AUTO, finalMods, siluC, nw.finalModPanels(), nw.finalModBias());
-        return new StepConditioning.Rows(siluC, gates, finalMods);
+        if (distinct == rows && isIdentity(source)) {
+            return new StepConditioning.Rows(siluC, gates, finalMods);
+        }
+        return new StepConditioning.Rows(gatherRows(arena, siluC, source), gatherRows(arena, gates, source),
+                gatherRows(arena, finalMods, source));
+    }
+
+    private static boolean isIdentity(int[] source) {
+        for (int r = 0; r < source.length; r++) {
+            if (source[r] != r) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** (source.length, width) with row r a copy of row source[r] of t (distinct, width). */
+    private static Tensor gatherRows(Arena arena, Tensor t, int[] source) {
+        long width = t.shape().dim(1);
+        long rowBytes = width * Float.BYTES;
+        Tensor out = Tensor.allocate(arena, DType.F32, source.length, width);
+        for (int r = 0; r < source.length; r++) {
+            MemorySegment.copy(t.segment(), source[r] * rowBytes, out.segment(), r * rowBytes, rowBytes);
+        }
+        return out;
     }
 
     /**
-     * The step. When the hooks replace the stack (a forecast step), one native pass: patch embedding, the hooks'
-     * multi-branch forecast and the final layer ({@link DitOps#forecastStep}), so a forecast step runs no
-     * libtorch op. Otherwise the patch embedding natively, the blocks (libtorch, the linear maps natively; the
-     * hooks around each branch), the final layer natively.
+     * The step, from x (batch, in_channels, H, W) through the tokens h (batch, T, C), every element of which it
+     * writes, into out (batch, out_channels, H, W). When the hooks replace the stack (a forecast step), one native
+     * pass: patch embedding, the hooks' multi-branch forecast and the final layer ({@link DitOps#forecastStep}),
+     * so a forecast step runs no libtorch op and opens no scope. Otherwise the patch embedding natively, the
+     * blocks (libtorch, the linear maps natively; the hooks around each branch), the final layer natively.
      */
-    private Tensor forward(Arena arena, Tensor x, StepConditioning.Rows conditioning, StepContext ctx, BranchHooks hooks) {
+    private void step(Tensor x, Tensor h, Tensor out, StepConditioning.Rows conditioning, StepContext ctx, BranchHooks hooks) {
         int batch = Math.toIntExact(x.shape().dim(0));
         int C = config.hiddenSize();
         int depth = config.depth();
-        int size = config.inputSize();
-        Tensor h = Tensor.allocate(arena, DType.F32, batch, config.tokens(), C);
-        Tensor out = Tensor.allocate(arena, DType.F32, batch, config.outChannels(), size, size);
         Tensor gates = conditioning.gates();
         hooks.beginStep(ctx);
         if (hooks != BranchHooks.NONE && hooks.replacesStack(ctx)) {
@@ -459,31 +505,34 @@ public final class DitModel implements AutoCloseable {
                     variant, out, h, x, nw.embedT(), nw.embedBias(), nw.pos(), stack, delta, conditioning.finalMods(),
                     nw.finalLinearT(), nw.finalLinearBias(), config.patchSize(), FINAL_NORM_EPS));
             if (!onePass) {
-                DitOps.patchEmbed(Variant.AUTO, h, x, nw.embedT(), nw.embedBias(), nw.pos(), config.patchSize());
-                hooks.applyStack(ctx, h, hookPoints, views);
-                finalLayer(out, h, conditioning);
+                try (PointerScope scope = new PointerScope(); InferenceMode mode = new InferenceMode()) {
+                    DitOps.patchEmbed(Variant.AUTO, h, x, nw.embedT(), nw.embedBias(), nw.pos(), config.patchSize());
+                    hooks.applyStack(ctx, h, hookPoints, views);
+                    finalLayer(out, h, conditioning);
+                }
             }
             hooks.endStep(ctx);
-            return out;
+            return;
         }
-        DitOps.patchEmbed(Variant.AUTO, h, x, nw.embedT(), nw.embedBias(), nw.pos(), config.patchSize());
-        // shift_msa, scale_msa, shift_mlp, scale_mlp of block i at 4iC + 0, C, 2C, 3C
-        Tensor shiftScale = Tensor.allocate(arena, DType.F32, batch, 4L * depth * C);
-        DitOps.linearRows(Variant.AUTO, shiftScale, conditioning.siluC(), nw.shiftScalePanels(), nw.shiftScaleBias());
-        org.bytedeco.pytorch.Tensor ht = Torch.wrap(h);
-        org.bytedeco.pytorch.Tensor ss = Torch.wrap(shiftScale);
-        org.bytedeco.pytorch.Tensor g = Torch.wrap(gates);
-        for (int i = 0; i < depth; i++) {
-            BlockWeights bw = blockWeights.get(i);
-            org.bytedeco.pytorch.Tensor ssi = ss.narrow(1, 4L * i * C, 4L * C);
-            residual(hooks, hookPoints.get(2 * i), ctx, ht, h, g, gates, 2L * i * C,
-                    () -> attention(graph.modulate(ht, ssi, 0), bw));
-            residual(hooks, hookPoints.get(2 * i + 1), ctx, ht, h, g, gates, (2L * i + 1) * C,
-                    () -> mlp(graph.modulate(ht, ssi, 2L * C), bw));
+        try (Arena arena = Arena.ofConfined(); PointerScope scope = new PointerScope(); InferenceMode mode = new InferenceMode()) {
+            DitOps.patchEmbed(Variant.AUTO, h, x, nw.embedT(), nw.embedBias(), nw.pos(), config.patchSize());
+            // shift_msa, scale_msa, shift_mlp, scale_mlp of block i at 4iC + 0, C, 2C, 3C
+            Tensor shiftScale = Tensor.allocate(arena, DType.F32, batch, 4L * depth * C);
+            DitOps.linearRows(Variant.AUTO, shiftScale, conditioning.siluC(), nw.shiftScalePanels(), nw.shiftScaleBias());
+            org.bytedeco.pytorch.Tensor ht = Torch.wrap(h);
+            org.bytedeco.pytorch.Tensor ss = Torch.wrap(shiftScale);
+            org.bytedeco.pytorch.Tensor g = Torch.wrap(gates);
+            for (int i = 0; i < depth; i++) {
+                BlockWeights bw = blockWeights.get(i);
+                org.bytedeco.pytorch.Tensor ssi = ss.narrow(1, 4L * i * C, 4L * C);
+                residual(hooks, hookPoints.get(2 * i), ctx, ht, h, g, gates, 2L * i * C,
+                        () -> attention(graph.modulate(ht, ssi, 0), bw));
+                residual(hooks, hookPoints.get(2 * i + 1), ctx, ht, h, g, gates, (2L * i + 1) * C,
+                        () -> mlp(graph.modulate(ht, ssi, 2L * C), bw));
+            }
         }
         finalLayer(out, h, conditioning);
         hooks.endStep(ctx);
-        return out;
     }
 
     private void finalLayer(Tensor out, Tensor h, StepConditioning.Rows conditioning) {
@@ -529,40 +578,42 @@ public final class DitModel implements AutoCloseable {
 
     /**
      * silu(c), c = t_embedder(t) + y_embedder(y): (B, C). The frequency embedding is computed as the official
-     * code does in float32 (t * freqs, then cos and sin), the two MLP layers natively.
+     * code does in float32 (t * freqs, then cos and sin), the two MLP layers natively, once per distinct timestep.
      */
     private Tensor siluConditioning(Arena arena, long[] timesteps, long[] labels) {
         int batch = timesteps.length;
         int C = config.hiddenSize();
         int half = frequencyValues.length;
-        Tensor tFreq = Tensor.allocate(arena, DType.F32, batch, 2L * half);
-        MemorySegment f = tFreq.segment();
+        Map<Long, Integer> distinct = new LinkedHashMap<>();
+        int[] tRow = new int[batch];
         for (int b = 0; b < batch; b++) {
-            long row = (long) b * 2 * half;
-            if (b > 0 && timesteps[b] == timesteps[b - 1]) { // a sampler's rows share one timestep: copy, no trig
-                MemorySegment.copy(f, ValueLayout.JAVA_FLOAT, (row - 2L * half) * Float.BYTES, f, ValueLayout.JAVA_FLOAT,
-                        row * Float.BYTES, 2L * half);
-                continue;
-            }
-            float t = (float) timesteps[b];
+            tRow[b] = distinct.computeIfAbsent(timesteps[b], k -> distinct.size());
+        }
+        int nt = distinct.size();
+        Tensor tFreq = Tensor.allocate(arena, DType.F32, nt, 2L * half);
+        MemorySegment f = tFreq.segment();
+        for (var e : distinct.entrySet()) {
+            long row = (long) e.getValue() * 2 * half;
+            float t = (float) (long) e.getKey();
             for (int k = 0; k < half; k++) {
                 float arg = t * frequencyValues[k];
                 f.setAtIndex(ValueLayout.JAVA_FLOAT, row + k, (float) Math.cos(arg));
                 f.setAtIndex(ValueLayout.JAVA_FLOAT, row + half + k, (float) Math.sin(arg));
             }
         }
-        Tensor hidden = Tensor.allocate(arena, DType.F32, batch, C);
+        Tensor hidden = Tensor.allocate(arena, DType.F32, nt, C);
         DitOps.linearRows(Variant.AUTO, hidden, tFreq, nw.tMlp0Panels(), nw.tMlp0Bias());
-        siluInPlace(hidden.segment(), (long) batch * C);
+        siluInPlace(hidden.segment(), (long) nt * C);
+        Tensor tEmb = Tensor.allocate(arena, DType.F32, nt, C);
+        DitOps.linearRows(Variant.AUTO, tEmb, hidden, nw.tMlp2Panels(), nw.tMlp2Bias());
         Tensor c = Tensor.allocate(arena, DType.F32, batch, C);
-        DitOps.linearRows(Variant.AUTO, c, hidden, nw.tMlp2Panels(), nw.tMlp2Bias());
         MemorySegment cs = c.segment();
+        MemorySegment ts = tEmb.segment();
         MemorySegment table = nw.labelTable().segment();
         for (int b = 0; b < batch; b++) {
             for (int k = 0; k < C; k++) {
-                long i = (long) b * C + k;
-                cs.setAtIndex(ValueLayout.JAVA_FLOAT, i,
-                        cs.getAtIndex(ValueLayout.JAVA_FLOAT, i) + table.getAtIndex(ValueLayout.JAVA_FLOAT, labels[b] * C + k));
+                cs.setAtIndex(ValueLayout.JAVA_FLOAT, (long) b * C + k, ts.getAtIndex(ValueLayout.JAVA_FLOAT, (long) tRow[b] * C + k)
+                        + table.getAtIndex(ValueLayout.JAVA_FLOAT, labels[b] * C + k));
             }
         }
         siluInPlace(cs, (long) batch * C);

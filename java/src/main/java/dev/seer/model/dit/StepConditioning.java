@@ -1,5 +1,6 @@
 package dev.seer.model.dit;
 
+import dev.seer.tensor.DType;
 import dev.seer.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.util.Arrays;
@@ -7,12 +8,13 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * The conditioning of one sampling run, computed ahead for several steps at a time: silu(c), every block's two
- * gates and the final layer's shift/scale depend only on the timestep and the labels, which a run knows in
- * advance. Computed per step, each forecast step would read all the gate weights (DiT-S/2: 14 MiB, a quarter of
- * the step's memory traffic) for two rows; computed for {@value #CHUNK_STEPS} steps at once, they are read once
- * per chunk. Every row is computed exactly as alone (the products never mix rows), so the results are
- * bit-identical to the per-step computation.
+ * What one sampling run's network calls can prepare once: the conditioning, computed ahead for several steps at a
+ * time, and the step buffers every call reuses ({@link #buffers}). silu(c), every block's two gates and the final
+ * layer's shift/scale depend only on the timestep and the labels, which a run knows in advance. Computed per
+ * step, each forecast step would read all the gate weights (DiT-S/2: 14 MiB, a quarter of the step's memory
+ * traffic) for two rows; computed for {@value #CHUNK_STEPS} steps at once, they are read once per chunk. Every
+ * row is computed exactly as alone (the products never mix rows), so the results are bit-identical to the
+ * per-step computation.
  *
  * <p>Made by {@link DitModel#stepConditioning}; belongs to one run and one thread, like the cache state. Chunks are
  * computed when a step first needs them and the previous chunk is freed, so memory stays at one chunk.
@@ -27,6 +29,9 @@ public final class StepConditioning implements AutoCloseable {
     /** Position in the schedule of each timestep's first occurrence. */
     private final Map<Long, Integer> position = new HashMap<>();
     private Arena arena;
+    /** The step buffers' arena: lives as long as the run. */
+    private final Arena bufferArena = Arena.ofConfined();
+    private Buffers buffers;
     private int chunkStart = -1;
     private int chunkSteps;
     private Rows rows;
@@ -34,6 +39,14 @@ public final class StepConditioning implements AutoCloseable {
 
     /** One chunk's rows: step j of the chunk, batch row b, is row j * batch + b. */
     record Rows(Tensor siluC, Tensor gates, Tensor finalMods) {
+    }
+
+    /**
+     * A step's input x (batch, in_channels, H, W), tokens h (batch, T, C) and output (batch, out_channels, H, W),
+     * allocated once per run (DiT-S/2: allocating and zeroing them at every call took 50-100 us a step); each call
+     * writes every element of h and out before reading it.
+     */
+    record Buffers(Tensor x, Tensor h, Tensor out) {
     }
 
     StepConditioning(DitModel model, long[] schedule, long[] labels) {
@@ -72,6 +85,17 @@ public final class StepConditioning implements AutoCloseable {
         return new Rows(rows.siluC().narrow0(from, to), rows.gates().narrow0(from, to), rows.finalMods().narrow0(from, to));
     }
 
+    /** The step buffers for batch rows of this config, allocated at the first call of the run. */
+    Buffers buffers(DitConfig config, int batch) {
+        if (buffers == null || buffers.x().shape().dim(0) != batch) {
+            int size = config.inputSize();
+            buffers = new Buffers(Tensor.allocate(bufferArena, DType.F32, batch, config.inChannels(), size, size),
+                    Tensor.allocate(bufferArena, DType.F32, batch, config.tokens(), config.hiddenSize()),
+                    Tensor.allocate(bufferArena, DType.F32, batch, config.outChannels(), size, size));
+        }
+        return buffers;
+    }
+
     private void compute(int start) {
         if (arena != null) {
             arena.close();
@@ -99,6 +123,7 @@ public final class StepConditioning implements AutoCloseable {
             if (arena != null) {
                 arena.close();
             }
+            bufferArena.close();
         }
     }
 }

@@ -184,4 +184,22 @@ class DitModelTest {
             assertEquals("labels must be in 0..5, found 9", f.getMessage());
         }
     }
+
+    @Test
+    void repeatedTimestepLabelPairsAreConditionedOnceWithTheSameBitsAsAlone() {
+        try (Arena arena = Arena.ofShared(); DitModel m = DitModel.fromStateDict(TINY, DitModel.randomStateDict(TINY, 5, arena))) {
+            long nul = TINY.numClasses();
+            long[] t = {999, 41, 999, 41, 999, 7};
+            long[] y = {3, nul, 3, 1, nul, 3};
+            StepConditioning.Rows all = m.conditionRows(arena, t, y);
+            for (int r = 0; r < t.length; r++) {
+                StepConditioning.Rows alone = m.conditionRows(arena, new long[] {t[r]}, new long[] {y[r]});
+                for (var pair : List.of(List.of(all.siluC(), alone.siluC()), List.of(all.gates(), alone.gates()),
+                        List.of(all.finalMods(), alone.finalMods()))) {
+                    float[] row = pair.get(0).narrow0(r, r + 1).toFloatArray();
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(pair.get(1).toFloatArray(), row, "row " + r);
+                }
+            }
+        }
+    }
 }
