@@ -29,8 +29,8 @@ public final class StepConditioning implements AutoCloseable {
     /** Position in the schedule of each timestep's first occurrence. */
     private final Map<Long, Integer> position = new HashMap<>();
     private Arena arena;
-    /** The step buffers' arena: lives as long as the run. */
-    private final Arena bufferArena = Arena.ofConfined();
+    /** The step buffers' arena (made on the run's thread at its first step): lives as long as the run. */
+    private Arena bufferArena;
     private Buffers buffers;
     private int chunkStart = -1;
     private int chunkSteps;
@@ -88,6 +88,9 @@ public final class StepConditioning implements AutoCloseable {
     /** The step buffers for batch rows of this config, allocated at the first call of the run. */
     Buffers buffers(DitConfig config, int batch) {
         if (buffers == null || buffers.x().shape().dim(0) != batch) {
+            if (bufferArena == null) {
+                bufferArena = Arena.ofConfined();
+            }
             int size = config.inputSize();
             buffers = new Buffers(Tensor.allocate(bufferArena, DType.F32, batch, config.inChannels(), size, size),
                     Tensor.allocate(bufferArena, DType.F32, batch, config.tokens(), config.hiddenSize()),
@@ -123,7 +126,9 @@ public final class StepConditioning implements AutoCloseable {
             if (arena != null) {
                 arena.close();
             }
-            bufferArena.close();
+            if (bufferArena != null) {
+                bufferArena.close();
+            }
         }
     }
 }
