@@ -388,7 +388,7 @@ public final class DitModel implements AutoCloseable {
         StepConditioning.Rows rows = conditioning == null ? null : conditioning.rowsFor(timesteps, labels);
         if (rows != null) {
             // a run's step: its buffers, allocated once per run, and no per-call arena
-            StepConditioning.Buffers buffers = conditioning.buffers(config, batch);
+            StepConditioning.Buffers buffers = conditioning.buffers(config); // rowsFor matched the run's labels: one row each
             MemorySegment.copy(x, 0, buffers.x().segment(), ValueLayout.JAVA_FLOAT, 0, x.length);
             step(buffers.x(), buffers.h(), buffers.out(), rows, ctx, h);
             MemorySegment.copy(buffers.out().segment(), ValueLayout.JAVA_FLOAT, 0, result, 0, result.length);
@@ -396,9 +396,9 @@ public final class DitModel implements AutoCloseable {
         }
         try (Arena arena = Arena.ofConfined()) {
             rows = conditionRows(arena, timesteps, labels);
-            Tensor h0 = Tensor.allocate(arena, DType.F32, batch, config.tokens(), config.hiddenSize());
+            Tensor tokens = Tensor.allocate(arena, DType.F32, batch, config.tokens(), config.hiddenSize());
             Tensor y = Tensor.allocate(arena, DType.F32, batch, config.outChannels(), size, size);
-            step(Tensor.ofFloats(arena, x, batch, in, size, size), h0, y, rows, ctx, h);
+            step(Tensor.ofFloats(arena, x, batch, in, size, size), tokens, y, rows, ctx, h);
             MemorySegment.copy(y.segment(), ValueLayout.JAVA_FLOAT, 0, result, 0, result.length);
             return result;
         }
@@ -456,20 +456,11 @@ public final class DitModel implements AutoCloseable {
         DitOps.linearRows(Variant.AUTO, gates, siluC, nw.gatePanels(), nw.gateBias());
         Tensor finalMods = Tensor.allocate(arena, DType.F32, distinct, 2L * C);
         DitOps.linearRows(Variant.AUTO, finalMods, siluC, nw.finalModPanels(), nw.finalModBias());
-        if (distinct == rows && isIdentity(source)) {
+        if (distinct == rows) { // every row new: each is its own source
             return new StepConditioning.Rows(siluC, gates, finalMods);
         }
         return new StepConditioning.Rows(gatherRows(arena, siluC, source), gatherRows(arena, gates, source),
                 gatherRows(arena, finalMods, source));
-    }
-
-    private static boolean isIdentity(int[] source) {
-        for (int r = 0; r < source.length; r++) {
-            if (source[r] != r) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /** (source.length, width) with row r a copy of row source[r] of t (distinct, width). */

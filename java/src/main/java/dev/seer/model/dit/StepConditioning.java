@@ -85,12 +85,11 @@ public final class StepConditioning implements AutoCloseable {
         return new Rows(rows.siluC().narrow0(from, to), rows.gates().narrow0(from, to), rows.finalMods().narrow0(from, to));
     }
 
-    /** The step buffers for batch rows of this config, allocated at the first call of the run. */
-    Buffers buffers(DitConfig config, int batch) {
-        if (buffers == null || buffers.x().shape().dim(0) != batch) {
-            if (bufferArena == null) {
-                bufferArena = Arena.ofConfined();
-            }
+    /** The step buffers (one batch row per label), allocated at the run's first step. */
+    Buffers buffers(DitConfig config) {
+        if (buffers == null) {
+            bufferArena = Arena.ofConfined();
+            int batch = labels.length;
             int size = config.inputSize();
             buffers = new Buffers(Tensor.allocate(bufferArena, DType.F32, batch, config.inChannels(), size, size),
                     Tensor.allocate(bufferArena, DType.F32, batch, config.tokens(), config.hiddenSize()),
