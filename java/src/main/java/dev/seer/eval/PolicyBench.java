@@ -290,7 +290,7 @@ public final class PolicyBench {
         }
         Report report = new Report(s, model.config());
         int chunksPerRow = s.measuresQuality() ? (s.samples() + s.chunk() - 1) / s.chunk() : 0;
-        int warmups = Math.min(2, s.rows().size());
+        int warmups = s.rows().size();
         int total = warmups + s.repeats() * s.rows().size() + chunksPerRow * s.rows().size() + (s.errorRow() == null ? 0 : 1);
         int[] done = {0};
         Runnable tick = () -> done[0]++;
@@ -300,7 +300,8 @@ public final class PolicyBench {
 
         DitPipeline pipeline = new DitPipeline(model, s.clipDenoised());
         long[] labels = labels(s.batch(), model.config().numClasses());
-        // Warm-up: the uncached row and the first cached one, so that the JIT and the allocator have settled.
+        // Warm-up: every row once, so that the JIT has compiled every row's paths and the allocator has settled
+        // (with a warm-up of two rows only, the first timed round still ran the uncached row twice as slow).
         for (int i = 0; i < warmups; i++) {
             BenchRow r = s.rows().get(i);
             listener.progress(done[0], total, "warm-up: " + r.label());
