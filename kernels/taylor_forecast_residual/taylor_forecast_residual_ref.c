@@ -35,3 +35,16 @@ int seer_taylor_forecast_residual_rows_ref(int dtype, void *x, const void *gate,
     }
     return nonfinite;
 }
+
+/* The forecast sums' pass over a group of nb branches (seer_taylor_forecast_sums, taylor_forecast_sums.c): for
+ * each step s and branch b in order, the ops of seer_taylor_forecast_residual_ref with out[s] as x,
+ * gates[s * SEER_SUMS_GROUP + b] as gate, factors[b] and k[s]. */
+void seer_taylor_forecast_sums_rows_ref(int dtype, void *const *out, int steps, const void *const *gates,
+                                        int64_t gate_row_stride, int64_t tokens, int64_t channels, int nb,
+                                        const void *const *const *factors, int order, const seer_coeffs *k, int64_t e0,
+                                        int64_t e1) {
+    for (int s = 0; s < steps; s++)
+        for (int b = 0; b < nb; b++)
+            seer_taylor_forecast_residual_rows_ref(dtype, out[s], gates[s * SEER_SUMS_GROUP + b], gate_row_stride,
+                                                   tokens, channels, factors[b], order, &k[s], e0, e1);
+}

@@ -72,3 +72,88 @@ int SEER_FN(seer_taylor_forecast_residual_rows)(int dtype, void *x, const void *
     return seer_taylor_forecast_residual_rows_ref(dtype, x, gate, gate_row_stride, tokens, channels, factors, order,
                                                   k, e0, e1);
 }
+
+/* The forecast sums' pass over a group of up to SEER_SUMS_GROUP consecutive branches of one order
+ * (taylor_forecast_sums.c), on one segment: each factor vector is loaded once and forecast for every step, and each
+ * step's sum is loaded and stored once per group: out[s] += gates[s * SEER_SUMS_GROUP + b] * forecast_b(k[s]) for
+ * b in order, with the ops of forecast_residual_body. */
+SV_INLINE sv sums_forecast(int order, const sv *d, const seer_coeffs *k) {
+    sv f = sv_zero();
+    for (int i = 0; i <= order; i++) {
+        sv t = i == 0 ? d[0] : i == 1 ? sv_mul(d[1], sv_set1(k->p[1]))
+                                      : sv_mul(sv_mul(d[i], sv_set1(k->c[i])), sv_set1(k->p[i]));
+        f = sv_add(f, t);
+    }
+    return f;
+}
+
+SV_INLINE void forecast_sums_body(int dt, int order, int nb, int steps, void *const *out, const void *const *gates,
+                                  int64_t goff, const void *const *const *D, const seer_coeffs *k, int64_t off,
+                                  int64_t len) {
+    const int64_t esize = (int64_t)seer_dtype_size(dt);
+    sv d[SEER_SUMS_GROUP][SEER_MAX_ORDER + 1];
+    int64_t j = 0;
+    for (; j + SV_W <= len; j += SV_W) {
+        for (int b = 0; b < nb; b++)
+            for (int i = 0; i <= order; i++) {
+                __builtin_prefetch((const char *)D[b][i] + (off + j) * esize + SEER_FACTOR_PREFETCH_BYTES);
+                d[b][i] = sv_ld(dt, D[b][i], off + j);
+            }
+        for (int s = 0; s < steps; s++) {
+            sv acc = sv_ld(dt, out[s], off + j);
+            for (int b = 0; b < nb; b++) {
+                sv g = sv_ld(dt, gates[s * SEER_SUMS_GROUP + b], goff + j);
+                acc = sv_rnd(dt, sv_add(acc, sv_mul(g, sums_forecast(order, d[b], &k[s]))));
+            }
+            sv_st_exact(dt, out[s], off + j, acc);
+        }
+    }
+    if (j < len) {
+#if SV_HAS_MASK
+        sv_mask m = sv_tail_mask(len - j);
+        for (int b = 0; b < nb; b++)
+            for (int i = 0; i <= order; i++) d[b][i] = sv_ldm(dt, D[b][i], off + j, m);
+        for (int s = 0; s < steps; s++) {
+            sv acc = sv_ldm(dt, out[s], off + j, m);
+            for (int b = 0; b < nb; b++) {
+                sv g = sv_ldm(dt, gates[s * SEER_SUMS_GROUP + b], goff + j, m);
+                acc = sv_rnd(dt, sv_add(acc, sv_mul(g, sums_forecast(order, d[b], &k[s]))));
+            }
+            sv_stm_exact(dt, out[s], off + j, acc, m);
+        }
+#else
+        for (int s = 0; s < steps; s++)
+            for (int b = 0; b < nb; b++)
+                seer_taylor_forecast_residual_ref(dt, out[s], gates[s * SEER_SUMS_GROUP + b], goff + j, D[b], order,
+                                                  &k[s], off + j, len - j);
+#endif
+    }
+}
+
+SV_INLINE void forecast_sums_rows_body(int dt, int order, int nb, void *const *out, int steps, const void *const *gates,
+                                       int64_t stride, int64_t tokens, int64_t channels, const void *const *const *D,
+                                       const seer_coeffs *k, int64_t e0, int64_t e1) {
+    for (int64_t e = e0; e < e1;) {
+        int64_t row = e / channels, c = e - row * channels;
+        int64_t len = channels - c < e1 - e ? channels - c : e1 - e;
+        /* a full group with its size known at compile time keeps the factor vectors in registers */
+        if (nb == SEER_SUMS_GROUP)
+            forecast_sums_body(dt, order, SEER_SUMS_GROUP, steps, out, gates, (row / tokens) * stride + c, D, k, e, len);
+        else
+            forecast_sums_body(dt, order, nb, steps, out, gates, (row / tokens) * stride + c, D, k, e, len);
+        e += len;
+    }
+}
+
+void SEER_FN(seer_taylor_forecast_sums_rows)(int dtype, void *const *out, int steps, const void *const *gates,
+                                             int64_t gate_row_stride, int64_t tokens, int64_t channels, int nb,
+                                             const void *const *const *factors, int order, const seer_coeffs *k,
+                                             int64_t e0, int64_t e1) {
+#define SEER_BODY(DT, O)                                                                                         \
+    forecast_sums_rows_body(DT, O, nb, out, steps, gates, gate_row_stride, tokens, channels, factors, k, e0, e1); \
+    return
+    SEER_SWITCH_DTYPE_ORDER(dtype, order, SEER_BODY)
+#undef SEER_BODY
+    seer_taylor_forecast_sums_rows_ref(dtype, out, steps, gates, gate_row_stride, tokens, channels, nb, factors, order,
+                                       k, e0, e1);
+}

@@ -2,7 +2,7 @@
  * Native dev bench of the CPU kernels, with a STREAM triad measured in the same run for comparison.
  *
  *   seer_kernel_bench OP DTYPE WS_BYTES [--variant auto|ref|avx2|avx512] [--order P] [--threads T] [--reps R]
- *   seer_kernel_bench taylor_forecast_residual_multi f32 --dit-s [--variant ...]
+ *   seer_kernel_bench taylor_forecast_residual_multi f32 --dit-s [--variant ...]   (also times taylor_forecast_sums)
  *   seer_kernel_bench all f32 134217728
  *
  * OP: taylor_update, taylor_forecast, taylor_forecast_residual, taylor_forecast_residual_multi,
@@ -157,11 +157,32 @@ static void bench_dit_s(int dtype, double triad) {
         }
     }
     int same = memcmp(x, x2, (size_t)n * es) == 0;
+    /* the forecast sums of a window of 4 forecast steps (N = 5) in one pass, against 4 multi-branch calls */
+    enum { W = 4 };
+    void *sums[W];
+    const void *wgates[W * K];
+    float wdeltas[W];
+    for (int s = 0; s < W; s++) {
+        sums[s] = xalloc((size_t)n * es);
+        wdeltas[s] = -1.0f - s;
+        for (int k = 0; k < K; k++) wgates[s * K + k] = gates[k];
+    }
+    double best_sums = 1e30;
+    for (int r = 0; r < g_reps * 5 + 1; r++) {
+        double t0 = omp_get_wtime();
+        seer_taylor_forecast_sums(g_variant, dtype, sums, W, wdeltas, batch, tokens, channels, K, wgates, channels * 6,
+                                  factors, orders);
+        double t1 = omp_get_wtime();
+        if (r > 0 && t1 - t0 < best_sums) best_sums = t1 - t0;
+    }
+    for (int s = 0; s < W; s++) free(sums[s]);
     double moved = ((double)K * (P + 1) * n + 2.0 * n + (double)K * batch * channels) * es;
     printf("taylor_forecast_residual_multi %s DiT-S/2 (24 x 2x256x384, order 2): %.3f ms  %.1f GB/s  %.1f%% of triad;"
            " 24 single calls %.3f ms (%.1f GB/s); bit-identical: %s\n",
            dtype == 0 ? "f32" : dtype == 1 ? "bf16" : "f16", best * 1e3, moved / best / 1e9, 100.0 * moved / best / 1e9 / triad,
            best_seq * 1e3, ((double)K * (P + 3) * n * es) / best_seq / 1e9, same ? "yes" : "NO");
+    printf("taylor_forecast_sums %s, the same stack for %d steps in one pass: %.3f ms = %.2fx one multi-branch call\n",
+           dtype == 0 ? "f32" : dtype == 1 ? "bf16" : "f16", W, best_sums * 1e3, best_sums / best);
     free(x), free(x2);
     for (int k = 0; k < K; k++) {
         free((void *)gates[k]);

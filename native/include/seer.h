@@ -125,6 +125,22 @@ SEER_API seer_status seer_taylor_forecast_residual_multi(int variant, int dtype,
                                                          const void *const *factors, const int32_t *orders,
                                                          float delta, int32_t *nonfinite);
 
+/*
+ * The stack's forecast sums for several steps, reading every factor once: for steps s = 0 .. num_steps-1,
+ *   out[s] = sum over branches k = 0 .. num_branches-1, in this order, of gates[s * num_branches + k] (.) forecast_k(deltas[s])
+ * accumulated from +0, so out[s] is bit-identical to seer_taylor_forecast_residual_multi on a zeroed x with step s's
+ * gates and delta (every dtype: bf16/f16 sums are rounded after every branch as there). Since the factors only change
+ * at full steps and a forecast step's gates depend only on its timestep, a cache can compute the sums of all the
+ * forecast steps up to the next full step in one pass and add one sum per step. All steps' gates share
+ * gate_row_stride; 1 <= num_steps <= SEER_MAX_SUM_STEPS. No nonfinite flag: a NaN or Inf forecast makes its sum
+ * non-finite, which the pass that adds the sum reports.
+ */
+#define SEER_MAX_SUM_STEPS 32
+SEER_API seer_status seer_taylor_forecast_sums(int variant, int dtype, void *const *out, int num_steps,
+                                               const float *deltas, int64_t batch, int64_t tokens, int64_t channels,
+                                               int num_branches, const void *const *gates, int64_t gate_row_stride,
+                                               const void *const *factors, const int32_t *orders);
+
 /* The full-step twin: x += gate (.) F and the taylor_update of the factors with F, in one pass. */
 SEER_API seer_status seer_taylor_update_residual(int variant, int dtype, void *x, const void *gate,
                                                  int64_t gate_row_stride, const void *feature,

@@ -52,18 +52,21 @@ void seer_coeffs_init(seer_coeffs *k, float delta) {
 
 static const seer_kernels seer_kernels_ref = {seer_taylor_update_ref, seer_taylor_forecast_ref,
                                               seer_taylor_forecast_residual_ref, seer_taylor_update_residual_ref,
-                                              seer_taylor_forecast_residual_rows_ref};
+                                              seer_taylor_forecast_residual_rows_ref,
+                                              seer_taylor_forecast_sums_rows_ref};
 #if defined(SEER_HAVE_AVX2)
 static const seer_kernels seer_kernels_avx2 = {seer_taylor_update_avx2, seer_taylor_forecast_avx2,
                                                seer_taylor_forecast_residual_avx2,
                                                seer_taylor_update_residual_avx2,
-                                               seer_taylor_forecast_residual_rows_avx2};
+                                               seer_taylor_forecast_residual_rows_avx2,
+                                              seer_taylor_forecast_sums_rows_avx2};
 #endif
 #if defined(SEER_HAVE_AVX512)
 static const seer_kernels seer_kernels_avx512 = {seer_taylor_update_avx512, seer_taylor_forecast_avx512,
                                                  seer_taylor_forecast_residual_avx512,
                                                  seer_taylor_update_residual_avx512,
-                                                 seer_taylor_forecast_residual_rows_avx512};
+                                                 seer_taylor_forecast_residual_rows_avx512,
+                                              seer_taylor_forecast_sums_rows_avx512};
 #endif
 
 static const char *seer_variant_name(int v) {
@@ -391,6 +394,91 @@ SEER_API seer_status seer_taylor_forecast_residual_multi(int variant, int dtype,
                                        num_branches, gates, gate_row_stride, factors, orders, delta, &plan, &n);
     if (s || n == 0 || num_branches == 0) return s;
     if (seer_run(seer_forecast_residual_multi_job, &plan, n, num_branches) && nonfinite) *nonfinite = 1;
+    return SEER_OK;
+}
+
+/* ---- taylor_forecast_sums ---- */
+
+typedef struct {
+    const seer_kernels *kern;
+    int dtype, steps, num_branches;
+    void *const *out;
+    int64_t tokens, channels, gate_row_stride;
+    const void *const *gates;
+    const void *const *factors;
+    const int32_t *orders;
+    seer_coeffs k[SEER_MAX_SUM_STEPS];
+} seer_sums_ctx;
+
+static int seer_forecast_sums_job(const void *p, int64_t e0, int64_t e1) {
+    const seer_sums_ctx *c = p;
+    seer_taylor_forecast_sums_range(c->kern, c->dtype, c->out, c->steps, c->tokens, c->channels, c->num_branches,
+                                    c->gates, c->gate_row_stride, c->factors, c->orders, c->k, e0, e1);
+    return 0;
+}
+
+SEER_API seer_status seer_taylor_forecast_sums(int variant, int dtype, void *const *out, int num_steps,
+                                               const float *deltas, int64_t batch, int64_t tokens, int64_t channels,
+                                               int num_branches, const void *const *gates, int64_t gate_row_stride,
+                                               const void *const *factors, const int32_t *orders) {
+    static const char fn[] = "taylor_forecast_sums";
+    const seer_kernels *kern = NULL;
+    seer_status s;
+    int64_t n = 0, gate_bytes = 0;
+    if ((s = seer_resolve(fn, variant, &kern)) || (s = seer_check_dtype(fn, dtype)) ||
+        (s = seer_check_shape(fn, dtype, batch, tokens, channels, gate_row_stride, &n, &gate_bytes)))
+        return s;
+    if (num_steps < 1 || num_steps > SEER_MAX_SUM_STEPS)
+        return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: num_steps=%d is outside 1..SEER_MAX_SUM_STEPS=%d", fn,
+                              num_steps, SEER_MAX_SUM_STEPS);
+    if (num_branches < 1)
+        return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: num_branches=%d must be at least 1", fn, num_branches);
+    if (!out || !deltas || !gates || !orders || !factors)
+        return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: %s is NULL", fn,
+                              !out ? "out" : !deltas ? "deltas" : !gates ? "gates" : !orders ? "orders" : "factors");
+    seer_sums_ctx ctx = {kern, dtype, num_steps, num_branches, out, tokens, channels, gate_row_stride,
+                         gates, factors, orders, {{{0}, {0}}}};
+    for (int st = 0; st < num_steps; st++) {
+        if (!isfinite(deltas[st]))
+            return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: deltas[%d]=%g is not finite", fn, st,
+                                  (double)deltas[st]);
+        seer_coeffs_init(&ctx.k[st], deltas[st]);
+    }
+    if (n == 0) return SEER_OK;
+    int64_t bytes = n * (int64_t)seer_dtype_size(dtype);
+    for (int st = 0; st < num_steps; st++) {
+        char what[48];
+        snprintf(what, sizeof what, "out[%d]", st);
+        if ((s = seer_check_ptr(fn, what, out[st], dtype))) return s;
+        for (int o = 0; o < st; o++)
+            if (seer_overlap(out[o], bytes, out[st], bytes))
+                return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: out[%d] overlaps out[%d]", fn, o, st);
+    }
+    for (int b = 0; b < num_branches; b++) {
+        int order = orders[b];
+        if (order < 0 || order > SEER_MAX_ORDER)
+            return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: orders[%d]=%d is outside 0..SEER_MAX_ORDER=%d", fn, b,
+                                  order, SEER_MAX_ORDER);
+        const void *const *fb = factors + (int64_t)b * (SEER_MAX_ORDER + 1);
+        if ((s = seer_check_factors(fn, "order", fb, order, dtype, b))) return s;
+        for (int st = 0; st < num_steps; st++) {
+            char what[48];
+            const void *g = gates[(int64_t)st * num_branches + b];
+            snprintf(what, sizeof what, "gates[%lld]", (long long)st * num_branches + b);
+            if ((s = seer_check_ptr(fn, what, g, dtype))) return s;
+            for (int o = 0; o < num_steps; o++) {
+                if (seer_overlap(out[o], bytes, g, gate_bytes))
+                    return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: out[%d] overlaps %s", fn, o, what);
+                if (st == 0)
+                    for (int i = 0; i <= order; i++)
+                        if (seer_overlap(out[o], bytes, fb[i], bytes))
+                            return seer_set_error(SEER_ERR_INVALID_ARGUMENT,
+                                                  "%s: out[%d] overlaps factors[%d] (branch %d)", fn, o,
+                                                  b * (SEER_MAX_ORDER + 1) + i, b);
+            }
+        }
+    }
+    seer_run(seer_forecast_sums_job, &ctx, n, (int64_t)num_branches * num_steps);
     return SEER_OK;
 }
 

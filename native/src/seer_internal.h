@@ -53,12 +53,22 @@ typedef void (*seer_update_residual_fn)(int dtype, void *x, const void *gate, in
                                         void *const *factors, int new_order, float distance, int64_t off,
                                         int64_t len);
 
+/* The forecast sums (seer_taylor_forecast_sums) of a group of nb <= SEER_SUMS_GROUP consecutive branches of one
+ * order over elements [e0, e1): for s = 0..steps-1 and b = 0..nb-1 in order,
+ * out[s][e] += gates[s * SEER_SUMS_GROUP + b][row gate] * forecast(factors[b] at e, k[s]). */
+#define SEER_SUMS_GROUP 4
+typedef void (*seer_forecast_sums_rows_fn)(int dtype, void *const *out, int steps, const void *const *gates,
+                                           int64_t gate_row_stride, int64_t tokens, int64_t channels, int nb,
+                                           const void *const *const *factors, int order, const seer_coeffs *k,
+                                           int64_t e0, int64_t e1);
+
 typedef struct seer_kernels {
     seer_update_fn update;
     seer_forecast_fn forecast;
     seer_forecast_residual_fn forecast_residual;
     seer_update_residual_fn update_residual;
     seer_forecast_residual_rows_fn forecast_residual_rows;
+    seer_forecast_sums_rows_fn forecast_sums_rows;
 } seer_kernels;
 
 #define SEER_DECLARE_VARIANT(v)                                                                             \
@@ -71,7 +81,10 @@ typedef struct seer_kernels {
                                                      void *const *, int, float, int64_t, int64_t);       \
     SEER_HIDDEN int seer_taylor_forecast_residual_rows_##v(int, void *, const void *, int64_t, int64_t, int64_t, \
                                                            const void *const *, int, const seer_coeffs *,      \
-                                                           int64_t, int64_t);
+                                                           int64_t, int64_t);                                  \
+    SEER_HIDDEN void seer_taylor_forecast_sums_rows_##v(int, void *const *, int, const void *const *, int64_t,     \
+                                                        int64_t, int64_t, int, const void *const *const *, int,    \
+                                                        const seer_coeffs *, int64_t, int64_t);
 
 SEER_DECLARE_VARIANT(ref)
 #if defined(SEER_HAVE_AVX2)
@@ -90,6 +103,14 @@ SEER_HIDDEN int seer_taylor_forecast_residual_multi_range(const seer_kernels *ke
                                                           const void *const *gates, int64_t gate_row_stride,
                                                           const void *const *factors, const int32_t *orders,
                                                           const seer_coeffs *k, int64_t e0, int64_t e1);
+
+/* The forecast sums over elements [e0, e1) (seer_taylor_forecast_sums): the out chunks stay in L2 while every
+ * branch's factors for that chunk stream past once. k holds one set of coefficients per step. */
+SEER_HIDDEN void seer_taylor_forecast_sums_range(const seer_kernels *kern, int dtype, void *const *out, int steps,
+                                                 int64_t tokens, int64_t channels, int num_branches,
+                                                 const void *const *gates, int64_t gate_row_stride,
+                                                 const void *const *factors, const int32_t *orders,
+                                                 const seer_coeffs *k, int64_t e0, int64_t e1);
 
 /* A checked multi-branch forecast residual (seer_taylor_forecast_residual_multi's arguments), ready to run. */
 typedef struct seer_multi_plan {

@@ -86,6 +86,33 @@ int main(void) {
     expect(seer_taylor_forecast_residual_multi(1, 0, X, 2, 4, 8, 2, gates_alias, 8, mf, orders, 1.0f, &nf), SEER_ERR_INVALID_ARGUMENT,
            "x overlaps gates[1]", "multi alias");
 
+    /* forecast sums: two steps of the two-branch stack above */
+    {
+        float O1[64], O2[64];
+        void *fresh[2] = {O1, O2}, *outs[2] = {X, X2}, *outs_alias[2] = {X, D[1]}, *outs_same[2] = {X, X};
+        const float sd[2] = {-1.0f, -2.0f}, sd_nan[2] = {-1.0f, NAN};
+        const void *sg[4] = {G, G, G, G}, *sg_alias[4] = {G, G, G, X2};
+        CHECK(seer_taylor_forecast_sums(1, 0, fresh, 2, sd, 2, 4, 8, 2, sg, 8, mf, orders) == SEER_OK, "%s", seer_last_error());
+        expect(seer_taylor_forecast_sums(1, 0, outs, 0, sd, 2, 4, 8, 2, sg, 8, mf, orders), SEER_ERR_INVALID_ARGUMENT,
+               "taylor_forecast_sums: num_steps=0 is outside 1..SEER_MAX_SUM_STEPS=32", "sums steps 0");
+        expect(seer_taylor_forecast_sums(1, 0, outs, 33, sd, 2, 4, 8, 2, sg, 8, mf, orders), SEER_ERR_INVALID_ARGUMENT,
+               "num_steps=33 is outside", "sums steps 33");
+        expect(seer_taylor_forecast_sums(1, 0, outs, 2, sd_nan, 2, 4, 8, 2, sg, 8, mf, orders), SEER_ERR_INVALID_ARGUMENT,
+               "deltas[1]=nan is not finite", "sums delta");
+        expect(seer_taylor_forecast_sums(1, 0, outs, 2, sd, 2, 4, 8, 0, sg, 8, mf, orders), SEER_ERR_INVALID_ARGUMENT,
+               "num_branches=0 must be at least 1", "sums branches");
+        expect(seer_taylor_forecast_sums(1, 0, NULL, 2, sd, 2, 4, 8, 2, sg, 8, mf, orders), SEER_ERR_INVALID_ARGUMENT,
+               "taylor_forecast_sums: out is NULL", "sums null out");
+        expect(seer_taylor_forecast_sums(1, 0, outs, 2, sd, 2, 4, 8, 2, sg, 8, mf, bad_orders), SEER_ERR_INVALID_ARGUMENT,
+               "orders[1]=5 is outside", "sums order");
+        expect(seer_taylor_forecast_sums(1, 0, outs_alias, 2, sd, 2, 4, 8, 2, sg, 8, mf, orders), SEER_ERR_INVALID_ARGUMENT,
+               "out[1] overlaps factors[1] (branch 0)", "sums out/factor");
+        expect(seer_taylor_forecast_sums(1, 0, outs_same, 2, sd, 2, 4, 8, 2, sg, 8, mf, orders), SEER_ERR_INVALID_ARGUMENT,
+               "out[0] overlaps out[1]", "sums out/out");
+        expect(seer_taylor_forecast_sums(1, 0, outs, 2, sd, 2, 4, 8, 2, sg_alias, 8, mf, orders), SEER_ERR_INVALID_ARGUMENT,
+               "out[1] overlaps gates[3]", "sums out/gate");
+    }
+
     /* update_residual */
     expect(seer_taylor_update_residual(1, 0, X, G, 8, F, fac, 2, 2, 4, 8, 0.0f), SEER_ERR_INVALID_ARGUMENT,
            "taylor_update_residual: distance=0", "ur distance");

@@ -246,6 +246,66 @@ static void test_multi(int dtype, const shape *sh, float delta) {
     buf_free(&X), buf_free(&M0);
 }
 
+/* The forecast sums of ST steps against ST multi-branch calls on zeroed targets, bit for bit, every variant,
+ * serial and threaded. */
+#define ST 3
+static void test_sums(int dtype, const shape *sh) {
+    static const float sdeltas[ST] = {-1.0f, -2.0f, 3.5f};
+    int64_t n = sh->batch * sh->tokens * sh->channels, grs = sh->channels + sh->extra;
+    buf D[NB][SEER_MAX_ORDER + 1], G[ST][NB], Z = buf_new(dtype, n), want[ST];
+    const void *fptrs[NB * (SEER_MAX_ORDER + 1)] = {0}, *gptrs[ST * NB];
+    int32_t orders[NB];
+    memset(Z.p, 0, (size_t)n * seer_dtype_size(dtype));
+    for (int b = 0; b < NB; b++) {
+        orders[b] = (int32_t)(rng_next() % (SEER_MAX_ORDER + 1));
+        for (int i = 0; i <= orders[b]; i++) {
+            D[b][i] = buf_new(dtype, n), buf_fill(&D[b][i], 1.0f);
+            fptrs[b * (SEER_MAX_ORDER + 1) + i] = D[b][i].p;
+        }
+        for (int st = 0; st < ST; st++) {
+            G[st][b] = buf_new(dtype, sh->batch * grs), buf_fill(&G[st][b], 0.5f);
+            gptrs[st * NB + b] = G[st][b].p;
+        }
+    }
+    seer_set_parallel_threshold(SERIAL);
+    for (int st = 0; st < ST; st++) {
+        want[st] = buf_clone(&Z);
+        seer_status s = seer_taylor_forecast_residual_multi(SEER_VARIANT_REF, dtype, want[st].p, sh->batch, sh->tokens,
+                                                            sh->channels, NB, gptrs + st * NB, grs, fptrs, orders,
+                                                            sdeltas[st], NULL);
+        CHECK(s == SEER_OK, "sums: multi ref: %s", seer_last_error());
+    }
+    int vs[6] = {SEER_VARIANT_REF}, nv = 1;
+    for (int k = 0; k < g_nvariants; k++) vs[nv++] = g_variants[k];
+    vs[nv++] = SEER_VARIANT_AUTO;
+    for (int k = 0; k < nv; k++)
+        for (int par = 0; par < 2; par++) {
+            seer_set_parallel_threshold(par ? 0 : SERIAL);
+            buf out[ST];
+            void *optrs[ST];
+            for (int st = 0; st < ST; st++) {
+                out[st] = buf_new(dtype, n), buf_fill(&out[st], 1.0f); /* garbage the kernel must overwrite */
+                optrs[st] = out[st].p;
+            }
+            seer_status s = seer_taylor_forecast_sums(vs[k], dtype, optrs, ST, sdeltas, sh->batch, sh->tokens,
+                                                      sh->channels, NB, gptrs, grs, fptrs, orders);
+            CHECK(s == SEER_OK, "sums %s: %s", variant_name(vs[k]), seer_last_error());
+            for (int st = 0; st < ST; st++) {
+                CHECK(buf_same(&out[st], &want[st]),
+                      "sums %s %s %lldx%lldx%lld step %d: differs from the multi-branch call at %lld",
+                      variant_name(vs[k]), dtype_name(dtype), (long long)sh->batch, (long long)sh->tokens,
+                      (long long)sh->channels, st, (long long)buf_first_diff(&out[st], &want[st]));
+                buf_free(&out[st]);
+            }
+        }
+    for (int b = 0; b < NB; b++) {
+        for (int st = 0; st < ST; st++) buf_free(&G[st][b]);
+        for (int i = 0; i <= orders[b]; i++) buf_free(&D[b][i]);
+    }
+    for (int st = 0; st < ST; st++) buf_free(&want[st]);
+    buf_free(&Z);
+}
+
 static void test_update_residual(int dtype, const shape *sh, int order, float dist) {
     int64_t n = sh->batch * sh->tokens * sh->channels, grs = sh->channels + sh->extra;
     buf F = buf_new(dtype, n), X = buf_new(dtype, n), G = buf_new(dtype, sh->batch * grs);
@@ -364,6 +424,7 @@ int main(void) {
                 test_update_residual(dt, &SHAPES[s], o, dists[(s + o) % 5]);
             }
             test_multi(dt, &SHAPES[s], deltas[s % 5]);
+            test_sums(dt, &SHAPES[s]);
         }
     printf("max relative error vs float64 oracle (f32 bf16 f16):\n");
     static const char *ops[] = {"taylor_update", "taylor_forecast", "taylor_forecast_residual", "taylor_update_residual"};
