@@ -4,14 +4,18 @@ import dev.seer.cache.TaylorSeerSchedule.StepPlan;
 import dev.seer.kernel.BranchStack;
 import dev.seer.kernel.GateView;
 import dev.seer.kernel.Kernels;
+import dev.seer.kernel.NativeKernels;
 import dev.seer.kernel.TaylorFactors;
 import dev.seer.kernel.Variant;
 import dev.seer.model.BranchHooks;
 import dev.seer.model.HookPoint;
 import dev.seer.model.StepContext;
+import dev.seer.tensor.DType;
+import dev.seer.tensor.Shape;
 import dev.seer.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -23,8 +27,16 @@ import org.slf4j.LoggerFactory;
  * {@link TaylorSeerSchedule} (for DiT: the loop index counts down, steps S-1 and S-2 are full, then every full
  * step is followed by N-1 forecast steps). At a full step every branch is computed and its factors updated by
  * the fused update + gated-residual kernel; at a forecast step no branch runs and the whole stack is added to x
- * by one multi-branch kernel call. Factor memory is allocated once per run, at the first full step, and freed
- * by {@link #close()}.
+ * in one pass. Factor memory is allocated once per run, at the first full step, and freed by {@link #close()}.
+ *
+ * <p>Forecast sums: the factors only change at full steps, and a forecast step's gates depend only on its
+ * timestep, so the stack's contribution sum_k gate_k * forecast_k of every forecast step up to the next full step
+ * is known once the first of them comes. By default the first forecast step after a full step computes them all in
+ * one pass over the factors ({@link Kernels#taylorForecastSums}: the factors are read once per full step instead of
+ * once per forecast step) and each forecast step adds its sum to x. That adds the same terms to x in another order
+ * (x + (g_1 f_1 + g_2 f_2 + ...) instead of (x + g_1 f_1) + g_2 f_2 + ...): the results differ from the official
+ * order at float rounding. {@link #forecastSumsAhead(boolean) forecastSumsAhead(false)} keeps the official order
+ * (one multi-branch kernel call per forecast step, bit-identical to the per-branch kernels).
  *
  * <p>A forecast that produces NaN or Inf is detected inside the kernel; {@link #redoAsFull()} then turns that
  * step into a full one so the caller can recompute it. Not thread-safe: one instance per run. Both halves of
@@ -49,6 +61,14 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
     /** The whole-stack forecast's tables, in {@link #arena}, for {@link #stackPoints}. */
     private BranchStack stack;
     private List<HookPoint> stackPoints;
+    /** Forecast sums (see the class comment): on by default. */
+    private boolean forecastSums = true;
+    /** The sums of loop positions sumsFrom .. sumsFrom + sumsCount - 1, each the only factor of its buffer. */
+    private final List<TaylorFactors> sums = new ArrayList<>();
+    /** One single-branch stack per sum buffer, with a gate of ones: adding it adds the sum unchanged. */
+    private final List<BranchStack> sumStacks = new ArrayList<>();
+    private int sumsFrom;
+    private int sumsCount;
 
     /** Receives the forecast error of every branch at every forecast step (see {@link #measureForecastErrors}). */
     @FunctionalInterface
@@ -86,6 +106,18 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
         }
         current = classifier.next(ctx.step());
         executed.add(current);
+        if (current.isFull()) {
+            sumsCount = 0; // the factors change
+        }
+    }
+
+    /**
+     * Whether the forecast steps after a full step add sums prepared at the first of them (the default: faster,
+     * the same terms in another order) or each run the multi-branch forecast in the official order.
+     */
+    public void forecastSumsAhead(boolean on) {
+        forecastSums = on;
+        sumsCount = 0;
     }
 
     /** Whether the step in progress (or just finished) runs every branch. */
@@ -108,6 +140,7 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
         }
         forecastBranches -= factors.size();
         fallbacks.add(current.step());
+        sumsCount = 0;
         current = classifier.reclassifyAsFull(current.step());
         executed.set(executed.size() - 1, current);
         LOG.warn("step {}: the Taylor forecast was not finite; recomputing the step in full", current.step());
@@ -146,12 +179,21 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
     }
 
     @Override
-    public void applyStack(StepContext ctx, Tensor x, List<HookPoint> points, List<GateView> gates) {
-        applyStackIn(ctx, points, gates, (v, stack, delta) -> Kernels.taylorForecastResidualMulti(v, x, stack, delta));
+    public int stackGateCalls(StepContext ctx) {
+        if (!forecastSums || current.isFull() || sumsCover(position()) || !variant.isCpu()) {
+            return 1;
+        }
+        return 1 + Math.min(classifier.forecastsAhead(), NativeKernels.MAX_SUM_STEPS - 1);
     }
 
     @Override
-    public boolean applyStackIn(StepContext ctx, List<HookPoint> points, List<GateView> gates, StackPass pass) {
+    public void applyStack(StepContext ctx, Tensor x, List<HookPoint> points, List<GateView> gates) {
+        applyStackIn(ctx, points, List.of(gates), (v, stack, delta) -> Kernels.taylorForecastResidualMulti(v, x, stack, delta));
+    }
+
+    @Override
+    public boolean applyStackIn(StepContext ctx, List<HookPoint> points, List<List<GateView>> gatesByCall, StackPass pass) {
+        List<GateView> gates = gatesByCall.getFirst();
         // A branch's factors never move once allocated: the stack's tables are built once per run and set of
         // points, and each step only points them at its gates.
         if (stack == null || !points.equals(stackPoints)) {
@@ -161,12 +203,52 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
             }
             stack = new BranchStack(arena, branches, gates);
             stackPoints = List.copyOf(points);
+            sumsCount = 0;
         } else {
             stack.setGates(gates);
         }
-        nonFinite |= !pass.run(variant, stack, current.delta());
+        int position = position();
+        if (forecastSums && !sumsCover(position) && gatesByCall.size() > 1 && stack.dtype() == DType.F32) {
+            prepareSums(gatesByCall, position);
+        }
+        if (sumsCover(position)) {
+            nonFinite |= !pass.run(variant, sumStacks.get(position - sumsFrom), 0f);
+        } else {
+            nonFinite |= !pass.run(variant, stack, current.delta());
+        }
         forecastBranches += points.size();
         return true;
+    }
+
+    /** The loop position of the step in progress. */
+    private int position() {
+        return classifier.classified() - 1;
+    }
+
+    private boolean sumsCover(int position) {
+        return sumsCount > 0 && position >= sumsFrom && position < sumsFrom + sumsCount;
+    }
+
+    /** The stack's forecast sums of the steps at positions from .. from + gatesByCall.size() - 1, in one pass. */
+    private void prepareSums(List<List<GateView>> gatesByCall, int from) {
+        int n = gatesByCall.size();
+        TaylorSeerSchedule.Config schedule = classifier.config();
+        float[] deltas = new float[n];
+        for (int k = 0; k < n; k++) {
+            deltas[k] = schedule.stepAt(from + k) - current.lastFull();
+        }
+        while (sums.size() < n) {
+            TaylorFactors sum = TaylorFactors.allocate(arena, stack.dtype(), stack.shape(), 0);
+            Shape shape = stack.shape();
+            float[] one = new float[Math.toIntExact(shape.dim(0) * shape.dim(2))];
+            Arrays.fill(one, 1f);
+            Tensor ones = Tensor.ofFloats(arena, one, shape.dim(0), shape.dim(2));
+            sums.add(sum);
+            sumStacks.add(new BranchStack(arena, List.of(sum), List.of(GateView.of(ones))));
+        }
+        Kernels.taylorForecastSums(variant, sums.subList(0, n), stack, gatesByCall, deltas);
+        sumsFrom = from;
+        sumsCount = n;
     }
 
     /** ||forecast - computed|| / ||computed||, accumulated in double. */
@@ -209,6 +291,9 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
     public CacheStats stats() {
         long bytes = 0;
         for (TaylorFactors f : factors.values()) {
+            bytes += f.byteSize();
+        }
+        for (TaylorFactors f : sums) {
             bytes += f.byteSize();
         }
         List<Integer> full = new ArrayList<>();

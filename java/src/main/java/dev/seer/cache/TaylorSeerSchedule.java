@@ -215,7 +215,22 @@ public final class TaylorSeerSchedule {
             return new StepPlan(s, StepKind.FORECAST, lastFull, distance, s - lastFull, order);
         }
 
-        /** @return how many steps have been classified */
+        /**
+         * How many of the steps after the one classified last will be forecasts before the next full step (or the
+         * end of the run), by the same rule as {@link #next}; classifies nothing. The factors stay as they are
+         * across them, so a cache can prepare all their forecasts at once.
+         */
+        public int forecastsAhead() {
+            int ahead = 0;
+            int c = counter;
+            for (int p = position; p < config.steps(); p++, c++, ahead++) {
+                if (p < config.warmupSteps() || c == config.interval() - 1) {
+                    break;
+                }
+            }
+            return ahead;
+        }
+
         /**
          * Turns the step just classified as a forecast into a full step (the fallback after a non-finite
          * forecast): the counter restarts and the factors grow as at any full step after the warm-up.
@@ -234,6 +249,7 @@ public final class TaylorSeerSchedule {
             return new StepPlan(s, StepKind.FULL, s, distance, 0, order);
         }
 
+        /** @return how many steps have been classified */
         public int classified() {
             return position;
         }

@@ -117,6 +117,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--variant", defaultValue = "auto", description = "Kernel variant: auto, ref, avx2, avx512. Default: ${DEFAULT-VALUE}.")
     String variant;
 
+    @Option(names = "--no-forecast-sums", description = "Cached rows forecast each step in the official order instead of preparing the stack's forecasts of all the forecast steps after a full step in one pass over the Taylor factors. Default: off (forecast sums).")
+    boolean noForecastSums;
+
     @Mixin
     ThreadsOption threads = new ThreadsOption();
 
@@ -180,7 +183,7 @@ final class BenchCommand implements Callable<Integer> {
         Files.createDirectories(outDir);
         OptionChecks.writableFile("--out-json", json);
         PolicyBench.Settings settings = new PolicyBench.Settings(steps, kind, eta, scale, shipped || !speedOnly, timedBatch, k,
-                speedOnly ? 0 : m, chunk, seed, rows, error, v, limitSeconds);
+                speedOnly ? 0 : m, chunk, seed, rows, error, v, limitSeconds, !noForecastSums);
 
         threads.apply();
         String name = shipped ? "fashion-dit (shipped)" : model;

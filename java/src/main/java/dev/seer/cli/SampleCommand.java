@@ -103,6 +103,9 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--variant", defaultValue = "auto", description = "Kernel variant: auto, ref, avx2, avx512. Default: ${DEFAULT-VALUE}.")
     String variant;
 
+    @Option(names = "--no-forecast-sums", description = "Forecast each step in the official order (one multi-branch forecast per step, bit-identical to the per-branch kernels) instead of preparing the stack's forecasts of all the forecast steps after a full step in one pass over the Taylor factors and adding one sum per step (the same terms in another order: the latents differ at float rounding). Default: off (forecast sums).")
+    boolean noForecastSums;
+
     @Mixin
     ThreadsOption threads = new ThreadsOption();
 
@@ -197,7 +200,7 @@ final class SampleCommand implements Callable<Integer> {
         }
         SampleRequest request = SampleRequest.builder(sampleLabels).noise(noiseValues).steps(steps).sampler(samplerKind).eta(eta)
                 .cfgScale(cfg).guideAllChannels(guideAllChannels).policy(policy).seed(seed).variant(variantChoice)
-                .listener(new ProgressBar(System.err, "sampling")).build();
+                .forecastSumsAhead(!noForecastSums).listener(new ProgressBar(System.err, "sampling")).build();
         for (long y : sampleLabels) {
             if (y < 0 || y >= config.numClasses()) {
                 throw new IllegalArgumentException("--noise: label " + y + " is not allowed; allowed: labels in 0.."
@@ -243,7 +246,8 @@ final class SampleCommand implements Callable<Integer> {
         OptionChecks.writableFile("--out-image", outImage);
         double scale = cfg == null ? ShippedModels.DIT_CFG : cfg;
         SampleRequest request = SampleRequest.builder(0).steps(steps).sampler(samplerKind).eta(eta).cfgScale(scale)
-                .guideAllChannels(guideAllChannels).policy(policy).seed(seed).variant(variantChoice).build();
+                .guideAllChannels(guideAllChannels).policy(policy).seed(seed).variant(variantChoice)
+                .forecastSumsAhead(!noForecastSums).build();
         threads.apply();
         FashionDemo.Result r;
         try (DitModel dit = ShippedModels.fashionDit(); FashionProbe probe = FashionProbe.loadShipped()) {

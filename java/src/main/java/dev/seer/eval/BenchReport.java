@@ -54,6 +54,8 @@ public final class BenchReport {
             ObjectNode limits = root.putObject("limits");
             limits.put("forecast_row", l.forecastRow() == null ? null : l.forecastRow().label());
             limits.put("forecast_bytes", l.forecastBytes());
+            put(limits, "forecasts_per_factor_pass", l.forecastsPerWindow());
+            limits.put("forecast_sums", s.forecastSums());
             put(limits, "stream_triad_gbps", l.streamGbps());
             put(limits, "forecast_step_seconds", l.forecastStepSeconds());
             put(limits, "forecast_floor_seconds", l.forecastFloorSeconds());
@@ -171,10 +173,15 @@ public final class BenchReport {
         if (l != null) {
             b.append('\n');
             if (l.forecastRow() != null) {
-                b.append(String.format(Locale.ROOT, "- Forecast step (%s): %.3f ms measured; floor %.3f ms = %.2f MB of factors, x and "
-                                + "gates at %.1f GB/s (STREAM triad at that working set, this run): %.2fx the floor.%n",
+                String moved = report.settings().forecastSums()
+                        ? String.format(Locale.ROOT, "the factors read once per %.2f forecast steps (forecast sums), "
+                                + "the step's sum written and read, x and gates", l.forecastsPerWindow())
+                        : "the factors, x and gates";
+                b.append(String.format(Locale.ROOT, "- Forecast step (%s): %.3f ms measured (mean over the run's forecast steps); "
+                                + "floor %.3f ms = %.2f MB (%s) at %.1f GB/s (STREAM triad at the factors' working set, this "
+                                + "run): %.2fx the floor.%n",
                         l.forecastRow().label(), 1e3 * l.forecastStepSeconds(), 1e3 * l.forecastFloorSeconds(),
-                        l.forecastBytes() / 1e6, l.streamGbps(), l.forecastRatio()));
+                        l.forecastBytes() / 1e6, moved, l.streamGbps(), l.forecastRatio()));
             }
             b.append(String.format(Locale.ROOT, "- Full step (uncached): %.3f ms measured; floor %.3f ms = %.3g FLOPs at %.1f GFLOP/s "
                             + "(best product rate, this run; at the model's MLP shape: Seer's packed product %.1f, libtorch's "

@@ -5,6 +5,7 @@ import dev.seer.cache.DitFlops;
 import dev.seer.cache.TaylorCache;
 import dev.seer.cache.TaylorSeerSchedule;
 import dev.seer.kernel.DitOps;
+import dev.seer.kernel.NativeKernels;
 import dev.seer.kernel.Variant;
 import dev.seer.model.dit.DitConfig;
 import dev.seer.model.dit.DitModel;
@@ -68,7 +69,7 @@ public final class PolicyBench {
      */
     public record Settings(int steps, SamplerKind sampler, double eta, double cfg, boolean clipDenoised, int batch,
                            int repeats, int samples, int chunk, long seed, List<BenchRow> rows, BenchRow errorRow,
-                           Variant variant, double limitSeconds) {
+                           Variant variant, double limitSeconds, boolean forecastSums) {
         public Settings {
             Objects.requireNonNull(sampler, "sampler");
             Objects.requireNonNull(variant, "variant");
@@ -171,9 +172,10 @@ public final class PolicyBench {
     /**
      * The machine's limits and the model's distance to them.
      *
-     * @param forecastBytes         bytes a forecast step of {@code forecastRow} must move: every branch's Taylor
-     *                              factors read, x read and written, the gates read
-     * @param streamGbps            STREAM triad bandwidth at that working set, GB/s
+     * @param forecastBytes         bytes a forecast step of {@code forecastRow} must move on average
+     *                              ({@link #forecastBytes})
+     * @param forecastsPerWindow    forecast steps per pass over the factors (1 without forecast sums)
+     * @param streamGbps            STREAM triad bandwidth at the factors' working set, GB/s
      * @param forecastStepSeconds   measured time of one forecast network call of that row (median)
      * @param fullStepFlops         FLOPs really spent by one full network call
      * @param matmulGflops          the best float32 product rate measured (libtorch's matmul at a square shape and
@@ -183,7 +185,8 @@ public final class PolicyBench {
      *                              model's MLP shape, GFLOP/s
      * @param fullStepSeconds       measured time of one full network call of the uncached row (median)
      */
-    public record Limits(BenchRow forecastRow, long forecastBytes, double streamGbps, double forecastStepSeconds,
+    public record Limits(BenchRow forecastRow, long forecastBytes, double forecastsPerWindow, double streamGbps,
+                         double forecastStepSeconds,
                          double fullStepFlops, double matmulGflops, double modelMatmulGflops, double packedGflops,
                          double fullStepSeconds) {
         public double forecastFloorSeconds() {
@@ -362,7 +365,8 @@ public final class PolicyBench {
     private static SampleRequest request(Settings s, BenchRow r, long[] labels,
                                          TaylorCache.ForecastErrorSink sink) {
         return SampleRequest.builder(labels).steps(r.steps()).sampler(s.sampler()).eta(s.eta()).cfgScale(s.cfg())
-                .policy(r.policy()).seed(s.seed()).variant(s.variant()).forecastErrors(sink).build();
+                .policy(r.policy()).seed(s.seed()).variant(s.variant()).forecastErrors(sink)
+                .forecastSumsAhead(s.forecastSums()).build();
     }
 
     private static long[] labels(int n, int classes) {
@@ -395,7 +399,7 @@ public final class PolicyBench {
 
     // ---- limits ----
 
-    private record Machine(long forecastBytes, BenchRow forecastRow, double streamGbps, double matmulGflops,
+    private record Machine(long forecastBytes, double forecastsPerWindow, BenchRow forecastRow, double streamGbps, double matmulGflops,
                            double modelMatmulGflops, double packedGflops) {
     }
 
@@ -419,14 +423,49 @@ public final class PolicyBench {
         return pick;
     }
 
-    /** Bytes one forecast step must move for the stack: factors read, x read and written, gates read (float32). */
-    public static long forecastBytes(DitConfig c, int batch, int maxOrder) {
+    /**
+     * Bytes one forecast step must move for the stack, on average over a run (float32). One multi-branch forecast
+     * per step: every factor read, x read and written, the gates read. With forecast sums: the factors read once
+     * per window of forecast steps ({@code forecastsPerWindow} of them on average), each step's sum written once and
+     * read once, x read and written, the gates read.
+     */
+    public static long forecastBytes(DitConfig c, int batch, int maxOrder, double forecastsPerWindow, boolean sums) {
         long elements = (long) batch * c.tokens() * c.hiddenSize();
-        int branches = 2 * c.depth();
-        long factors = (long) branches * (maxOrder + 1) * elements * 4;
+        long gates = (long) 2 * c.depth() * batch * c.hiddenSize() * 4;
         long x = 2 * elements * 4;
-        long gates = (long) branches * batch * c.hiddenSize() * 4;
-        return factors + x + gates;
+        if (!sums) {
+            return factorBytes(c, batch, maxOrder) + x + gates;
+        }
+        return Math.round(factorBytes(c, batch, maxOrder) / forecastsPerWindow) + 2 * elements * 4 + x + gates;
+    }
+
+    /** Bytes of the stack's Taylor factors (float32): what a pass over them reads. */
+    static long factorBytes(DitConfig c, int batch, int maxOrder) {
+        return (long) 2 * c.depth() * (maxOrder + 1) * batch * c.tokens() * c.hiddenSize() * 4;
+    }
+
+    /**
+     * Forecast steps per pass over the factors in a run of this row with forecast sums: the runs of consecutive
+     * forecast steps in its plan, each cut into pieces of at most {@link NativeKernels#MAX_SUM_STEPS}; 1 without
+     * forecast steps.
+     */
+    static double forecastsPerWindow(BenchRow row, int steps) {
+        CachePolicy p = row.policy();
+        List<TaylorSeerSchedule.StepPlan> plan = TaylorSeerSchedule.plan(steps, p.interval(), p.maxOrder());
+        int forecasts = 0;
+        int windows = 0;
+        int run = 0;
+        for (TaylorSeerSchedule.StepPlan step : plan) {
+            if (step.isFull()) {
+                run = 0;
+                continue;
+            }
+            forecasts++;
+            if (run++ % NativeKernels.MAX_SUM_STEPS == 0) {
+                windows++;
+            }
+        }
+        return windows == 0 ? 1 : (double) forecasts / windows;
     }
 
     private static Machine measureMachine(Report report, double seconds) {
@@ -434,15 +473,17 @@ public final class PolicyBench {
         DitConfig c = report.config;
         DitFlops.Config fc = report.flopsConfig();
         BenchRow row = forecastRow(s);
-        long bytes = row == null ? 0 : forecastBytes(c, fc.batch(), row.policy().maxOrder());
-        double stream = row == null ? Double.NaN
-                : KernelBench.measureStream(Math.max(KernelBench.MIN_SIZE, bytes), seconds).triadGbps();
+        double window = row == null || !s.forecastSums() ? 1 : forecastsPerWindow(row, row.steps());
+        long bytes = row == null ? 0 : forecastBytes(c, fc.batch(), row.policy().maxOrder(), window, s.forecastSums());
+        // the triad at the factors' working set: what a pass over them streams
+        double stream = row == null ? Double.NaN : KernelBench.measureStream(Math.max(KernelBench.MIN_SIZE,
+                factorBytes(c, fc.batch(), row.policy().maxOrder())), seconds).triadGbps();
         long m = (long) fc.batch() * c.tokens();
         long hidden = (long) (c.hiddenSize() * c.mlpRatio());
         double model = matmulGflops(m, c.hiddenSize(), hidden, seconds);
         double square = matmulGflops(1024, 1024, 1024, seconds);
         double packed = packedGflops(m, c.hiddenSize(), hidden, seconds);
-        return new Machine(bytes, row, stream, Math.max(packed, Math.max(model, square)), model, packed);
+        return new Machine(bytes, window, row, stream, Math.max(packed, Math.max(model, square)), model, packed);
     }
 
     private static Limits limits(Report report, Machine machine) {
@@ -455,7 +496,8 @@ public final class PolicyBench {
         double forecastSeconds = forecast == null ? Double.NaN : forecast.medianForecastStepSeconds();
         double fullFlops = DitFlops.actualStepFlops(report.flopsConfig(), TaylorSeerSchedule.StepKind.FULL, 0,
                 report.settings.cfg() > 0);
-        return new Limits(machine.forecastRow(), machine.forecastBytes(), machine.streamGbps(), forecastSeconds, fullFlops,
+        return new Limits(machine.forecastRow(), machine.forecastBytes(), machine.forecastsPerWindow(), machine.streamGbps(),
+                forecastSeconds, fullFlops,
                 machine.matmulGflops(), machine.modelMatmulGflops(), machine.packedGflops(),
                 report.baseline().medianFullStepSeconds());
     }

@@ -62,38 +62,90 @@ public final class BranchStack {
      * built once per run takes each step's gates without rebuilding its tables.
      */
     public void setGates(List<GateView> gates) {
+        Tensor storage = checkGates("", gates);
+        for (int b = 0; b < gates.size(); b++) {
+            gatePointers.setAtIndex(ValueLayout.ADDRESS, b, MemorySegment.ofAddress(gates.get(b).address()));
+        }
+        gateStorage = storage;
+    }
+
+    /**
+     * One gate per branch, all views of one (batch, width) storage on the cpu, of the factors' dtype, batch and
+     * channels; returns that storage. {@code what} prefixes the messages ("" or "step s: ").
+     */
+    private Tensor checkGates(String what, List<GateView> gates) {
         if (gates == null) {
-            throw new IllegalArgumentException("gates is null");
+            throw new IllegalArgumentException(what + "gates is null");
         }
         if (branches.size() != gates.size()) {
-            throw new IllegalArgumentException("one gate per branch: " + branches.size() + " branches, " + gates.size() + " gates");
+            throw new IllegalArgumentException(what + "one gate per branch: " + branches.size() + " branches, " + gates.size() + " gates");
         }
         for (int b = 0; b < gates.size(); b++) {
             if (gates.get(b) == null) {
-                throw new IllegalArgumentException("gate " + b + " is null");
+                throw new IllegalArgumentException(what + "gate " + b + " is null");
             }
         }
         Tensor storage = gates.getFirst().storage();
         for (int b = 0; b < gates.size(); b++) {
             GateView g = gates.get(b);
             if (g.storage() != storage) {
-                throw new IllegalArgumentException("gate " + b + " is not a view of the same storage as gate 0");
+                throw new IllegalArgumentException(what + "gate " + b + " is not a view of the same storage as gate 0");
             }
             if (!g.storage().device().isCpu()) {
-                throw new IllegalArgumentException("gate " + b + " must be on cpu, found " + g.storage().device());
+                throw new IllegalArgumentException(what + "gate " + b + " must be on cpu, found " + g.storage().device());
             }
             if (g.storage().dtype() != dtype) {
-                throw new IllegalArgumentException("gate " + b + " has dtype " + g.storage().dtype() + ", the factors have " + dtype);
+                throw new IllegalArgumentException(what + "gate " + b + " has dtype " + g.storage().dtype() + ", the factors have " + dtype);
             }
             if (shape.rank() != 3 || g.batch() != shape.dim(0) || g.channels() != shape.dim(2)) {
-                throw new IllegalArgumentException("gate " + b + " must be (" + (shape.rank() == 3 ? shape.dim(0) + ", " + shape.dim(2) : "?")
+                throw new IllegalArgumentException(what + "gate " + b + " must be (" + (shape.rank() == 3 ? shape.dim(0) + ", " + shape.dim(2) : "?")
                         + ") for branches of shape " + shape + ", found (" + g.batch() + ", " + g.channels() + ")");
             }
         }
-        for (int b = 0; b < gates.size(); b++) {
-            gatePointers.setAtIndex(ValueLayout.ADDRESS, b, MemorySegment.ofAddress(gates.get(b).address()));
+        return storage;
+    }
+
+    /**
+     * The gate pointer table of several steps (step s's gates at [s * size(), (s + 1) * size())), in {@code arena}:
+     * each step's gates checked as {@link #setGates} checks them, their storages alive and readable, all with one
+     * row stride ({@link #gateRowStride(List)}).
+     */
+    MemorySegment gateTable(Arena arena, List<List<GateView>> gatesByStep) {
+        long stride = gateRowStride(gatesByStep);
+        int k = branches.size();
+        MemorySegment table = arena.allocate(ValueLayout.ADDRESS, (long) k * gatesByStep.size());
+        for (int s = 0; s < gatesByStep.size(); s++) {
+            List<GateView> gates = gatesByStep.get(s);
+            Tensor storage = checkGates("step " + s + ": ", gates);
+            if (storage.shape().dim(1) != stride) {
+                throw new IllegalArgumentException("step " + s + ": gate rows are " + storage.shape().dim(1)
+                        + " elements apart, step 0's are " + stride);
+            }
+            Kernels.checkMemory("taylor_forecast_sums", "gate storage of step " + s, storage, false);
+            for (int b = 0; b < k; b++) {
+                table.setAtIndex(ValueLayout.ADDRESS, (long) s * k + b, MemorySegment.ofAddress(gates.get(b).address()));
+            }
         }
-        gateStorage = storage;
+        return table;
+    }
+
+    /** The row stride of step 0's gates (every step must share it: {@link #gateTable}). */
+    long gateRowStride(List<List<GateView>> gatesByStep) {
+        if (gatesByStep.isEmpty() || gatesByStep.getFirst() == null || gatesByStep.getFirst().isEmpty()
+                || gatesByStep.getFirst().getFirst() == null) {
+            throw new IllegalArgumentException("step 0 has no gates");
+        }
+        return gatesByStep.getFirst().getFirst().rowStride();
+    }
+
+    /** The branches' dtype. */
+    public DType dtype() {
+        return dtype;
+    }
+
+    /** The branches' shape, (batch, tokens, channels). */
+    public Shape shape() {
+        return shape;
     }
 
     public int size() {
@@ -101,12 +153,23 @@ public final class BranchStack {
     }
 
     void checkTarget(Tensor x) {
-        String op = "taylor_forecast_residual_multi";
+        checkTarget("taylor_forecast_residual_multi", "x", x);
+        Kernels.checkMemory("taylor_forecast_residual_multi", "gate storage", gateStorage, false);
+        if (Kernels.overlap(x, gateStorage)) {
+            throw new IllegalArgumentException("taylor_forecast_residual_multi: x overlaps the gates");
+        }
+    }
+
+    /**
+     * A tensor the stack's forecast is written into: the branches' dtype and shape, on the cpu, writable, apart from
+     * every branch's factors; the stack's tables and the factors still usable from this thread.
+     */
+    void checkTarget(String op, String name, Tensor x) {
         if (x == null) {
-            throw new IllegalArgumentException(op + ": x is null");
+            throw new IllegalArgumentException(op + ": " + name + " is null");
         }
         if (x.dtype() != dtype || !x.shape().equals(shape) || !x.device().isCpu()) {
-            throw new IllegalArgumentException(op + ": x must be " + dtype + " " + shape
+            throw new IllegalArgumentException(op + ": " + name + " must be " + dtype + " " + shape
                     + " on cpu, found " + x.dtype() + " " + x.shape() + " on " + x.device());
         }
         // The tables live in the stack's arena, the gates in their storage, the factors in theirs: all must still be there.
@@ -116,17 +179,13 @@ public final class BranchStack {
         if (!gatePointers.isAccessibleBy(Thread.currentThread())) {
             throw new IllegalArgumentException(op + ": the stack's arena is confined to another thread");
         }
-        Kernels.checkMemory(op, "x", x, true);
-        Kernels.checkMemory(op, "gate storage", gateStorage, false);
+        Kernels.checkMemory(op, name, x, true);
         for (TaylorFactors f : branches) {
             f.checkUsable(op);
         }
-        if (Kernels.overlap(x, gateStorage)) {
-            throw new IllegalArgumentException("taylor_forecast_residual_multi: x overlaps the gates");
-        }
         for (int b = 0; b < branches.size(); b++) {
             if (branches.get(b).overlaps(x)) {
-                throw new IllegalArgumentException("taylor_forecast_residual_multi: x overlaps the factors of branch " + b);
+                throw new IllegalArgumentException(op + ": " + name + " overlaps the factors of branch " + b);
             }
         }
     }

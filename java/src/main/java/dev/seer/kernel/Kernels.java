@@ -5,6 +5,7 @@ import dev.seer.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.List;
 
 /**
  * The fused Taylor kernels (TaylorSeer, Liu et al., ICCV 2025, eqs. for the finite-difference update and the
@@ -121,6 +122,72 @@ public final class Kernels {
                 stack.size(), stack.gatePointers(), stack.gateRowStride(), stack.factorPointers(), stack.orders(),
                 delta, flag);
         return flag.get(ValueLayout.JAVA_INT, 0) == 0;
+    }
+
+    /**
+     * The stack's forecast sums for several steps in one pass over the factors: for each step s,
+     * sums[s] = sum over the stack's branches, in order, of gatesByStep[s][k] * forecast_k(deltas[s]), accumulated
+     * from zero (bit-identical to {@link #taylorForecastResidualMulti} on a zeroed x with step s's gates and delta).
+     * Each sum is written as the only factor (order 0) of its buffer, so a one-branch stack over it with a gate of
+     * ones adds it to x unchanged. Every step's gates are checked as {@link BranchStack#setGates} checks them, and
+     * all must have one row stride. No nonfinite flag: a NaN or infinite forecast makes its sum non-finite, which
+     * the forecast that adds the sum reports.
+     */
+    public static void taylorForecastSums(Variant variant, List<TaylorFactors> sums, BranchStack stack,
+                                          List<List<GateView>> gatesByStep, float[] deltas) {
+        String op = "taylor_forecast_sums";
+        checkCpu(variant, op);
+        if (sums == null || stack == null || gatesByStep == null || deltas == null) {
+            throw new IllegalArgumentException(op + ": " + (sums == null ? "sums" : stack == null ? "stack"
+                    : gatesByStep == null ? "gatesByStep" : "deltas") + " is null");
+        }
+        int steps = sums.size();
+        if (steps < 1 || steps > NativeKernels.MAX_SUM_STEPS) {
+            throw new IllegalArgumentException(op + ": 1.." + NativeKernels.MAX_SUM_STEPS + " steps, found " + steps);
+        }
+        if (gatesByStep.size() != steps || deltas.length != steps) {
+            throw new IllegalArgumentException(op + ": one gate list and one delta per sum: " + steps + " sums, "
+                    + gatesByStep.size() + " gate lists, " + deltas.length + " deltas");
+        }
+        for (int s = 0; s < steps; s++) {
+            TaylorFactors sum = sums.get(s);
+            if (sum == null) {
+                throw new IllegalArgumentException(op + ": sum " + s + " is null");
+            }
+            if (!Float.isFinite(deltas[s])) {
+                throw new IllegalArgumentException(op + ": delta " + s + " must be finite, found " + deltas[s]);
+            }
+            stack.checkTarget(op, "sum " + s, sum.factor(0));
+            sum.checkUsable(op);
+            for (int o = 0; o < s; o++) {
+                if (overlap(sums.get(o).factor(0), sum.factor(0))) {
+                    throw new IllegalArgumentException(op + ": sum " + o + " overlaps sum " + s);
+                }
+            }
+        }
+        stack.refreshOrders();
+        try (Arena tables = Arena.ofConfined()) {
+            MemorySegment gates = stack.gateTable(tables, gatesByStep);
+            for (int s = 0; s < steps; s++) {
+                for (int o = 0; o < steps; o++) {
+                    if (overlap(sums.get(o).factor(0), gatesByStep.get(s).getFirst().storage())) {
+                        throw new IllegalArgumentException(op + ": sum " + o + " overlaps the gates of step " + s);
+                    }
+                }
+            }
+            MemorySegment out = tables.allocate(ValueLayout.ADDRESS, steps);
+            MemorySegment d = tables.allocate(ValueLayout.JAVA_FLOAT, steps);
+            for (int s = 0; s < steps; s++) {
+                out.setAtIndex(ValueLayout.ADDRESS, s, sums.get(s).factor(0).segment());
+                d.setAtIndex(ValueLayout.JAVA_FLOAT, s, deltas[s]);
+            }
+            Shape sh = sums.getFirst().shape();
+            lib().forecastSums(variant.code(), sums.getFirst().dtype().kernelCode(), out, steps, d, sh.dim(0), sh.dim(1),
+                    sh.dim(2), stack.size(), gates, stack.gateRowStride(gatesByStep), stack.factorPointers(), stack.orders());
+        }
+        for (TaylorFactors sum : sums) {
+            sum.setOrder(0);
+        }
     }
 
     // ---- validation ----

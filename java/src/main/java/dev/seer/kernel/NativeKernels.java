@@ -22,6 +22,8 @@ import java.nio.file.Path;
 public final class NativeKernels {
     public static final int ABI_VERSION = 1;
     public static final int MAX_ORDER = 4;
+    /** Most steps one forecast-sums call computes (SEER_MAX_SUM_STEPS in seer.h). */
+    public static final int MAX_SUM_STEPS = 32;
     /** Most threads a kernel call may use: more is a typo, not a machine, and OpenMP would try to start them all. */
     public static final int MAX_THREADS = 1024;
 
@@ -39,6 +41,7 @@ public final class NativeKernels {
     private final MethodHandle forecast;
     private final MethodHandle forecastResidual;
     private final MethodHandle forecastResidualMulti;
+    private final MethodHandle forecastSums;
     private final MethodHandle updateResidual;
     private final MethodHandle linearRows;
     private final MethodHandle linearRowsPack;
@@ -80,6 +83,9 @@ public final class NativeKernels {
         forecastResidualMulti = handle(linker, lib, "seer_taylor_forecast_residual_multi", FunctionDescriptor.of(JAVA_INT,
                 JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS,
                 ADDRESS, JAVA_FLOAT, ADDRESS));
+        forecastSums = handle(linker, lib, "seer_taylor_forecast_sums", FunctionDescriptor.of(JAVA_INT,
+                JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, ADDRESS,
+                JAVA_LONG, ADDRESS, ADDRESS));
         updateResidual = handle(linker, lib, "seer_taylor_update_residual", FunctionDescriptor.of(JAVA_INT,
                 JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_LONG,
                 JAVA_LONG, JAVA_FLOAT));
@@ -242,6 +248,17 @@ public final class NativeKernels {
         try {
             check((int) forecastResidualMulti.invokeExact(variant, dtype, x, batch, tokens, channels, branches, gates,
                     gateRowStride, factors, orders, delta, nonfinite));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    void forecastSums(int variant, int dtype, MemorySegment out, int steps, MemorySegment deltas, long batch,
+                      long tokens, long channels, int branches, MemorySegment gates, long gateRowStride,
+                      MemorySegment factors, MemorySegment orders) {
+        try {
+            check((int) forecastSums.invokeExact(variant, dtype, out, steps, deltas, batch, tokens, channels, branches,
+                    gates, gateRowStride, factors, orders));
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -43,6 +43,15 @@ public interface BranchHooks {
         return false;
     }
 
+    /**
+     * At a step whose stack the hooks replace: how many network calls, this one first, the hooks would like the
+     * gates of in {@link #applyStackIn} (a forecast for several steps at once needs theirs). The model hands as many
+     * as its conditioning covers, at least this call's. Default 1.
+     */
+    default int stackGateCalls(StepContext ctx) {
+        return 1;
+    }
+
     /** x += sum over all hook points, in execution order, of gate * predicted branch. */
     default void applyStack(StepContext ctx, Tensor x, List<HookPoint> points, List<GateView> gates) {
         throw new UnsupportedOperationException("these hooks do not replace the whole stack");
@@ -60,9 +69,11 @@ public interface BranchHooks {
 
     /**
      * As {@link #applyStack}, through the model's own pass; returns false, having done nothing, when these hooks
-     * cannot hand their stack to a pass (the model then calls {@link #applyStack}).
+     * cannot hand their stack to a pass (the model then calls {@link #applyStack}). {@code gatesByCall.get(0)} holds
+     * this call's gates (one per point), {@code gatesByCall.get(k)} those of the k-th network call after it, for
+     * at most {@link #stackGateCalls} calls; valid during this call only.
      */
-    default boolean applyStackIn(StepContext ctx, List<HookPoint> points, List<GateView> gates, StackPass pass) {
+    default boolean applyStackIn(StepContext ctx, List<HookPoint> points, List<List<GateView>> gatesByCall, StackPass pass) {
         return false;
     }
 

@@ -85,6 +85,9 @@ public final class DitPipeline implements AutoCloseable {
         double full = 0;
         double forecast = 0;
         TaylorCache cache = req.policy() instanceof CachePolicy.None ? null : new TaylorCache(req.policy(), S, req.variant());
+        if (cache != null) {
+            cache.forecastSumsAhead(req.forecastSumsAhead());
+        }
         if (cache != null && req.forecastErrors() != null) {
             cache.measureForecastErrors(req.forecastErrors());
         }

@@ -21,10 +21,15 @@ import dev.seer.kernel.Variant;
  * @param listener     progress callback
  * @param forecastErrors if not null (and the policy caches), every forecast step also computes each branch and
  *                     reports the forecast's error here (a full step's cost per forecast step: reports only)
+ * @param forecastSumsAhead whether the forecast steps after a full step add sums prepared at the first of them (the
+ *                     default: the factors are read once per full step; the same terms in another order, so the
+ *                     latents differ from the official order at float rounding) or each forecast in the official
+ *                     order ({@link TaylorCache#forecastSumsAhead})
  */
 public record SampleRequest(long[] labels, float[] noise, int steps, SamplerKind sampler, double eta, double cfgScale,
                             boolean guideAllChannels, CachePolicy policy, long seed, Variant variant,
-                            ProgressListener listener, TaylorCache.ForecastErrorSink forecastErrors) {
+                            ProgressListener listener, TaylorCache.ForecastErrorSink forecastErrors,
+                            boolean forecastSumsAhead) {
     public SampleRequest {
         if (labels == null || sampler == null || policy == null || variant == null || listener == null) {
             String missing = labels == null ? "labels" : sampler == null ? "sampler" : policy == null ? "policy"
@@ -82,6 +87,7 @@ public record SampleRequest(long[] labels, float[] noise, int steps, SamplerKind
         private Variant variant = Variant.AUTO;
         private ProgressListener listener = ProgressListener.NONE;
         private TaylorCache.ForecastErrorSink forecastErrors;
+        private boolean forecastSumsAhead = true;
 
         Builder(long[] labels) {
             this.labels = labels.clone();
@@ -142,9 +148,14 @@ public record SampleRequest(long[] labels, float[] noise, int steps, SamplerKind
             return this;
         }
 
+        public Builder forecastSumsAhead(boolean v) {
+            this.forecastSumsAhead = v;
+            return this;
+        }
+
         public SampleRequest build() {
             return new SampleRequest(labels, noise, steps, sampler, eta, cfgScale, guideAllChannels, policy, seed, variant,
-                    listener, forecastErrors);
+                    listener, forecastErrors, forecastSumsAhead);
         }
     }
 }

@@ -117,6 +117,28 @@ class TaylorSeerScheduleTest {
         assertTrue(plan.stream().skip(1).allMatch(s -> s.distance() == -1));
     }
 
+    /** forecastsAhead() counts the forecast steps the plan has next, for every schedule family, S and N. */
+    @Test
+    void forecastsAheadCountsTheForecastStepsThatFollow() {
+        for (int steps : new int[] {1, 7, 50}) {
+            for (int interval = 1; interval <= 7; interval++) {
+                for (Config config : List.of(Config.dit(steps, interval, 2), Config.flux(steps, interval, 1),
+                        Config.video(steps, interval, 1), Config.fora(steps, interval))) {
+                    List<StepPlan> plan = TaylorSeerSchedule.plan(config);
+                    TaylorSeerSchedule.Classifier c = new TaylorSeerSchedule.Classifier(config);
+                    for (int p = 0; p < steps; p++) {
+                        c.next(config.stepAt(p));
+                        int want = 0;
+                        while (p + 1 + want < steps && !plan.get(p + 1 + want).isFull()) {
+                            want++;
+                        }
+                        assertEquals(want, c.forecastsAhead(), config + " after position " + p);
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void classifierMatchesPlanAndEnforcesLoopOrder() {
         Config config = Config.dit(50, 4, 3);

@@ -26,12 +26,29 @@ class PolicyBenchTest {
     static final DitConfig TINY = new DitConfig(28, 7, 1, 32, 2, 2, 2.0, 0.1, 10, true);
 
     /** A bench stopped half-way leaves a valid JSON file in which exactly the finished rows are complete. */
+    /**
+     * The forecast floor's bytes: with forecast sums a DiT run at N=5 passes over the factors once per 3.9 forecast
+     * steps (39 forecast steps in 10 runs of at most 4); without them every forecast step reads every factor.
+     */
+    @Test
+    void forecastBytesCountOneFactorPassPerWindowWithForecastSums() {
+        BenchRow n5 = BenchGrid.rows(List.of(new CachePolicy.TaylorSeer(5, 2)), 50, false,
+                PolicyBench.flopsConfig(TINY, 1, 1.5)).get(1);
+        assertEquals(3.9, PolicyBench.forecastsPerWindow(n5, 50), 1e-12);
+        DitConfig s2 = DitConfig.preset("DiT-S/2");
+        long elements = 2L * 256 * 384;
+        long factors = 24L * 3 * elements * 4;
+        long gates = 24L * 2 * 384 * 4;
+        assertEquals(factors + 2 * elements * 4 + gates, PolicyBench.forecastBytes(s2, 2, 2, 1, false));
+        assertEquals(Math.round(factors / 3.9) + 4 * elements * 4 + gates, PolicyBench.forecastBytes(s2, 2, 2, 3.9, true));
+    }
+
     @Test
     void anInterruptedBenchLeavesItsFinishedRowsMarkedComplete(@TempDir Path dir) throws Exception {
         List<CachePolicy> grid = List.of(new CachePolicy.Fora(2), new CachePolicy.TaylorSeer(2, 1));
         List<BenchRow> rows = BenchGrid.rows(grid, 6, true, PolicyBench.flopsConfig(TINY, 1, 1.5));
         PolicyBench.Settings s = new PolicyBench.Settings(6, SamplerKind.DDIM, 0, 1.5, true, 1, 1, 3, 3, 0, rows, null,
-                Variant.AUTO, 0.02);
+                Variant.AUTO, 0.02, true);
         Path json = dir.resolve("bench.json");
         float[] features = new float[50 * FashionProbe.FEATURES];
         Random r = new Random(1);

@@ -212,6 +212,105 @@ class KernelsTest {
         }
     }
 
+    /**
+     * The forecast sums of three steps (each with its own gates and delta) equal three multi-branch calls on zeroed
+     * targets, bit for bit; the sums become order-0 factors that a one-branch stack with gates of ones adds to x
+     * unchanged.
+     */
+    @ParameterizedTest
+    @MethodSource("cpuVariants")
+    void forecastSumsEqualOneMultiBranchCallPerStepOnZeros(Variant v) {
+        assumeAvailable(v);
+        Random r = new Random(6);
+        int layers = 3;
+        int steps = 3;
+        Shape s = Shape.of(2, 9, 40);
+        try (Arena arena = Arena.ofConfined()) {
+            List<TaylorFactors> branches = new ArrayList<>();
+            for (int b = 0; b < 2 * layers; b++) {
+                branches.add(randomFactors(arena, DType.F32, s, 4, b % 2 == 0 ? 2 : (b / 2) % 5, r));
+            }
+            // each step's gates are views of its own rows of one conditioning tensor, as a model computes them ahead
+            Tensor mods = Tensor.ofFloats(arena, randn(r, steps * 2 * layers * 6 * 40, 1), steps * 2L, layers * 6L * 40);
+            List<List<GateView>> gatesByStep = new ArrayList<>();
+            for (int st = 0; st < steps; st++) {
+                Tensor rows = mods.narrow0(2L * st, 2L * st + 2);
+                List<GateView> gates = new ArrayList<>();
+                for (int b = 0; b < 2 * layers; b++) {
+                    gates.add(new GateView(rows, (b / 2) * 6L * 40 + (b % 2 == 0 ? 2 : 5) * 40L, 40));
+                }
+                gatesByStep.add(gates);
+            }
+            float[] deltas = {-1, -2, -3.5f};
+            BranchStack stack = new BranchStack(arena, branches, gatesByStep.getFirst());
+            List<TaylorFactors> sums = new ArrayList<>();
+            for (int st = 0; st < steps; st++) {
+                sums.add(TaylorFactors.allocate(arena, DType.F32, s, 0));
+            }
+            Kernels.taylorForecastSums(v, sums, stack, gatesByStep, deltas);
+            float[] x0 = randn(r, (int) s.numel(), 1);
+            Tensor ones = Tensor.ofFloats(arena, filled((int) (2 * 40), 1f), 2, 40);
+            for (int st = 0; st < steps; st++) {
+                Tensor want = Tensor.allocate(arena, DType.F32, s);
+                stack.setGates(gatesByStep.get(st));
+                assertTrue(Kernels.taylorForecastResidualMulti(Variant.REF, want, stack, deltas[st]));
+                assertEquals(0, sums.get(st).order());
+                assertArrayEquals(bits(want.toFloatArray()), bits(sums.get(st).factor(0).toFloatArray()), "step " + st);
+                // x + 1 * sum is x + sum exactly
+                Tensor x = Tensor.ofFloats(arena, x0, 2, 9, 40);
+                assertTrue(Kernels.taylorForecastResidualMulti(v, x, new BranchStack(arena, List.of(sums.get(st)),
+                        List.of(GateView.of(ones))), 0f));
+                float[] sum = want.toFloatArray();
+                float[] got = x.toFloatArray();
+                for (int j = 0; j < got.length; j++) {
+                    assertEquals(Float.floatToRawIntBits(x0[j] + sum[j]), Float.floatToRawIntBits(got[j]), "element " + j);
+                }
+            }
+        }
+    }
+
+    private static float[] filled(int n, float value) {
+        float[] a = new float[n];
+        java.util.Arrays.fill(a, value);
+        return a;
+    }
+
+    private static void refused(String expected, org.junit.jupiter.api.function.Executable call) {
+        var e = assertThrows(IllegalArgumentException.class, call);
+        assertTrue(e.getMessage().contains(expected), "expected '" + expected + "' in: " + e.getMessage());
+    }
+
+    @Test
+    void forecastSumsRefuseInconsistentArguments() {
+        Random r = new Random(7);
+        Shape s = Shape.of(2, 3, 8);
+        try (Arena arena = Arena.ofConfined()) {
+            TaylorFactors branch = randomFactors(arena, DType.F32, s, 2, 2, r);
+            Tensor g = Tensor.ofFloats(arena, randn(r, 2 * 8, 1), 2, 8);
+            Tensor wide = Tensor.ofFloats(arena, randn(r, 2 * 16, 1), 2, 16);
+            List<GateView> gates = List.of(GateView.of(g));
+            BranchStack stack = new BranchStack(arena, List.of(branch), gates);
+            TaylorFactors a = TaylorFactors.allocate(arena, DType.F32, s, 0);
+            TaylorFactors b = TaylorFactors.allocate(arena, DType.F32, s, 0);
+            TaylorFactors wrong = TaylorFactors.allocate(arena, DType.F32, Shape.of(2, 3, 9), 0);
+            refused("one gate list and one delta per sum: 2 sums, 1 gate lists, 2 deltas",
+                    () -> Kernels.taylorForecastSums(Variant.AUTO, List.of(a, b), stack, List.of(gates), new float[2]));
+            refused("1..32 steps, found 0", () -> Kernels.taylorForecastSums(Variant.AUTO, List.of(), stack, List.of(), new float[0]));
+            refused("delta 1 must be finite, found NaN", () -> Kernels.taylorForecastSums(Variant.AUTO, List.of(a, b), stack,
+                    List.of(gates, gates), new float[] {1, Float.NaN}));
+            refused("sum 1 must be F32 (2, 3, 8)", () -> Kernels.taylorForecastSums(Variant.AUTO, List.of(a, wrong), stack,
+                    List.of(gates, gates), new float[] {1, 2}));
+            refused("sum 0 overlaps sum 1", () -> Kernels.taylorForecastSums(Variant.AUTO, List.of(a, a), stack,
+                    List.of(gates, gates), new float[] {1, 2}));
+            refused("step 1: gate rows are 16 elements apart, step 0's are 8", () -> Kernels.taylorForecastSums(Variant.AUTO,
+                    List.of(a, b), stack, List.of(gates, List.of(new GateView(wide, 0, 8))), new float[] {1, 2}));
+            refused("step 1: one gate per branch: 1 branches, 2 gates", () -> Kernels.taylorForecastSums(Variant.AUTO,
+                    List.of(a, b), stack, List.of(gates, List.of(GateView.of(g), GateView.of(g))), new float[] {1, 2}));
+            refused("variant CUDA", () -> Kernels.taylorForecastSums(Variant.CUDA, List.of(a), stack, List.of(gates), new float[1]));
+            assertTrue(a.isEmpty() && b.isEmpty(), "a refused call writes nothing");
+        }
+    }
+
     @ParameterizedTest
     @MethodSource("cpuVariants")
     void halfPrecisionStorageStaysWithinRoundingOfAFloat64Oracle(Variant v) {

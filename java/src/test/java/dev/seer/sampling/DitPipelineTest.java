@@ -82,16 +82,35 @@ class DitPipelineTest {
         }
     }
 
-    /** Seer's fused kernels and schedule against a transcription of the official cache code, every interval and order. */
+    /**
+     * Seer's fused kernels and schedule against a transcription of the official cache code, every interval and
+     * order, with the forecast sums (the default) and in the official order.
+     */
     @Test
     void matchesTheOfficialCacheAlgorithm() {
         for (int interval = 1; interval <= 6; interval++) {
             for (int order = 0; order <= 4; order++) {
-                SampleResult seer = pipeline.sample(request(new CachePolicy.TaylorSeer(interval, order)).build());
                 float[] official = sampleWithHooks(new OfficialTaylorHooks(interval, order));
-                double rel = relL2(seer.latents(), official);
-                assertTrue(rel <= 1e-6, "N=" + interval + " O=" + order + ": relative L2 " + rel);
+                for (boolean sums : new boolean[] {true, false}) {
+                    SampleResult seer = pipeline.sample(request(new CachePolicy.TaylorSeer(interval, order))
+                            .forecastSumsAhead(sums).build());
+                    double rel = relL2(seer.latents(), official);
+                    assertTrue(rel <= 1e-6, "N=" + interval + " O=" + order + (sums ? " with" : " without")
+                            + " forecast sums: relative L2 " + rel);
+                }
             }
+        }
+    }
+
+    /** The forecast sums add the same terms in another order: the latents move at float rounding, not more. */
+    @Test
+    void forecastSumsChangeTheLatentsAtRoundingOnly() {
+        for (int interval : new int[] {3, 5}) {
+            CachePolicy policy = new CachePolicy.TaylorSeer(interval, 2);
+            float[] withSums = pipeline.sample(request(policy).build()).latents();
+            float[] official = pipeline.sample(request(policy).forecastSumsAhead(false).build()).latents();
+            double rel = relL2(withSums, official);
+            assertTrue(rel > 0 && rel <= 1e-6, "N=" + interval + ": relative L2 " + rel);
         }
     }
 
@@ -143,8 +162,10 @@ class DitPipelineTest {
         assertEquals(List.of(49, 48, 43, 38, 33, 28, 23, 18, 13, 8, 3), r.stats().fullSteps());
         assertEquals(11L * 2 * TINY.depth(), r.stats().computedBranches());
         assertEquals(39L * 2 * TINY.depth(), r.stats().forecastBranches());
-        // 6 branches x 3 factors x (4 rows x 16 tokens x 64 channels) floats
-        assertEquals(6L * 3 * 4 * 16 * 64 * 4, r.stats().cacheBytes());
+        // 6 branches x 3 factors, and the forecast sums of 4 steps, of (4 rows x 16 tokens x 64 channels) floats
+        assertEquals((6L * 3 + 4) * 4 * 16 * 64 * 4, r.stats().cacheBytes());
+        SampleResult official = pipeline.sample(request(new CachePolicy.TaylorSeer(5, 2)).forecastSumsAhead(false).build());
+        assertEquals(6L * 3 * 4 * 16 * 64 * 4, official.stats().cacheBytes());
         SampleResult none = pipeline.sample(request(new CachePolicy.None()).build());
         double ratio = none.stats().flopsOfficial() / r.stats().flopsOfficial();
         assertTrue(ratio > 4 && ratio < 50.0 / 11, "FLOPs speedup " + ratio);

@@ -385,7 +385,10 @@ public final class DitModel implements AutoCloseable {
         }
         float[] result = out != null ? out : new float[Math.toIntExact(outLength)];
         BranchHooks h = hooks == null ? BranchHooks.NONE : hooks;
-        StepConditioning.Rows rows = conditioning == null ? null : conditioning.rowsFor(timesteps, labels);
+        h.beginStep(ctx);
+        // a forecast for several steps at once needs their gates: the run's conditioning holds them
+        int calls = h != BranchHooks.NONE && h.replacesStack(ctx) ? h.stackGateCalls(ctx) : 1;
+        StepConditioning.Rows rows = conditioning == null ? null : conditioning.rowsFor(timesteps, labels, calls);
         if (rows != null) {
             // a run's step: its buffers, allocated once per run, and no per-call arena
             StepConditioning.Buffers buffers = conditioning.buffers(config); // rowsFor matched the run's labels: one row each
@@ -486,13 +489,18 @@ public final class DitModel implements AutoCloseable {
         int C = config.hiddenSize();
         int depth = config.depth();
         Tensor gates = conditioning.gates();
-        hooks.beginStep(ctx);
         if (hooks != BranchHooks.NONE && hooks.replacesStack(ctx)) {
-            List<GateView> views = new ArrayList<>(hookPoints.size());
-            for (HookPoint hp : hookPoints) {
-                views.add(new GateView(gates, (long) hp.index() * C, C));
+            List<List<GateView>> gatesByCall = new ArrayList<>(conditioning.callsAhead());
+            for (int k = 0; k < conditioning.callsAhead(); k++) {
+                Tensor storage = k == 0 ? gates : conditioning.gatesAhead().narrow0((long) k * batch, (long) (k + 1) * batch);
+                List<GateView> views = new ArrayList<>(hookPoints.size());
+                for (HookPoint hp : hookPoints) {
+                    views.add(new GateView(storage, (long) hp.index() * C, C));
+                }
+                gatesByCall.add(views);
             }
-            boolean onePass = hooks.applyStackIn(ctx, hookPoints, views, (variant, stack, delta) -> DitOps.forecastStep(
+            List<GateView> views = gatesByCall.getFirst();
+            boolean onePass = hooks.applyStackIn(ctx, hookPoints, gatesByCall, (variant, stack, delta) -> DitOps.forecastStep(
                     variant, out, h, x, nw.embedT(), nw.embedBias(), nw.pos(), stack, delta, conditioning.finalMods(),
                     nw.finalLinearT(), nw.finalLinearBias(), config.patchSize(), FINAL_NORM_EPS));
             if (!onePass) {

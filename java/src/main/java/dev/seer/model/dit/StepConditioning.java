@@ -37,8 +37,19 @@ public final class StepConditioning implements AutoCloseable {
     private Rows rows;
     private boolean closed;
 
-    /** One chunk's rows: step j of the chunk, batch row b, is row j * batch + b. */
-    record Rows(Tensor siluC, Tensor gates, Tensor finalMods) {
+    /**
+     * A call's rows (one per batch row), and in {@code gatesAhead} the gates of this call and of the calls after it
+     * that the caller asked for and the schedule holds (call k's rows at k * batch; just {@code gates} when none).
+     */
+    record Rows(Tensor siluC, Tensor gates, Tensor finalMods, Tensor gatesAhead) {
+        Rows(Tensor siluC, Tensor gates, Tensor finalMods) {
+            this(siluC, gates, finalMods, gates);
+        }
+
+        /** How many calls' gates {@link #gatesAhead} holds. */
+        int callsAhead() {
+            return Math.toIntExact(gatesAhead.shape().dim(0) / gates.shape().dim(0));
+        }
     }
 
     /**
@@ -64,6 +75,14 @@ public final class StepConditioning implements AutoCloseable {
      * call or {@link #close()}.
      */
     Rows rowsFor(long[] timesteps, long[] batchLabels) {
+        return rowsFor(timesteps, batchLabels, 1);
+    }
+
+    /**
+     * As {@link #rowsFor(long[], long[])}, with the gates of up to {@code calls} calls from this one on (the
+     * schedule's next timesteps, same labels) in {@link Rows#gatesAhead}.
+     */
+    Rows rowsFor(long[] timesteps, long[] batchLabels, int calls) {
         if (closed || !Arrays.equals(batchLabels, labels)) {
             return null;
         }
@@ -76,13 +95,15 @@ public final class StepConditioning implements AutoCloseable {
         if (at == null) {
             return null;
         }
-        if (chunkStart < 0 || at < chunkStart || at >= chunkStart + chunkSteps) {
-            compute(at);
+        int ahead = Math.max(1, Math.min(calls, schedule.length - at));
+        if (chunkStart < 0 || at < chunkStart || at + ahead > chunkStart + chunkSteps) {
+            compute(at, ahead);
         }
         int batch = labels.length;
         long from = (long) (at - chunkStart) * batch;
         long to = from + batch;
-        return new Rows(rows.siluC().narrow0(from, to), rows.gates().narrow0(from, to), rows.finalMods().narrow0(from, to));
+        return new Rows(rows.siluC().narrow0(from, to), rows.gates().narrow0(from, to), rows.finalMods().narrow0(from, to),
+                rows.gates().narrow0(from, from + (long) ahead * batch));
     }
 
     /** The step buffers (one batch row per label), allocated at the run's first step. */
@@ -98,12 +119,13 @@ public final class StepConditioning implements AutoCloseable {
         return buffers;
     }
 
-    private void compute(int start) {
+    /** The chunk from schedule position start, at least minSteps long (as far as the schedule goes). */
+    private void compute(int start, int minSteps) {
         if (arena != null) {
             arena.close();
         }
         arena = Arena.ofConfined();
-        int steps = Math.min(CHUNK_STEPS, schedule.length - start);
+        int steps = Math.min(Math.max(CHUNK_STEPS, minSteps), schedule.length - start);
         int batch = labels.length;
         long[] ts = new long[steps * batch];
         long[] ys = new long[steps * batch];
