@@ -77,13 +77,14 @@ int SEER_FN(seer_taylor_forecast_residual_rows)(int dtype, void *x, const void *
  * (taylor_forecast_sums.c), on one segment: each factor vector is loaded once and forecast for every step, and each
  * step's sum is loaded and stored once per group: out[s] += gates[s * SEER_SUMS_GROUP + b] * forecast_b(k[s]) for
  * b in order, with the ops of forecast_residual_body. */
-SV_INLINE sv sums_forecast(int order, const sv *d, const seer_coeffs *k) {
-    sv f = sv_zero();
-    for (int i = 0; i <= order; i++) {
-        sv t = i == 0 ? d[0] : i == 1 ? sv_mul(d[1], sv_set1(k->p[1]))
-                                      : sv_mul(sv_mul(d[i], sv_set1(k->c[i])), sv_set1(k->p[i]));
-        f = sv_add(f, t);
-    }
+/* The forecast of one step from factor vectors whose terms of order >= 2 are already scaled: e[i] = d[i] * c_i
+ * (c_i = 1/i! does not depend on the step, so it is applied once for all steps, as the same rounded product).
+ * The leading +0 of sv_forecast is left out: it only turns a -0 into +0, and a sum that starts at +0 cannot
+ * tell them apart (x + -0 == x + +0 for every x but -0, and the sum is never -0). */
+SV_INLINE sv sums_forecast(int order, const sv *e, const seer_coeffs *k) {
+    sv f = e[0];
+    if (order >= 1) f = sv_add(f, sv_mul(e[1], sv_set1(k->p[1])));
+    for (int i = 2; i <= order; i++) f = sv_add(f, sv_mul(e[i], sv_set1(k->p[i])));
     return f;
 }
 
@@ -98,6 +99,7 @@ SV_INLINE void forecast_sums_body(int dt, int order, int nb, int steps, void *co
             for (int i = 0; i <= order; i++) {
                 __builtin_prefetch((const char *)D[b][i] + (off + j) * esize + SEER_FACTOR_PREFETCH_BYTES);
                 d[b][i] = sv_ld(dt, D[b][i], off + j);
+                if (i >= 2) d[b][i] = sv_mul(d[b][i], sv_set1(k[0].c[i]));
             }
         for (int s = 0; s < steps; s++) {
             sv acc = sv_ld(dt, out[s], off + j);
@@ -112,7 +114,10 @@ SV_INLINE void forecast_sums_body(int dt, int order, int nb, int steps, void *co
 #if SV_HAS_MASK
         sv_mask m = sv_tail_mask(len - j);
         for (int b = 0; b < nb; b++)
-            for (int i = 0; i <= order; i++) d[b][i] = sv_ldm(dt, D[b][i], off + j, m);
+            for (int i = 0; i <= order; i++) {
+                d[b][i] = sv_ldm(dt, D[b][i], off + j, m);
+                if (i >= 2) d[b][i] = sv_mul(d[b][i], sv_set1(k[0].c[i]));
+            }
         for (int s = 0; s < steps; s++) {
             sv acc = sv_ldm(dt, out[s], off + j, m);
             for (int b = 0; b < nb; b++) {
