@@ -204,8 +204,6 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
             stack = new BranchStack(arena, branches, gates);
             stackPoints = List.copyOf(points);
             sumsCount = 0;
-        } else {
-            stack.setGates(gates);
         }
         int position = position();
         if (forecastSums && !sumsCover(position) && gatesByCall.size() > 1 && stack.dtype() == DType.F32) {
@@ -214,6 +212,7 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
         if (sumsCover(position)) {
             nonFinite |= !pass.run(variant, sumStacks.get(position - sumsFrom), 0f);
         } else {
+            stack.setGates(gates);
             nonFinite |= !pass.run(variant, stack, current.delta());
         }
         forecastBranches += points.size();
