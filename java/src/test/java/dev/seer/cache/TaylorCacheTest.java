@@ -56,6 +56,47 @@ class TaylorCacheTest {
         }
     }
 
+    /**
+     * With a run's conditioning the first forecast step after a full step prepares the sums of the whole window
+     * (steps 7 and 6 here): a non-finite factor makes the sum non-finite, and the step is flagged and redone in
+     * full.
+     */
+    @Test
+    void aNonFiniteForecastSumIsDetectedAndTheStepRecomputedInFull() {
+        long[] schedule = new long[10];
+        for (int p = 0; p < 10; p++) {
+            schedule[p] = (9 - p) * 100L;
+        }
+        long[] y = {1, 5};
+        try (Arena arena = Arena.ofShared(); DitModel model = DitModel.fromStateDict(TINY, DitModel.randomStateDict(TINY, 2, arena));
+             TaylorCache cache = new TaylorCache(new CachePolicy.TaylorSeer(3, 2), 10, Variant.AUTO);
+             var conditioning = model.stepConditioning(schedule, y)) {
+            float[] x = new float[2 * 4 * 64];
+            java.util.function.IntFunction<float[]> step = s -> model.forward(x, 2, new long[] {s * 100L, s * 100L}, y,
+                    new StepContext(s, 10, s * 100, StepContext.Guidance.JOINT), cache, conditioning, null);
+            step.apply(9);
+            step.apply(8);
+            var factors = cache.factorsOf(model.hookPoints().get(1));
+            float[] d = factors.factor(0).toFloatArray();
+            d[3] = Float.POSITIVE_INFINITY;
+            factors.factor(0).copyFrom(d);
+            step.apply(7);
+            assertFalse(cache.currentStepIsFull());
+            assertTrue(cache.lastForecastWasNonFinite());
+            long sumBytes = cache.stats().cacheBytes() - 2L * 2 * 3 * 2 * 16 * 32 * 4;
+            assertEquals(2L * 2 * 16 * 32 * 4, sumBytes, "the sums of the window's two forecast steps");
+            cache.redoAsFull();
+            float[] out = step.apply(7);
+            assertTrue(cache.currentStepIsFull());
+            assertFalse(cache.lastForecastWasNonFinite());
+            for (float v : out) {
+                assertTrue(Float.isFinite(v));
+            }
+            assertEquals(List.of(7), cache.stats().nonFiniteFallbacks());
+            assertEquals(List.of(9, 8, 7), cache.stats().fullSteps());
+        }
+    }
+
     @Test
     void concurrentSamplingsEqualTheSameSamplingsRunOneAfterAnother() throws Exception {
         try (Arena arena = Arena.ofShared();
