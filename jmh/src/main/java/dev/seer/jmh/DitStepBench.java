@@ -33,7 +33,8 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * A DiT-S/2 step's native parts at 256 tokens with guidance (batch 2, hidden 384, 24 branches, order 2): the
- * one-pass forecast step against the same three ops called in turn, and the packed product of an MLP input map
+ * one-pass forecast step against the same three ops called in turn, the forecast sums of a window of 4 forecast
+ * steps (N = 5) in one pass over the factors, and the packed product of an MLP input map
  * (512 x 384 times 384 x 1536) against libtorch's matmul. {@code cold} writes 256 MiB before every call, so the
  * forecast's 56 MiB of factors come from memory, as they do in a sampling run.
  */
@@ -53,6 +54,8 @@ public class DitStepBench {
     private static final int TOKENS = (SIZE / PATCH) * (SIZE / PATCH);
     private static final int BRANCHES = 24;
     private static final int ORDER = 2;
+    private static final int WINDOW = 4;
+    private static final float[] WINDOW_DELTAS = {-1, -2, -3, -4};
 
     @Param({"false", "true"})
     public boolean cold;
@@ -69,6 +72,9 @@ public class DitStepBench {
     private Tensor finalWT;
     private Tensor finalBias;
     private BranchStack stack;
+    private List<TaylorFactors> sums;
+    private List<List<GateView>> windowGates;
+    private BranchStack sumStack;
     private Tensor rows;
     private Tensor panels;
     private Tensor bias;
@@ -114,6 +120,21 @@ public class DitStepBench {
             views.add(new GateView(gates, (long) b * C, C));
         }
         stack = new BranchStack(arena, factors, views);
+        sums = new ArrayList<>();
+        windowGates = new ArrayList<>();
+        for (int s = 0; s < WINDOW; s++) {
+            sums.add(TaylorFactors.allocate(arena, DType.F32, Shape.of(BATCH, TOKENS, C), 0));
+            Tensor stepGates = randn(r, BATCH, (long) BRANCHES * C);
+            List<GateView> stepViews = new ArrayList<>();
+            for (int b = 0; b < BRANCHES; b++) {
+                stepViews.add(new GateView(stepGates, (long) b * C, C));
+            }
+            windowGates.add(stepViews);
+        }
+        Kernels.taylorForecastSums(Variant.AUTO, sums, stack, windowGates, WINDOW_DELTAS);
+        float[] one = new float[BATCH * C];
+        java.util.Arrays.fill(one, 1f);
+        sumStack = new BranchStack(arena, List.of(sums.getFirst()), List.of(GateView.of(Tensor.ofFloats(arena, one, BATCH, C))));
         rows = randn(r, BATCH * TOKENS, C);
         Tensor weight = randn(r, 4 * C, C);
         panels = Tensor.allocate(arena, DType.F32, DitOps.packedShape(4 * C, C));
@@ -153,6 +174,19 @@ public class DitStepBench {
         boolean finite = Kernels.taylorForecastResidualMulti(Variant.AUTO, h, stack, 2.5f);
         DitOps.finalLayer(Variant.AUTO, out, h, mods, finalWT, finalBias, PATCH, 1e-6f);
         return finite;
+    }
+
+    /** The stack's forecast sums of 4 forecast steps, each with its own gates and delta, in one pass over the factors. */
+    @Benchmark
+    public void forecastSums() {
+        Kernels.taylorForecastSums(Variant.AUTO, sums, stack, windowGates, WINDOW_DELTAS);
+    }
+
+    /** A forecast step that adds a prepared sum: patch embedding, x + sum, final layer, in one pass. */
+    @Benchmark
+    public boolean forecastStepWithSum() {
+        return DitOps.forecastStep(Variant.AUTO, out, h, x, embedWT, embedBias, pos, sumStack, 0f, mods, finalWT, finalBias,
+                PATCH, 1e-6f);
     }
 
     /** The forecast step's first part alone: x (2, 4, 32, 32) to tokens (2, 256, 384). */
