@@ -589,41 +589,46 @@ public final class DitModel implements AutoCloseable {
             tRow[b] = distinct.computeIfAbsent(timesteps[b], k -> distinct.size());
         }
         int nt = distinct.size();
-        Tensor tFreq = Tensor.allocate(arena, DType.F32, nt, 2L * half);
-        MemorySegment f = tFreq.segment();
+        // The scalar work runs on Java arrays, copied in and out in bulk: loops over arrays compile quickly, where
+        // element-wise MemorySegment loops kept the JIT busy for a few hundred ms on one of the cores a sampling
+        // run's first steps were using.
+        float[] freq = new float[nt * 2 * half];
         for (var e : distinct.entrySet()) {
-            long row = (long) e.getValue() * 2 * half;
+            int row = e.getValue() * 2 * half;
             float t = (float) (long) e.getKey();
             for (int k = 0; k < half; k++) {
                 float arg = t * frequencyValues[k];
-                f.setAtIndex(ValueLayout.JAVA_FLOAT, row + k, (float) Math.cos(arg));
-                f.setAtIndex(ValueLayout.JAVA_FLOAT, row + half + k, (float) Math.sin(arg));
+                freq[row + k] = (float) Math.cos(arg);
+                freq[row + half + k] = (float) Math.sin(arg);
             }
         }
+        Tensor tFreq = Tensor.ofFloats(arena, freq, nt, 2L * half);
         Tensor hidden = Tensor.allocate(arena, DType.F32, nt, C);
         DitOps.linearRows(Variant.AUTO, hidden, tFreq, nw.tMlp0Panels(), nw.tMlp0Bias());
-        siluInPlace(hidden.segment(), (long) nt * C);
+        float[] h = hidden.toFloatArray();
+        siluInPlace(h);
+        hidden.copyFrom(h);
         Tensor tEmb = Tensor.allocate(arena, DType.F32, nt, C);
         DitOps.linearRows(Variant.AUTO, tEmb, hidden, nw.tMlp2Panels(), nw.tMlp2Bias());
-        Tensor c = Tensor.allocate(arena, DType.F32, batch, C);
-        MemorySegment cs = c.segment();
-        MemorySegment ts = tEmb.segment();
+        float[] te = tEmb.toFloatArray();
+        float[] c = new float[batch * C];
+        float[] embedding = new float[C];
         MemorySegment table = nw.labelTable().segment();
         for (int b = 0; b < batch; b++) {
+            MemorySegment.copy(table, ValueLayout.JAVA_FLOAT, labels[b] * C * Float.BYTES, embedding, 0, C);
             for (int k = 0; k < C; k++) {
-                cs.setAtIndex(ValueLayout.JAVA_FLOAT, (long) b * C + k, ts.getAtIndex(ValueLayout.JAVA_FLOAT, (long) tRow[b] * C + k)
-                        + table.getAtIndex(ValueLayout.JAVA_FLOAT, labels[b] * C + k));
+                c[b * C + k] = te[tRow[b] * C + k] + embedding[k];
             }
         }
-        siluInPlace(cs, (long) batch * C);
-        return c;
+        siluInPlace(c);
+        return Tensor.ofFloats(arena, c, batch, C);
     }
 
     /** x / (1 + exp(-x)), rounded once to float. */
-    private static void siluInPlace(MemorySegment s, long n) {
-        for (long i = 0; i < n; i++) {
-            double v = s.getAtIndex(ValueLayout.JAVA_FLOAT, i);
-            s.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) (v / (1.0 + Math.exp(-v))));
+    private static void siluInPlace(float[] a) {
+        for (int i = 0; i < a.length; i++) {
+            double v = a[i];
+            a[i] = (float) (v / (1.0 + Math.exp(-v)));
         }
     }
 
