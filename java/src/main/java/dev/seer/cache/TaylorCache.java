@@ -228,9 +228,11 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
         return sumsCount > 0 && position >= sumsFrom && position < sumsFrom + sumsCount;
     }
 
-    /** The stack's forecast sums of the steps at positions from .. from + gatesByCall.size() - 1, in one pass. */
+    /** The stack's forecast sums of the window's steps from position {@code from} on, in one pass. */
     private void prepareSums(List<List<GateView>> gatesByCall, int from) {
-        int n = gatesByCall.size();
+        // no further than this window of forecast steps, whatever the caller handed
+        int n = Math.min(gatesByCall.size(), Math.min(1 + classifier.forecastsAhead(), NativeKernels.MAX_SUM_STEPS));
+        gatesByCall = gatesByCall.subList(0, n);
         TaylorSeerSchedule.Config schedule = classifier.config();
         float[] deltas = new float[n];
         for (int k = 0; k < n; k++) {
