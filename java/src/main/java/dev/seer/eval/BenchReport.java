@@ -173,7 +173,7 @@ public final class BenchReport {
         if (l != null) {
             b.append('\n');
             if (l.forecastRow() != null) {
-                String moved = report.settings().forecastSums()
+                String moved = report.settings().forecastSums() && l.forecastsPerWindow() > 1
                         ? String.format(Locale.ROOT, "the factors read once per %.2f forecast steps (forecast sums), "
                                 + "the step's sum written and read, x and gates", l.forecastsPerWindow())
                         : "the factors, x and gates";

@@ -186,9 +186,8 @@ public final class PolicyBench {
      * @param fullStepSeconds       measured time of one full network call of the uncached row (median)
      */
     public record Limits(BenchRow forecastRow, long forecastBytes, double forecastsPerWindow, double streamGbps,
-                         double forecastStepSeconds,
-                         double fullStepFlops, double matmulGflops, double modelMatmulGflops, double packedGflops,
-                         double fullStepSeconds) {
+                         double forecastStepSeconds, double fullStepFlops, double matmulGflops, double modelMatmulGflops,
+                         double packedGflops, double fullStepSeconds) {
         public double forecastFloorSeconds() {
             return forecastBytes / (streamGbps * 1e9);
         }
@@ -399,8 +398,8 @@ public final class PolicyBench {
 
     // ---- limits ----
 
-    private record Machine(long forecastBytes, double forecastsPerWindow, BenchRow forecastRow, double streamGbps, double matmulGflops,
-                           double modelMatmulGflops, double packedGflops) {
+    private record Machine(long forecastBytes, double forecastsPerWindow, BenchRow forecastRow, double streamGbps,
+                           double matmulGflops, double modelMatmulGflops, double packedGflops) {
     }
 
     /** The FLOPs configuration of one timed sampling of {@code batch} labels: guidance doubles the batch. */
@@ -474,7 +473,9 @@ public final class PolicyBench {
         DitFlops.Config fc = report.flopsConfig();
         BenchRow row = forecastRow(s);
         double window = row == null || !s.forecastSums() ? 1 : forecastsPerWindow(row, row.steps());
-        long bytes = row == null ? 0 : forecastBytes(c, fc.batch(), row.policy().maxOrder(), window, s.forecastSums());
+        // windows of one forecast step prepare no sums
+        boolean sums = s.forecastSums() && window > 1;
+        long bytes = row == null ? 0 : forecastBytes(c, fc.batch(), row.policy().maxOrder(), window, sums);
         // the triad at the factors' working set: what a pass over them streams
         double stream = row == null ? Double.NaN : KernelBench.measureStream(Math.max(KernelBench.MIN_SIZE,
                 factorBytes(c, fc.batch(), row.policy().maxOrder())), seconds).triadGbps();
@@ -497,8 +498,7 @@ public final class PolicyBench {
         double fullFlops = DitFlops.actualStepFlops(report.flopsConfig(), TaylorSeerSchedule.StepKind.FULL, 0,
                 report.settings.cfg() > 0);
         return new Limits(machine.forecastRow(), machine.forecastBytes(), machine.forecastsPerWindow(), machine.streamGbps(),
-                forecastSeconds, fullFlops,
-                machine.matmulGflops(), machine.modelMatmulGflops(), machine.packedGflops(),
+                forecastSeconds, fullFlops, machine.matmulGflops(), machine.modelMatmulGflops(), machine.packedGflops(),
                 report.baseline().medianFullStepSeconds());
     }
 

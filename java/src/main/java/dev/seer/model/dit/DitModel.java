@@ -355,9 +355,11 @@ public final class DitModel implements AutoCloseable {
 
     /**
      * As {@link #forward(float[], int, long[], long[], StepContext, BranchHooks)}, taking the conditioning from a
-     * run's {@link StepConditioning} where it covers the call (same results, bit for bit; null: none), into
-     * {@code out} when given (null: a new array). A sampling loop that passes the same array at every step
-     * allocates nothing on the Java heap per step: fresh heap pages cost a page fault each on first touch.
+     * run's {@link StepConditioning} where it covers the call (the same conditioning, bit for bit; null: none), into
+     * {@code out} when given (null: a new array). Only a run's conditioning can hand hooks the gates of the calls
+     * ahead ({@link BranchHooks#stackGateCalls}): without it a TaylorCache forecasts each step in the official order.
+     * A sampling loop that passes the same array at every step allocates nothing on the Java heap per step: fresh
+     * heap pages cost a page fault each on first touch.
      *
      * @return out, or the new array
      */
