@@ -73,10 +73,6 @@ int SEER_FN(seer_taylor_forecast_residual_rows)(int dtype, void *x, const void *
                                                   k, e0, e1);
 }
 
-/* The forecast sums' pass over a group of up to SEER_SUMS_GROUP consecutive branches of one order
- * (taylor_forecast_sums.c), on one segment: each factor vector is loaded once and forecast for every step, and each
- * step's sum is loaded and stored once per group: out[s] += gates[s * SEER_SUMS_GROUP + b] * forecast_b(k[s]) for
- * b in order, with the ops of forecast_residual_body. */
 /* The forecast of one step from factor vectors whose terms of order >= 2 are already scaled: e[i] = d[i] * c_i
  * (c_i = 1/i! does not depend on the step, so it is applied once for all steps, as the same rounded product).
  * The leading +0 of sv_forecast is left out: it only turns a -0 into +0, and a sum that starts at +0 cannot
@@ -88,6 +84,10 @@ SV_INLINE sv sums_forecast(int order, const sv *e, const seer_coeffs *k) {
     return f;
 }
 
+/* The forecast sums' pass over a group of up to SEER_SUMS_GROUP consecutive branches of one order
+ * (taylor_forecast_sums.c), on one segment: each factor vector is loaded once and forecast for every step, and each
+ * step's sum is loaded and stored once per group: out[s] += gates[s * SEER_SUMS_GROUP + b] * forecast_b(k[s]) for
+ * b in order, with the ops of forecast_residual_body. */
 SV_INLINE void forecast_sums_body(int dt, int order, int nb, int steps, void *const *out, const void *const *gates,
                                   int64_t goff, const void *const *const *D, const seer_coeffs *k, int64_t off,
                                   int64_t len) {

@@ -4,8 +4,8 @@
  * once per step). The out chunks of all steps stay in L2 while each branch's factors for the chunk stream past;
  * the variant's pass takes the branches in groups, loads each factor vector once and forecasts it for every step.
  * Per element and step the ops are those of seer_taylor_forecast_residual_multi on a zeroed x, so the sums are
- * bit-identical to it. Variant-generic: the variant comes in as its per-branch pass.
- * Dev bench: seer_kernel_bench taylor_forecast_sums f32 --dit-s --variant avx512
+ * bit-identical to it. Variant-generic: the variant comes in as its group pass.
+ * Dev bench: seer_kernel_bench taylor_forecast_residual_multi f32 --dit-s --variant avx512 (the last line)
  */
 #include "seer_internal.h"
 

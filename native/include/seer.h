@@ -127,7 +127,8 @@ SEER_API seer_status seer_taylor_forecast_residual_multi(int variant, int dtype,
 
 /*
  * The stack's forecast sums for several steps, reading every factor once: for steps s = 0 .. num_steps-1,
- *   out[s] = sum over branches k = 0 .. num_branches-1, in this order, of gates[s * num_branches + k] (.) forecast_k(deltas[s])
+ *   out[s] = sum over branches k = 0 .. num_branches-1, in this order, of
+ *            gates[s * num_branches + k] (.) forecast_k(deltas[s])
  * accumulated from +0, so out[s] is bit-identical to seer_taylor_forecast_residual_multi on a zeroed x with step s's
  * gates and delta (every dtype: bf16/f16 sums are rounded after every branch as there). Since the factors only change
  * at full steps and a forecast step's gates depend only on its timestep, a cache can compute the sums of all the
