@@ -31,12 +31,13 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Forecast sums: the factors only change at full steps, and a forecast step's gates depend only on its
  * timestep, so the stack's contribution sum_k gate_k * forecast_k of every forecast step up to the next full step
- * is known once the first of them comes. By default the first forecast step after a full step computes them all in
- * one pass over the factors ({@link Kernels#taylorForecastSums}: the factors are read once per full step instead of
- * once per forecast step) and each forecast step adds its sum to x. That adds the same terms to x in another order
+ * is known once the first of them comes. With {@link ForecastSums} on (by default when the factors exceed
+ * {@link ForecastSums#AUTO_MIN_FACTOR_BYTES}) the first forecast step after a full step computes them all in one pass
+ * over the factors ({@link Kernels#taylorForecastSums}: the factors are read once per full step instead of once per
+ * forecast step) and each forecast step adds its sum to x. That adds the same terms to x in another order
  * (x + (g_1 f_1 + g_2 f_2 + ...) instead of (x + g_1 f_1) + g_2 f_2 + ...): the results differ from the official
- * order at float rounding. {@link #forecastSumsAhead(boolean) forecastSumsAhead(false)} keeps the official order
- * (one multi-branch kernel call per forecast step, bit-identical to the per-branch kernels).
+ * order at float rounding. Otherwise each forecast step runs one multi-branch kernel call in the official order
+ * (bit-identical to the per-branch kernels).
  *
  * <p>A forecast that produces NaN or Inf is detected inside the kernel; {@link #redoAsFull()} then turns that
  * step into a full one so the caller can recompute it. Not thread-safe: one instance per run. Both halves of
@@ -61,8 +62,8 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
     /** The whole-stack forecast's tables, in {@link #arena}, for {@link #stackPoints}. */
     private BranchStack stack;
     private List<HookPoint> stackPoints;
-    /** Forecast sums (see the class comment): on by default. */
-    private boolean forecastSums = true;
+    /** Forecast sums (see the class comment). */
+    private ForecastSums forecastSums = ForecastSums.AUTO;
     /** The sums of loop positions sumsFrom .. sumsFrom + sumsCount - 1, each the only factor of its buffer. */
     private final List<TaylorFactors> sums = new ArrayList<>();
     /** One single-branch stack per sum buffer, with a gate of ones: adding it adds the sum unchanged. */
@@ -111,12 +112,12 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
         }
     }
 
-    /**
-     * Whether the forecast steps after a full step add sums prepared at the first of them (the default: faster,
-     * the same terms in another order) or each run the multi-branch forecast in the official order.
-     */
-    public void forecastSumsAhead(boolean on) {
-        forecastSums = on;
+    /** Whether the forecast steps after a full step add sums prepared at the first of them (see the class comment). */
+    public void forecastSums(ForecastSums mode) {
+        if (mode == null) {
+            throw new IllegalArgumentException("forecast sums mode is null; expected auto, on or off");
+        }
+        forecastSums = mode;
         sumsCount = 0;
     }
 
@@ -180,7 +181,7 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
 
     @Override
     public int stackGateCalls(StepContext ctx) {
-        if (!forecastSums || current.isFull() || sumsCover(position()) || !variant.isCpu()) {
+        if (!sumsWanted() || current.isFull() || sumsCover(position()) || !variant.isCpu()) {
             return 1;
         }
         return 1 + Math.min(classifier.forecastsAhead(), NativeKernels.MAX_SUM_STEPS - 1);
@@ -206,7 +207,7 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
             sumsCount = 0;
         }
         int position = position();
-        if (forecastSums && !sumsCover(position) && gatesByCall.size() > 1 && stack.dtype() == DType.F32) {
+        if (sumsWanted() && !sumsCover(position) && gatesByCall.size() > 1 && stack.dtype() == DType.F32) {
             prepareSums(gatesByCall, position);
         }
         if (sumsCover(position)) {
@@ -217,6 +218,15 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
         }
         forecastBranches += points.size();
         return true;
+    }
+
+    /** Whether this run's factors (all allocated once a full step has run) call for sums. */
+    private boolean sumsWanted() {
+        long bytes = 0;
+        for (TaylorFactors f : factors.values()) {
+            bytes += f.byteSize();
+        }
+        return forecastSums.appliesTo(bytes);
     }
 
     /** The loop position of the step in progress. */

@@ -1,6 +1,7 @@
 package dev.seer.cli;
 
 import dev.seer.cache.CachePolicy;
+import dev.seer.cache.ForecastSums;
 import dev.seer.eval.BenchGrid;
 import dev.seer.eval.BenchPlots;
 import dev.seer.eval.BenchReport;
@@ -117,8 +118,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--variant", defaultValue = "auto", description = "Kernel variant: auto, ref, avx2, avx512. Default: ${DEFAULT-VALUE}.")
     String variant;
 
-    @Option(names = "--no-forecast-sums", description = "Cached rows forecast each step in the official order instead of preparing the stack's forecasts of all the forecast steps after a full step in one pass over the Taylor factors. Default: off (forecast sums).")
-    boolean noForecastSums;
+    @Option(names = "--forecast-sums", defaultValue = "auto", description = "Forecast sums for the cached rows: auto, on or off (see seer sample --help). Default: ${DEFAULT-VALUE}.")
+    String forecastSums;
 
     @Mixin
     ThreadsOption threads = new ThreadsOption();
@@ -177,13 +178,14 @@ final class BenchCommand implements Callable<Integer> {
         int k = repeats != null ? repeats : quick ? 3 : 5; // odd: a median that is a run, not a mean of two
         SamplerKind kind = OptionChecks.sampler("--sampler", sampler);
         Variant v = SampleCommand.parseVariant(variant);
+        ForecastSums sums = SampleCommand.parseForecastSums(forecastSums);
         List<BenchRow> rows = BenchGrid.rows(grid, steps, true, PolicyBench.flopsConfig(config, timedBatch, scale));
         BenchRow error = errorRow(rows);
         Path json = outJson != null ? outJson : outDir.resolve("bench.json");
         Files.createDirectories(outDir);
         OptionChecks.writableFile("--out-json", json);
         PolicyBench.Settings settings = new PolicyBench.Settings(steps, kind, eta, scale, shipped || !speedOnly, timedBatch, k,
-                speedOnly ? 0 : m, chunk, seed, rows, error, v, limitSeconds, !noForecastSums);
+                speedOnly ? 0 : m, chunk, seed, rows, error, v, limitSeconds, sums);
 
         threads.apply();
         String name = shipped ? "fashion-dit (shipped)" : model;

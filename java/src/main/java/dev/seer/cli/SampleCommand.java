@@ -3,6 +3,7 @@ package dev.seer.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.seer.cache.CachePolicy;
+import dev.seer.cache.ForecastSums;
 import dev.seer.eval.FashionDemo;
 import dev.seer.eval.FashionProbe;
 import dev.seer.eval.ShippedModels;
@@ -103,8 +104,8 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--variant", defaultValue = "auto", description = "Kernel variant: auto, ref, avx2, avx512. Default: ${DEFAULT-VALUE}.")
     String variant;
 
-    @Option(names = "--no-forecast-sums", description = "Forecast each step in the official order (one multi-branch forecast per step, bit-identical to the per-branch kernels) instead of preparing the stack's forecasts of all the forecast steps after a full step in one pass over the Taylor factors and adding one sum per step (the same terms in another order: the latents differ at float rounding). Default: off (forecast sums).")
-    boolean noForecastSums;
+    @Option(names = "--forecast-sums", defaultValue = "auto", description = "Forecast sums: auto, on or off. On: the first forecast step after a full step computes the stack's forecasts of every forecast step up to the next full step in one pass over the Taylor factors, and each step adds its sum (the same terms in another order: the latents differ from the official order at float rounding). Off: each step forecasts in the official order. Auto: on when the factors exceed 32 MiB (then reading them once per full step pays). Default: ${DEFAULT-VALUE}.")
+    String forecastSums;
 
     @Mixin
     ThreadsOption threads = new ThreadsOption();
@@ -125,6 +126,7 @@ final class SampleCommand implements Callable<Integer> {
     private CachePolicy policy;
     private SamplerKind samplerKind;
     private Variant variantChoice;
+    private ForecastSums forecastSumsChoice;
 
     static final class Presets implements Iterable<String> {
         @Override
@@ -200,7 +202,7 @@ final class SampleCommand implements Callable<Integer> {
         }
         SampleRequest request = SampleRequest.builder(sampleLabels).noise(noiseValues).steps(steps).sampler(samplerKind).eta(eta)
                 .cfgScale(cfg).guideAllChannels(guideAllChannels).policy(policy).seed(seed).variant(variantChoice)
-                .forecastSumsAhead(!noForecastSums).listener(new ProgressBar(System.err, "sampling")).build();
+                .forecastSums(forecastSumsChoice).listener(new ProgressBar(System.err, "sampling")).build();
         for (long y : sampleLabels) {
             if (y < 0 || y >= config.numClasses()) {
                 throw new IllegalArgumentException("--noise: label " + y + " is not allowed; allowed: labels in 0.."
@@ -247,7 +249,7 @@ final class SampleCommand implements Callable<Integer> {
         double scale = cfg == null ? ShippedModels.DIT_CFG : cfg;
         SampleRequest request = SampleRequest.builder(0).steps(steps).sampler(samplerKind).eta(eta).cfgScale(scale)
                 .guideAllChannels(guideAllChannels).policy(policy).seed(seed).variant(variantChoice)
-                .forecastSumsAhead(!noForecastSums).build();
+                .forecastSums(forecastSumsChoice).build();
         threads.apply();
         FashionDemo.Result r;
         try (DitModel dit = ShippedModels.fashionDit(); FashionProbe probe = FashionProbe.loadShipped()) {
@@ -334,6 +336,7 @@ final class SampleCommand implements Callable<Integer> {
             default -> throw OptionChecks.invalid("--cache", cache, "none, fora or taylorseer");
         };
         variantChoice = parseVariant(variant);
+        forecastSumsChoice = parseForecastSums(forecastSums);
         OptionChecks.range("--per-class", perClass, 1, 100);
         OptionChecks.range("--repeat", repeat, 1, 1000);
         OptionChecks.range("--input-size", inputSize, 1, 1024);
@@ -362,6 +365,14 @@ final class SampleCommand implements Callable<Integer> {
                     + preset.patchSize() + " in 1..1024");
         }
         return DitConfig.preset(model, inputSize, 4, numClasses);
+    }
+
+    static ForecastSums parseForecastSums(String name) {
+        try {
+            return ForecastSums.parse(name);
+        } catch (IllegalArgumentException e) {
+            throw OptionChecks.invalid("--forecast-sums", name, "auto, on or off");
+        }
     }
 
     static Variant parseVariant(String name) {

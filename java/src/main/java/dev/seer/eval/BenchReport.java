@@ -55,7 +55,7 @@ public final class BenchReport {
             limits.put("forecast_row", l.forecastRow() == null ? null : l.forecastRow().label());
             limits.put("forecast_bytes", l.forecastBytes());
             put(limits, "forecasts_per_factor_pass", l.forecastsPerWindow());
-            limits.put("forecast_sums", s.forecastSums());
+            limits.put("forecast_sums", s.forecastSums().name().toLowerCase(java.util.Locale.ROOT));
             put(limits, "stream_triad_gbps", l.streamGbps());
             put(limits, "forecast_step_seconds", l.forecastStepSeconds());
             put(limits, "forecast_floor_seconds", l.forecastFloorSeconds());
@@ -173,7 +173,7 @@ public final class BenchReport {
         if (l != null) {
             b.append('\n');
             if (l.forecastRow() != null) {
-                String moved = report.settings().forecastSums() && l.forecastsPerWindow() > 1
+                String moved = l.forecastsPerWindow() > 1
                         ? String.format(Locale.ROOT, "the factors read once per %.2f forecast steps (forecast sums), "
                                 + "the step's sum written and read, x and gates", l.forecastsPerWindow())
                         : "the factors, x and gates";

@@ -2,6 +2,7 @@ package dev.seer.eval;
 
 import dev.seer.cache.CachePolicy;
 import dev.seer.cache.DitFlops;
+import dev.seer.cache.ForecastSums;
 import dev.seer.cache.TaylorCache;
 import dev.seer.cache.TaylorSeerSchedule;
 import dev.seer.kernel.DitOps;
@@ -69,10 +70,11 @@ public final class PolicyBench {
      */
     public record Settings(int steps, SamplerKind sampler, double eta, double cfg, boolean clipDenoised, int batch,
                            int repeats, int samples, int chunk, long seed, List<BenchRow> rows, BenchRow errorRow,
-                           Variant variant, double limitSeconds, boolean forecastSums) {
+                           Variant variant, double limitSeconds, ForecastSums forecastSums) {
         public Settings {
             Objects.requireNonNull(sampler, "sampler");
             Objects.requireNonNull(variant, "variant");
+            Objects.requireNonNull(forecastSums, "forecastSums");
             rows = List.copyOf(rows);
             if (rows.isEmpty() || !rows.getFirst().family().equals(BenchRow.UNCACHED) || rows.getFirst().steps() != steps) {
                 throw new IllegalArgumentException("the first row must be the uncached baseline at " + steps + " steps");
@@ -365,7 +367,7 @@ public final class PolicyBench {
                                          TaylorCache.ForecastErrorSink sink) {
         return SampleRequest.builder(labels).steps(r.steps()).sampler(s.sampler()).eta(s.eta()).cfgScale(s.cfg())
                 .policy(r.policy()).seed(s.seed()).variant(s.variant()).forecastErrors(sink)
-                .forecastSumsAhead(s.forecastSums()).build();
+                .forecastSums(s.forecastSums()).build();
     }
 
     private static long[] labels(int n, int classes) {
@@ -472,9 +474,10 @@ public final class PolicyBench {
         DitConfig c = report.config;
         DitFlops.Config fc = report.flopsConfig();
         BenchRow row = forecastRow(s);
-        double window = row == null || !s.forecastSums() ? 1 : forecastsPerWindow(row, row.steps());
         // windows of one forecast step prepare no sums
-        boolean sums = s.forecastSums() && window > 1;
+        boolean sums = row != null && s.forecastSums().appliesTo(factorBytes(c, fc.batch(), row.policy().maxOrder()))
+                && forecastsPerWindow(row, row.steps()) > 1;
+        double window = sums ? forecastsPerWindow(row, row.steps()) : 1;
         long bytes = row == null ? 0 : forecastBytes(c, fc.batch(), row.policy().maxOrder(), window, sums);
         // the triad at the factors' working set: what a pass over them streams
         double stream = row == null ? Double.NaN : KernelBench.measureStream(Math.max(KernelBench.MIN_SIZE,

@@ -86,7 +86,7 @@ public final class DitPipeline implements AutoCloseable {
         double forecast = 0;
         TaylorCache cache = req.policy() instanceof CachePolicy.None ? null : new TaylorCache(req.policy(), S, req.variant());
         if (cache != null) {
-            cache.forecastSumsAhead(req.forecastSumsAhead());
+            cache.forecastSums(req.forecastSums());
         }
         if (cache != null && req.forecastErrors() != null) {
             cache.measureForecastErrors(req.forecastErrors());

@@ -1,6 +1,7 @@
 package dev.seer.sampling;
 
 import dev.seer.cache.CachePolicy;
+import dev.seer.cache.ForecastSums;
 import dev.seer.cache.TaylorCache;
 import dev.seer.kernel.Variant;
 
@@ -21,19 +22,20 @@ import dev.seer.kernel.Variant;
  * @param listener     progress callback
  * @param forecastErrors if not null (and the policy caches), every forecast step also computes each branch and
  *                     reports the forecast's error here (a full step's cost per forecast step: reports only)
- * @param forecastSumsAhead whether the forecast steps after a full step add sums prepared at the first of them (the
- *                     default: the factors are read once per full step; the same terms in another order, so the
- *                     latents differ from the official order at float rounding) or each forecast in the official
- *                     order ({@link TaylorCache#forecastSumsAhead})
+ * @param forecastSums whether the forecast steps after a full step add sums prepared at the first of them (the
+ *                     factors read once per full step; the same terms in another order, so the latents differ from
+ *                     the official order at float rounding) or each forecast in the official order; AUTO (the
+ *                     default) sums when the factors exceed {@link ForecastSums#AUTO_MIN_FACTOR_BYTES}
  */
 public record SampleRequest(long[] labels, float[] noise, int steps, SamplerKind sampler, double eta, double cfgScale,
                             boolean guideAllChannels, CachePolicy policy, long seed, Variant variant,
                             ProgressListener listener, TaylorCache.ForecastErrorSink forecastErrors,
-                            boolean forecastSumsAhead) {
+                            ForecastSums forecastSums) {
     public SampleRequest {
-        if (labels == null || sampler == null || policy == null || variant == null || listener == null) {
+        if (labels == null || sampler == null || policy == null || variant == null || listener == null
+                || forecastSums == null) {
             String missing = labels == null ? "labels" : sampler == null ? "sampler" : policy == null ? "policy"
-                    : variant == null ? "variant" : "listener";
+                    : variant == null ? "variant" : listener == null ? "listener" : "forecastSums";
             throw new IllegalArgumentException(missing + " is null");
         }
         if (labels.length < 1) {
@@ -87,7 +89,7 @@ public record SampleRequest(long[] labels, float[] noise, int steps, SamplerKind
         private Variant variant = Variant.AUTO;
         private ProgressListener listener = ProgressListener.NONE;
         private TaylorCache.ForecastErrorSink forecastErrors;
-        private boolean forecastSumsAhead = true;
+        private ForecastSums forecastSums = ForecastSums.AUTO;
 
         Builder(long[] labels) {
             this.labels = labels.clone();
@@ -148,14 +150,14 @@ public record SampleRequest(long[] labels, float[] noise, int steps, SamplerKind
             return this;
         }
 
-        public Builder forecastSumsAhead(boolean v) {
-            this.forecastSumsAhead = v;
+        public Builder forecastSums(ForecastSums v) {
+            this.forecastSums = v;
             return this;
         }
 
         public SampleRequest build() {
             return new SampleRequest(labels, noise, steps, sampler, eta, cfgScale, guideAllChannels, policy, seed, variant,
-                    listener, forecastErrors, forecastSumsAhead);
+                    listener, forecastErrors, forecastSums);
         }
     }
 }

@@ -58,6 +58,8 @@ class OptionValidationTest {
                 bad("--order", "-1", "0..4", "sample", "--order=-1"),
                 bad("--cache", "'magic'", "none, fora or taylorseer", "sample", "--cache", "magic"),
                 bad("--variant", "'cuda'", "auto, ref, avx2 or avx512", "sample", "--variant", "cuda"),
+                bad("--forecast-sums", "'yes'", "auto, on or off", "sample", "--forecast-sums", "yes"),
+                bad("--forecast-sums", "'maybe'", "auto, on or off", "bench", "--forecast-sums", "maybe"),
                 bad("--threads", "0", "1..1024", "sample", "--threads", "0"),
                 bad("--threads", "5000", "1..1024", "sample", "--threads", "5000"),
                 bad("--threads", "many", "1..1024", "sample", "--threads", "many"),

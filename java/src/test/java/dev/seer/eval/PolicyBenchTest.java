@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.seer.cache.CachePolicy;
+import dev.seer.cache.ForecastSums;
 import dev.seer.io.TextFiles;
 import dev.seer.kernel.Variant;
 import dev.seer.model.dit.DitConfig;
@@ -48,7 +49,7 @@ class PolicyBenchTest {
         List<CachePolicy> grid = List.of(new CachePolicy.Fora(2), new CachePolicy.TaylorSeer(2, 1));
         List<BenchRow> rows = BenchGrid.rows(grid, 6, true, PolicyBench.flopsConfig(TINY, 1, 1.5));
         PolicyBench.Settings s = new PolicyBench.Settings(6, SamplerKind.DDIM, 0, 1.5, true, 1, 1, 3, 3, 0, rows, null,
-                Variant.AUTO, 0.02, true);
+                Variant.AUTO, 0.02, ForecastSums.AUTO);
         Path json = dir.resolve("bench.json");
         float[] features = new float[50 * FashionProbe.FEATURES];
         Random r = new Random(1);

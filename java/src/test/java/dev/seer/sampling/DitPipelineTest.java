@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.seer.cache.CachePolicy;
+import dev.seer.cache.ForecastSums;
 import dev.seer.model.BranchHooks;
 import dev.seer.model.StepContext;
 import dev.seer.model.dit.DitConfig;
@@ -91,12 +92,12 @@ class DitPipelineTest {
         for (int interval = 1; interval <= 6; interval++) {
             for (int order = 0; order <= 4; order++) {
                 float[] official = sampleWithHooks(new OfficialTaylorHooks(interval, order));
-                for (boolean sums : new boolean[] {true, false}) {
+                for (ForecastSums sums : new ForecastSums[] {ForecastSums.ON, ForecastSums.OFF}) {
                     SampleResult seer = pipeline.sample(request(new CachePolicy.TaylorSeer(interval, order))
-                            .forecastSumsAhead(sums).build());
+                            .forecastSums(sums).build());
                     double rel = relL2(seer.latents(), official);
-                    assertTrue(rel <= 1e-6, "N=" + interval + " O=" + order + (sums ? " with" : " without")
-                            + " forecast sums: relative L2 " + rel);
+                    assertTrue(rel <= 1e-6, "N=" + interval + " O=" + order + ", forecast sums " + sums
+                            + ": relative L2 " + rel);
                 }
             }
         }
@@ -107,8 +108,11 @@ class DitPipelineTest {
     void forecastSumsChangeTheLatentsAtRoundingOnly() {
         for (int interval : new int[] {3, 5}) {
             CachePolicy policy = new CachePolicy.TaylorSeer(interval, 2);
-            float[] withSums = pipeline.sample(request(policy).build()).latents();
-            float[] official = pipeline.sample(request(policy).forecastSumsAhead(false).build()).latents();
+            float[] withSums = pipeline.sample(request(policy).forecastSums(ForecastSums.ON).build()).latents();
+            float[] official = pipeline.sample(request(policy).forecastSums(ForecastSums.OFF).build()).latents();
+            // the tiny model's factors are far below the automatic threshold: auto runs the official order
+            float[] auto = pipeline.sample(request(policy).build()).latents();
+            assertArrayEquals(bits(official), bits(auto));
             double rel = relL2(withSums, official);
             assertTrue(rel > 0 && rel <= 1e-6, "N=" + interval + ": relative L2 " + rel);
         }
@@ -158,13 +162,13 @@ class DitPipelineTest {
 
     @Test
     void statsFollowTheOfficialScheduleAndFlopsCount() {
-        SampleResult r = pipeline.sample(request(new CachePolicy.TaylorSeer(5, 2)).build());
+        SampleResult r = pipeline.sample(request(new CachePolicy.TaylorSeer(5, 2)).forecastSums(ForecastSums.ON).build());
         assertEquals(List.of(49, 48, 43, 38, 33, 28, 23, 18, 13, 8, 3), r.stats().fullSteps());
         assertEquals(11L * 2 * TINY.depth(), r.stats().computedBranches());
         assertEquals(39L * 2 * TINY.depth(), r.stats().forecastBranches());
         // 6 branches x 3 factors, and the forecast sums of 4 steps, of (4 rows x 16 tokens x 64 channels) floats
         assertEquals((6L * 3 + 4) * 4 * 16 * 64 * 4, r.stats().cacheBytes());
-        SampleResult official = pipeline.sample(request(new CachePolicy.TaylorSeer(5, 2)).forecastSumsAhead(false).build());
+        SampleResult official = pipeline.sample(request(new CachePolicy.TaylorSeer(5, 2)).forecastSums(ForecastSums.OFF).build());
         assertEquals(6L * 3 * 4 * 16 * 64 * 4, official.stats().cacheBytes());
         SampleResult none = pipeline.sample(request(new CachePolicy.None()).build());
         double ratio = none.stats().flopsOfficial() / r.stats().flopsOfficial();
