@@ -10,8 +10,9 @@ public enum ForecastSums {
     /**
      * Sums when the stack's factors exceed {@link #AUTO_MIN_FACTOR_BYTES}: then every forecast step would stream them
      * from memory, and reading them once per window wins (DiT-S/2, 56 MiB: 0.9 against 1.3 ms a forecast step).
-     * Smaller factors are read from the cache at little cost, and there the sums' extra work is not repaid (the
-     * shipped Fashion-MNIST DiT, 19 MB: 0.60 against 0.49 ms).
+     * Smaller factors are read from the cache at little cost and the sums' extra work is not repaid (the shipped
+     * Fashion-MNIST DiT, 19 MB: the same forecast-step time either way within the machine's noise), so there AUTO
+     * keeps the official op order.
      */
     AUTO,
     /** Always sums (windows of one forecast step excepted). */
