@@ -248,14 +248,16 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
         for (int k = 0; k < n; k++) {
             deltas[k] = schedule.stepAt(from + k) - current.lastFull();
         }
-        while (sums.size() < n) {
-            TaylorFactors sum = TaylorFactors.allocate(arena, stack.dtype(), stack.shape(), 0);
+        if (sums.size() < n) {
             Shape shape = stack.shape();
             float[] one = new float[Math.toIntExact(shape.dim(0) * shape.dim(2))];
             Arrays.fill(one, 1f);
-            Tensor ones = Tensor.ofFloats(arena, one, shape.dim(0), shape.dim(2));
-            sums.add(sum);
-            sumStacks.add(new BranchStack(arena, List.of(sum), List.of(GateView.of(ones))));
+            GateView ones = GateView.of(Tensor.ofFloats(arena, one, shape.dim(0), shape.dim(2)));
+            while (sums.size() < n) {
+                TaylorFactors sum = TaylorFactors.allocate(arena, stack.dtype(), shape, 0);
+                sums.add(sum);
+                sumStacks.add(new BranchStack(arena, List.of(sum), List.of(ones)));
+            }
         }
         Kernels.taylorForecastSums(variant, sums.subList(0, n), stack, gatesByCall, deltas);
         sumsFrom = from;
