@@ -71,16 +71,9 @@ public final class StepConditioning implements AutoCloseable {
 
     /**
      * The rows for a forward call, or null when this run's conditioning does not cover it (other labels, mixed
-     * timesteps, a timestep outside the schedule): the caller then computes its own. Views valid until the next
-     * call or {@link #close()}.
-     */
-    Rows rowsFor(long[] timesteps, long[] batchLabels) {
-        return rowsFor(timesteps, batchLabels, 1);
-    }
-
-    /**
-     * As {@link #rowsFor(long[], long[])}, with the gates of up to {@code calls} calls from this one on (the
-     * schedule's next timesteps, same labels) in {@link Rows#gatesAhead}.
+     * timesteps, a timestep outside the schedule): the caller then computes its own. With the gates of up to
+     * {@code calls} calls from this one on (the schedule's next timesteps, same labels) in {@link Rows#gatesAhead}.
+     * Views valid until the next call or {@link #close()}.
      */
     Rows rowsFor(long[] timesteps, long[] batchLabels, int calls) {
         if (closed || !Arrays.equals(batchLabels, labels)) {
