@@ -317,7 +317,8 @@ class DitOpsTest {
         }
     }
 
-    private static void refused(String message, Executable call) {
+    /** The call throws IllegalArgumentException with a message containing {@code message} (also used by KernelsTest). */
+    static void refused(String message, Executable call) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call);
         assertTrue(e.getMessage().contains(message), "'" + e.getMessage() + "' should contain '" + message + "'");
     }

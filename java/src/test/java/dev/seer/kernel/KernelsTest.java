@@ -275,11 +275,6 @@ class KernelsTest {
         return a;
     }
 
-    private static void refused(String expected, org.junit.jupiter.api.function.Executable call) {
-        var e = assertThrows(IllegalArgumentException.class, call);
-        assertTrue(e.getMessage().contains(expected), "expected '" + expected + "' in: " + e.getMessage());
-    }
-
     @Test
     void forecastSumsRefuseInconsistentArguments() {
         Random r = new Random(7);
@@ -293,20 +288,20 @@ class KernelsTest {
             TaylorFactors a = TaylorFactors.allocate(arena, DType.F32, s, 0);
             TaylorFactors b = TaylorFactors.allocate(arena, DType.F32, s, 0);
             TaylorFactors wrong = TaylorFactors.allocate(arena, DType.F32, Shape.of(2, 3, 9), 0);
-            refused("one gate list and one delta per sum: 2 sums, 1 gate lists, 2 deltas",
+            DitOpsTest.refused("one gate list and one delta per sum: 2 sums, 1 gate lists, 2 deltas",
                     () -> Kernels.taylorForecastSums(Variant.AUTO, List.of(a, b), stack, List.of(gates), new float[2]));
-            refused("1..32 steps, found 0", () -> Kernels.taylorForecastSums(Variant.AUTO, List.of(), stack, List.of(), new float[0]));
-            refused("delta 1 must be finite, found NaN", () -> Kernels.taylorForecastSums(Variant.AUTO, List.of(a, b), stack,
+            DitOpsTest.refused("1..32 steps, found 0", () -> Kernels.taylorForecastSums(Variant.AUTO, List.of(), stack, List.of(), new float[0]));
+            DitOpsTest.refused("delta 1 must be finite, found NaN", () -> Kernels.taylorForecastSums(Variant.AUTO, List.of(a, b), stack,
                     List.of(gates, gates), new float[] {1, Float.NaN}));
-            refused("sum 1 must be F32 (2, 3, 8)", () -> Kernels.taylorForecastSums(Variant.AUTO, List.of(a, wrong), stack,
+            DitOpsTest.refused("sum 1 must be F32 (2, 3, 8)", () -> Kernels.taylorForecastSums(Variant.AUTO, List.of(a, wrong), stack,
                     List.of(gates, gates), new float[] {1, 2}));
-            refused("sum 0 overlaps sum 1", () -> Kernels.taylorForecastSums(Variant.AUTO, List.of(a, a), stack,
+            DitOpsTest.refused("sum 0 overlaps sum 1", () -> Kernels.taylorForecastSums(Variant.AUTO, List.of(a, a), stack,
                     List.of(gates, gates), new float[] {1, 2}));
-            refused("step 1: gate rows are 16 elements apart, step 0's are 8", () -> Kernels.taylorForecastSums(Variant.AUTO,
+            DitOpsTest.refused("step 1: gate rows are 16 elements apart, step 0's are 8", () -> Kernels.taylorForecastSums(Variant.AUTO,
                     List.of(a, b), stack, List.of(gates, List.of(new GateView(wide, 0, 8))), new float[] {1, 2}));
-            refused("step 1: one gate per branch: 1 branches, 2 gates", () -> Kernels.taylorForecastSums(Variant.AUTO,
+            DitOpsTest.refused("step 1: one gate per branch: 1 branches, 2 gates", () -> Kernels.taylorForecastSums(Variant.AUTO,
                     List.of(a, b), stack, List.of(gates, List.of(GateView.of(g), GateView.of(g))), new float[] {1, 2}));
-            refused("variant CUDA", () -> Kernels.taylorForecastSums(Variant.CUDA, List.of(a), stack, List.of(gates), new float[1]));
+            DitOpsTest.refused("variant CUDA", () -> Kernels.taylorForecastSums(Variant.CUDA, List.of(a), stack, List.of(gates), new float[1]));
             assertTrue(a.isEmpty() && b.isEmpty(), "a refused call writes nothing");
         }
     }
