@@ -31,18 +31,24 @@ import org.bytedeco.javacpp.PointerScope;
  *   <li>taylor_forecast_residual: reads x, D^0..D^p and the gate, writes x: (p + 3) n e + B C e</li>
  *   <li>taylor_update_residual: reads x, F, D^0..D^(p-1) and the gate, writes x and D^0..D^p: (2p + 4) n e + B C e</li>
  *   <li>taylor_forecast_residual_multi over K branches: (K (p + 1) + 2) n e + K B C e</li>
+ *   <li>taylor_forecast_sums over K branches for W steps: reads the factors, writes W sums: (K (p + 1) + W) n e
+ *   + K W B C e (each step's gates)</li>
  * </ul>
  * Residual ops run on (B, N, C) = (2, N, 384), DiT-S/2's batch and width, N chosen to fill the working set. The
  * multi op runs a DiT-S/2 stack, 12 layers x 2 branches (K = 24) of (2, N, 384): N = 256 is DiT-S/2 itself (55.6
  * MiB in f32 at order 2); other working sets scale N, and where even N = 1 overflows the working set (64 KiB) K
  * drops instead. The libtorch chain for multi is K sequential residual chains; the per-branch comparison is K
- * Seer taylor_forecast_residual calls.
+ * Seer taylor_forecast_residual calls. The sums op takes the same stack for the {@link #SUM_STEPS} forecast
+ * steps of a TaylorSeer window at N = 5 (deltas -1 .. -4), each step with its own gates; its libtorch chain is W
+ * such stack chains, each from zero, and its unfused form one taylor_forecast_residual_multi call per step (the
+ * official op order, which reads every factor at every step).
  *
  * <p><b>Validation</b> is bitwise for every dtype: the kernels are specified to be bit-identical to the reference
  * (f32 arithmetic without FMA or reassociation, one round-to-nearest-even store per bf16/f16 value; seer.h). The
  * reference itself is checked for f32 against the libtorch op chain (the official TaylorSeer numerics); for
  * bf16/f16 libtorch rounds after every op, so there the reference is the specification. The multi op is checked
- * against K sequential reference taylor_forecast_residual calls, its definition.
+ * against K sequential reference taylor_forecast_residual calls, its definition; the sums op against one
+ * reference multi-branch call per step on a zeroed buffer, its specification.
  */
 public final class KernelBench {
     public static final long KIB = 1024;
@@ -56,6 +62,8 @@ public final class KernelBench {
     public static final long BATCH = 2;
     public static final long CHANNELS = 384;
     public static final int STACK_BRANCHES = 24;
+    /** The steps of one taylor_forecast_sums call: the forecast steps of a TaylorSeer window at N = 5. */
+    public static final int SUM_STEPS = 4;
 
     /** Validation shapes (B, N, C): odd widths and tails; the second is above the parallel threshold. */
     public static final List<Shape> VALIDATION_SHAPES = List.of(Shape.of(2, 3, 37), Shape.of(2, 131, 383));
@@ -69,7 +77,8 @@ public final class KernelBench {
         TAYLOR_FORECAST("taylor_forecast"),
         TAYLOR_FORECAST_RESIDUAL("taylor_forecast_residual"),
         TAYLOR_FORECAST_RESIDUAL_MULTI("taylor_forecast_residual_multi"),
-        TAYLOR_UPDATE_RESIDUAL("taylor_update_residual");
+        TAYLOR_UPDATE_RESIDUAL("taylor_update_residual"),
+        TAYLOR_FORECAST_SUMS("taylor_forecast_sums");
 
         private final String id;
 
@@ -81,8 +90,19 @@ public final class KernelBench {
             return id;
         }
 
-        boolean isResidual() {
-            return this == TAYLOR_FORECAST_RESIDUAL || this == TAYLOR_FORECAST_RESIDUAL_MULTI || this == TAYLOR_UPDATE_RESIDUAL;
+        /** Runs on (B, N, C) buffers with gates read from an adaLN modulation. */
+        boolean usesGates() {
+            return this != TAYLOR_UPDATE && this != TAYLOR_FORECAST;
+        }
+
+        /** Runs over a stack of branches. */
+        boolean isStack() {
+            return this == TAYLOR_FORECAST_RESIDUAL_MULTI || this == TAYLOR_FORECAST_SUMS;
+        }
+
+        /** The forecast steps one call serves. */
+        int steps() {
+            return this == TAYLOR_FORECAST_SUMS ? SUM_STEPS : 1;
         }
 
         boolean readsFeature() {
@@ -97,6 +117,7 @@ public final class KernelBench {
                 case TAYLOR_FORECAST_RESIDUAL -> order + 3L;
                 case TAYLOR_UPDATE_RESIDUAL -> 2L * order + 4;
                 case TAYLOR_FORECAST_RESIDUAL_MULTI -> (long) branches * (order + 1) + 2;
+                case TAYLOR_FORECAST_SUMS -> (long) branches * (order + 1) + SUM_STEPS;
             };
         }
 
@@ -163,37 +184,44 @@ public final class KernelBench {
         return bytes + " B";
     }
 
-    /** The call's shape: (batch, tokens, channels) per branch, the branch count, and the bytes it moves. */
-    public record Layout(Op op, DType dtype, int order, long batch, long tokens, long channels, int branches, long bytes) {
+    /**
+     * The call's shape: (batch, tokens, channels) per branch, the branch count, the steps it serves, and the bytes
+     * it moves.
+     */
+    public record Layout(Op op, DType dtype, int order, long batch, long tokens, long channels, int branches, int steps,
+                         long bytes) {
         public long elements() {
             return batch * tokens * channels;
         }
 
         public String describe() {
-            String s = op.isResidual() ? "(" + batch + ", " + tokens + ", " + channels + ")" : "(" + elements() + ")";
-            return branches > 1 ? branches + " x " + s : s;
+            String s = op.usesGates() ? "(" + batch + ", " + tokens + ", " + channels + ")" : "(" + elements() + ")";
+            s = branches > 1 ? branches + " x " + s : s;
+            return steps > 1 ? s + " x " + steps + " steps" : s;
         }
     }
 
     /** The layout whose bytes come closest to {@code workingSet} from below (at least one element/token/branch). */
     public static Layout layout(Op op, DType dtype, int order, long workingSet) {
         long e = dtype.byteSize();
-        if (!op.isResidual()) {
+        if (!op.usesGates()) {
             long n = Math.max(1, workingSet / (op.bufferPasses(order, 1) * e));
-            return new Layout(op, dtype, order, 1, 1, n, 1, op.bufferPasses(order, 1) * n * e);
+            return new Layout(op, dtype, order, 1, 1, n, 1, 1, op.bufferPasses(order, 1) * n * e);
         }
         long row = BATCH * CHANNELS * e; // one token of one buffer, and one gate
-        int k = op == Op.TAYLOR_FORECAST_RESIDUAL_MULTI ? STACK_BRANCHES : 1;
-        long tokens = (workingSet - k * row) / (op.bufferPasses(order, k) * row);
+        int k = op.isStack() ? STACK_BRANCHES : 1;
+        int w = op.steps(); // gates per branch
+        long tokens = (workingSet - (long) k * w * row) / (op.bufferPasses(order, k) * row);
         if (tokens < 1) {
             tokens = 1;
-            if (op == Op.TAYLOR_FORECAST_RESIDUAL_MULTI) {
-                // per branch: order + 1 factor rows and a gate; plus x read and written
-                k = (int) Math.max(1, (workingSet - 2 * row) / ((order + 2) * row));
+            if (op.isStack()) {
+                // per branch: order + 1 factor rows and a gate per step; plus what does not depend on k
+                long fixed = op.bufferPasses(order, 0);
+                k = (int) Math.max(1, (workingSet - fixed * row) / ((order + 1 + w) * row));
             }
         }
-        long bytes = op.bufferPasses(order, k) * tokens * row + k * row;
-        return new Layout(op, dtype, order, BATCH, tokens, CHANNELS, k, bytes);
+        long bytes = op.bufferPasses(order, k) * tokens * row + (long) k * w * row;
+        return new Layout(op, dtype, order, BATCH, tokens, CHANNELS, k, w, bytes);
     }
 
     // ---- validation ----
@@ -219,14 +247,14 @@ public final class KernelBench {
         List<Variant> variants = availableVariants();
         String[] failure = new String[variants.size()];
         for (Shape s : shapes) {
-            Layout l = new Layout(op, dtype, order, s.dim(0), s.dim(1), s.dim(2),
-                    op == Op.TAYLOR_FORECAST_RESIDUAL_MULTI ? STACK_BRANCHES : 1, 0);
+            Layout l = new Layout(op, dtype, order, s.dim(0), s.dim(1), s.dim(2), op.isStack() ? STACK_BRANCHES : 1,
+                    op.steps(), 0);
             long shapeSeed = Objects.hash(seed, op.id(), dtypeName(dtype), order, s.toString());
-            // expected: the reference (for multi: one reference single-branch call per branch)
+            // expected: the reference (for a stack op: its definition by reference calls of the op it fuses)
             List<byte[]> expected;
             try (KernelBuffers b = buffers(l, shapeSeed)) {
-                if (op == Op.TAYLOR_FORECAST_RESIDUAL_MULTI) {
-                    b.runPerBranch(Variant.REF);
+                if (op.isStack()) {
+                    b.runDefinition(Variant.REF);
                 } else {
                     b.runSeer(Variant.REF);
                 }
@@ -237,11 +265,10 @@ public final class KernelBench {
                 if (failure[vi] != null) {
                     continue;
                 }
-                boolean multi = op == Op.TAYLOR_FORECAST_RESIDUAL_MULTI;
-                if (v != Variant.REF || multi) {
+                if (v != Variant.REF || op.isStack()) {
                     try (KernelBuffers b = buffers(l, shapeSeed)) {
                         b.runSeer(v);
-                        failure[vi] = compare(b, s, expected, b.outputs(), variantName(v), multi ? "per-branch ref" : "ref");
+                        failure[vi] = compare(b, s, expected, b.outputs(), variantName(v), op.isStack() ? definition(op) : "ref");
                     }
                 }
                 if (failure[vi] == null && v == Variant.REF && dtype == DType.F32) {
@@ -265,16 +292,21 @@ public final class KernelBench {
         return checks;
     }
 
+    /** What a stack op is checked against: the reference calls of the op it fuses. */
+    private static String definition(Op op) {
+        return op == Op.TAYLOR_FORECAST_SUMS ? "ref taylor_forecast_residual_multi per step on zeros"
+                : "ref taylor_forecast_residual per branch";
+    }
+
     private static String against(Op op, DType dtype, Variant v) {
-        boolean multi = op == Op.TAYLOR_FORECAST_RESIDUAL_MULTI;
-        String ref = multi ? "ref taylor_forecast_residual per branch" : "ref";
+        String ref = op.isStack() ? definition(op) : "ref";
         if (v != Variant.REF) {
             return "bitwise vs " + ref;
         }
         if (dtype == DType.F32) {
-            return multi ? "bitwise vs " + ref + " and the libtorch op chain" : "bitwise vs the libtorch op chain";
+            return op.isStack() ? "bitwise vs " + ref + " and the libtorch op chain" : "bitwise vs the libtorch op chain";
         }
-        return multi ? "bitwise vs " + ref : "the specification (libtorch rounds per op in " + dtypeName(dtype) + ")";
+        return op.isStack() ? "bitwise vs " + ref : "the specification (libtorch rounds per op in " + dtypeName(dtype) + ")";
     }
 
     private static KernelBuffers buffers(Layout l, long seed) {
@@ -441,12 +473,15 @@ public final class KernelBench {
             buffers.runTorch();
         }
 
-        /** Multi only: one Seer taylor_forecast_residual call per branch. */
-        public void perBranch() {
-            if (buffers.op != Op.TAYLOR_FORECAST_RESIDUAL_MULTI) {
-                throw new IllegalStateException("per-branch calls exist for taylor_forecast_residual_multi only, this is " + buffers.op);
+        /**
+         * Stack ops only: the same work in the calls the op fuses, AUTO variant: one taylor_forecast_residual call
+         * per branch (multi), one taylor_forecast_residual_multi call per step (sums).
+         */
+        public void unfused() {
+            if (!buffers.op.isStack()) {
+                throw new IllegalStateException("unfused calls exist for the stack ops only, this is " + buffers.op);
             }
-            buffers.runPerBranch(Variant.AUTO);
+            buffers.runDefinition(Variant.AUTO);
         }
 
         @Override
@@ -455,11 +490,14 @@ public final class KernelBench {
         }
     }
 
-    /** One timed kernel: seconds are medians per call; NaN where a comparison does not apply. */
+    /**
+     * One timed kernel: seconds are medians per call; NaN where a comparison does not apply (unfused: stack ops
+     * only, see {@link Fixture#unfused()}).
+     */
     public record Result(Op op, DType dtype, int order, long workingSet, Layout layout, Variant variant, int threads,
                          double seconds, double gbps, StreamResult stream, double fractionOfTriad,
-                         double libtorchSeconds, double speedupVsLibtorch, double perBranchSeconds,
-                         double speedupVsPerBranch) {
+                         double libtorchSeconds, double speedupVsLibtorch, double unfusedSeconds,
+                         double speedupVsUnfused) {
         public long bytes() {
             return layout.bytes();
         }
@@ -470,11 +508,11 @@ public final class KernelBench {
         try (Fixture f = new Fixture(op, dtype, order, workingSet)) {
             double seer = medianSeconds(f::seer, minSeconds);
             double torch = medianSeconds(f::libtorch, minSeconds);
-            double perBranch = op == Op.TAYLOR_FORECAST_RESIDUAL_MULTI ? medianSeconds(f::perBranch, minSeconds) : Double.NaN;
+            double unfused = op.isStack() ? medianSeconds(f::unfused, minSeconds) : Double.NaN;
             Layout l = f.layout();
             double gbps = l.bytes() / seer / 1e9;
             return new Result(op, dtype, order, workingSet, l, NativeKernels.cpu().bestVariant(), SeerRuntime.threads(),
-                    seer, gbps, stream, gbps / stream.triadGbps(), torch, torch / seer, perBranch, perBranch / seer);
+                    seer, gbps, stream, gbps / stream.triadGbps(), torch, torch / seer, unfused, unfused / seer);
         }
     }
 

@@ -20,6 +20,7 @@ import java.util.Random;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.global.torch;
 
 /**
  * The buffers of one kernel call (x, feature, out, the factors of every branch, the adaLN modulation the gates
@@ -29,11 +30,14 @@ import org.bytedeco.pytorch.Scalar;
  * <p>Shapes: every buffer is the layout's (batch, tokens, channels); the flat ops see it as n elements. The
  * modulation is (batch, layers * 6 * channels), one DiT adaLN output per layer side by side, and branch k reads
  * its gate in place from layer k / 2, chunk 2 (gate_msa) for even k and chunk 5 (gate_mlp) for odd k, as DiT
- * does: the libtorch chain gets the same gate as a narrowed, non-contiguous view.
+ * does: the libtorch chain gets the same gate as a narrowed, non-contiguous view. The sums op serves several
+ * steps, each with its own modulation: (steps * B, layers * 6C), step s in rows s * B .. (s + 1) * B - 1.
  */
 final class KernelBuffers implements AutoCloseable {
     static final float DELTA = -2f;     // forecast distance Δ = s - s_k (DiT counts steps down)
     static final float DISTANCE = -4f;  // d_k between full steps (interval 4)
+    /** The sums op's Δ per step: the forecast steps after a full step at N = 5. */
+    static final float[] SUM_DELTAS = sumDeltas();
 
     final Op op;
     final DType dtype;
@@ -43,10 +47,12 @@ final class KernelBuffers implements AutoCloseable {
     final Tensor x;        // (B, N, C): residual stream (residual ops)
     final Tensor feature;  // (B, N, C): the fresh branch output F (update ops)
     final Tensor out;      // (B, N, C): forecast output (taylor_forecast)
-    final Tensor mods;     // (B, layers * 6C)
+    final Tensor mods;     // (steps * B, layers * 6C)
     final List<TaylorFactors> branches = new ArrayList<>();
-    final List<GateView> gates = new ArrayList<>();
-    final BranchStack stack; // multi only
+    final List<GateView> gates = new ArrayList<>();          // step 0's
+    final List<List<GateView>> gatesByStep = new ArrayList<>();
+    final List<TaylorFactors> sums = new ArrayList<>();      // sums only: one order-0 buffer per step
+    final BranchStack stack; // stack ops only
     private final Arena arena;
 
     // libtorch views of the same memory, built once (wrapping costs JNI calls)
@@ -54,9 +60,9 @@ final class KernelBuffers implements AutoCloseable {
     private org.bytedeco.pytorch.Tensor tx;
     private org.bytedeco.pytorch.Tensor tFeature;
     private org.bytedeco.pytorch.Tensor[][] tFactors; // [branch][i]
-    private org.bytedeco.pytorch.Tensor[] tGates;      // [branch], (B, 1, C) views
+    private org.bytedeco.pytorch.Tensor[][] tGates;    // [step][branch], (B, 1, C) views
     private Scalar[] coeff;                            // 1/i!
-    private Scalar[] power;                            // Δ^i
+    private Scalar[][] power;                          // [step][i]: Δ^i
     private Scalar zero;
     private Scalar distance;
 
@@ -69,12 +75,17 @@ final class KernelBuffers implements AutoCloseable {
         this.arena = Arena.ofShared();
         boolean ok = false;
         try {
-            boolean residual = op.isResidual();
+            boolean residual = op.usesGates();
             x = residual ? Tensor.allocate(arena, dtype, shape) : null;
             feature = op.readsFeature() ? Tensor.allocate(arena, dtype, shape) : null;
             out = op == Op.TAYLOR_FORECAST ? Tensor.allocate(arena, dtype, shape) : null;
             int layers = (layout.branches() + 1) / 2;
-            mods = residual ? Tensor.allocate(arena, dtype, layout.batch(), layers * 6L * layout.channels()) : null;
+            mods = residual ? Tensor.allocate(arena, dtype, op.steps() * layout.batch(), layers * 6L * layout.channels()) : null;
+            List<Tensor> stepRows = new ArrayList<>(); // one view per step: a step's gates share their storage
+            for (int s = 0; residual && s < op.steps(); s++) {
+                gatesByStep.add(new ArrayList<>());
+                stepRows.add(mods.narrow0(s * layout.batch(), (s + 1) * layout.batch()));
+            }
             Tensor zeros = Tensor.allocate(arena, dtype, shape);
             for (int k = 0; k < layout.branches(); k++) {
                 TaylorFactors f = TaylorFactors.allocate(arena, dtype, shape, order);
@@ -85,10 +96,16 @@ final class KernelBuffers implements AutoCloseable {
                 branches.add(f);
                 if (residual) {
                     long column = (k / 2) * 6L * layout.channels() + (k % 2 == 0 ? 2 : 5) * layout.channels();
-                    gates.add(new GateView(mods, column, layout.channels()));
+                    for (int s = 0; s < op.steps(); s++) {
+                        gatesByStep.get(s).add(new GateView(stepRows.get(s), column, layout.channels()));
+                    }
+                    gates.add(gatesByStep.getFirst().getLast());
                 }
             }
-            stack = op == Op.TAYLOR_FORECAST_RESIDUAL_MULTI ? new BranchStack(arena, branches, gates) : null;
+            stack = op.isStack() ? new BranchStack(arena, branches, gates) : null;
+            for (int s = 0; op == Op.TAYLOR_FORECAST_SUMS && s < op.steps(); s++) {
+                sums.add(TaylorFactors.allocate(arena, dtype, shape, 0));
+            }
             ok = true;
         } finally {
             if (!ok) {
@@ -124,6 +141,9 @@ final class KernelBuffers implements AutoCloseable {
         }
         if (out != null) {
             fill(out, 0f);
+        }
+        for (TaylorFactors sum : sums) {
+            fill(sum.factor(0), 0f);
         }
     }
 
@@ -164,6 +184,14 @@ final class KernelBuffers implements AutoCloseable {
         }
     }
 
+    private static float[] sumDeltas() {
+        float[] d = new float[KernelBench.SUM_STEPS];
+        for (int s = 0; s < d.length; s++) {
+            d[s] = -1f - s;
+        }
+        return d;
+    }
+
     static float[] randn(Random r, long n, double scale) {
         float[] v = new float[Math.toIntExact(n)];
         for (int i = 0; i < v.length; i++) {
@@ -183,11 +211,26 @@ final class KernelBuffers implements AutoCloseable {
             case TAYLOR_FORECAST_RESIDUAL_MULTI -> Kernels.taylorForecastResidualMulti(v, x, stack, DELTA);
             case TAYLOR_UPDATE_RESIDUAL -> Kernels.taylorUpdateResidual(v, x, gates.getFirst(), feature, branches.getFirst(),
                     order, DISTANCE);
+            case TAYLOR_FORECAST_SUMS -> Kernels.taylorForecastSums(v, sums, stack, gatesByStep, SUM_DELTAS);
         }
     }
 
-    /** The multi op's work as one taylor_forecast_residual call per branch, in stack order. */
-    void runPerBranch(Variant v) {
+    /**
+     * A stack op's work in the calls it fuses, into its outputs: multi, one taylor_forecast_residual call per
+     * branch, in stack order; sums, each sum zeroed and one taylor_forecast_residual_multi call with its step's
+     * gates and Δ added to it.
+     */
+    void runDefinition(Variant v) {
+        if (op == Op.TAYLOR_FORECAST_SUMS) {
+            for (int s = 0; s < sums.size(); s++) {
+                Tensor sum = sums.get(s).factor(0);
+                sum.segment().fill((byte) 0);
+                stack.setGates(gatesByStep.get(s));
+                Kernels.taylorForecastResidualMulti(v, sum, stack, SUM_DELTAS[s]);
+            }
+            stack.setGates(gates);
+            return;
+        }
         for (int k = 0; k < branches.size(); k++) {
             Kernels.taylorForecastResidual(v, x, gates.get(k), branches.get(k), DELTA);
         }
@@ -199,6 +242,11 @@ final class KernelBuffers implements AutoCloseable {
         switch (op) {
             case TAYLOR_FORECAST -> o.add(bytes(out.segment()));
             case TAYLOR_FORECAST_RESIDUAL, TAYLOR_FORECAST_RESIDUAL_MULTI -> o.add(bytes(x.segment()));
+            case TAYLOR_FORECAST_SUMS -> {
+                for (TaylorFactors sum : sums) {
+                    o.add(bytes(sum.factor(0).segment()));
+                }
+            }
             case TAYLOR_UPDATE, TAYLOR_UPDATE_RESIDUAL -> {
                 if (x != null) {
                     o.add(bytes(x.segment()));
@@ -218,6 +266,7 @@ final class KernelBuffers implements AutoCloseable {
             case TAYLOR_FORECAST_RESIDUAL, TAYLOR_FORECAST_RESIDUAL_MULTI -> "x";
             case TAYLOR_UPDATE -> "factor " + index;
             case TAYLOR_UPDATE_RESIDUAL -> index == 0 ? "x" : "factor " + (index - 1);
+            case TAYLOR_FORECAST_SUMS -> "sum " + index;
         };
     }
 
@@ -238,25 +287,29 @@ final class KernelBuffers implements AutoCloseable {
         tx = x == null ? null : keep(Torch.wrap(x));
         tFeature = feature == null ? null : keep(Torch.wrap(feature));
         tFactors = new org.bytedeco.pytorch.Tensor[branches.size()][order + 1];
-        tGates = new org.bytedeco.pytorch.Tensor[gates.size()];
+        tGates = new org.bytedeco.pytorch.Tensor[gatesByStep.size()][gates.size()];
         org.bytedeco.pytorch.Tensor tMods = mods == null ? null : keep(Torch.wrap(mods));
         for (int k = 0; k < branches.size(); k++) {
             for (int i = 0; i <= order; i++) {
                 tFactors[k][i] = keep(Torch.wrap(branches.get(k).factor(i)));
             }
-            if (tMods != null) {
-                GateView g = gates.get(k);
-                org.bytedeco.pytorch.Tensor narrowed = keep(tMods.narrow(1, g.columnOffset(), g.channels()));
-                tGates[k] = keep(narrowed.unsqueeze(1));
+            for (int s = 0; s < gatesByStep.size(); s++) {
+                GateView g = gatesByStep.get(s).get(k);
+                org.bytedeco.pytorch.Tensor rows = keep(tMods.narrow(0, s * layout.batch(), layout.batch()));
+                org.bytedeco.pytorch.Tensor narrowed = keep(rows.narrow(1, g.columnOffset(), g.channels()));
+                tGates[s][k] = keep(narrowed.unsqueeze(1));
             }
         }
+        float[] deltas = op == Op.TAYLOR_FORECAST_SUMS ? SUM_DELTAS : new float[] {DELTA};
         coeff = new Scalar[order + 1];
-        power = new Scalar[order + 1];
+        power = new Scalar[deltas.length][order + 1];
         double fact = 1;
         for (int i = 0; i <= order; i++) {
             fact *= Math.max(i, 1);
             coeff[i] = keep(new Scalar(1.0 / fact));
-            power[i] = keep(new Scalar(Math.pow(DELTA, i))); // exact: Δ is a small integer
+            for (int s = 0; s < deltas.length; s++) {
+                power[s][i] = keep(new Scalar(Math.pow(deltas[s], i))); // exact: Δ is a small integer
+            }
         }
         zero = keep(new Scalar(0L));
         distance = keep(new Scalar((double) DISTANCE));
@@ -278,18 +331,17 @@ final class KernelBuffers implements AutoCloseable {
         }
         List<org.bytedeco.pytorch.Tensor> r = new ArrayList<>();
         switch (op) {
-            case TAYLOR_FORECAST -> r.add(torchForecast(0));
-            case TAYLOR_FORECAST_RESIDUAL -> r.add(tx.add(tGates[0].mul(torchForecast(0))));
-            case TAYLOR_FORECAST_RESIDUAL_MULTI -> {
-                org.bytedeco.pytorch.Tensor cur = tx;
-                for (int k = 0; k < branches.size(); k++) {
-                    cur = cur.add(tGates[k].mul(torchForecast(k)));
+            case TAYLOR_FORECAST -> r.add(torchForecast(0, 0));
+            case TAYLOR_FORECAST_RESIDUAL -> r.add(tx.add(tGates[0][0].mul(torchForecast(0, 0))));
+            case TAYLOR_FORECAST_RESIDUAL_MULTI -> r.add(torchStack(tx, 0));
+            case TAYLOR_FORECAST_SUMS -> {
+                for (int s = 0; s < sums.size(); s++) {
+                    r.add(torchStack(torch.zeros_like(tx), s));
                 }
-                r.add(cur);
             }
             case TAYLOR_UPDATE -> r.addAll(torchUpdate());
             case TAYLOR_UPDATE_RESIDUAL -> {
-                r.add(tx.add(tGates[0].mul(tFeature)));
+                r.add(tx.add(tGates[0][0].mul(tFeature)));
                 r.addAll(torchUpdate());
             }
         }
@@ -304,11 +356,20 @@ final class KernelBuffers implements AutoCloseable {
         }
     }
 
-    // output = 0; output += (1 / i!) * D^i * (Δ ** i)
-    private org.bytedeco.pytorch.Tensor torchForecast(int k) {
+    // x = x + gate_k * forecast_k for every branch k in order, with step s's gates and Δ
+    private org.bytedeco.pytorch.Tensor torchStack(org.bytedeco.pytorch.Tensor x, int s) {
+        org.bytedeco.pytorch.Tensor cur = x;
+        for (int k = 0; k < branches.size(); k++) {
+            cur = cur.add(tGates[s][k].mul(torchForecast(k, s)));
+        }
+        return cur;
+    }
+
+    // output = 0; output += (1 / i!) * D^i * (Δ ** i), Δ of step s
+    private org.bytedeco.pytorch.Tensor torchForecast(int k, int s) {
         org.bytedeco.pytorch.Tensor outT = null;
         for (int i = 0; i <= order; i++) {
-            org.bytedeco.pytorch.Tensor term = tFactors[k][i].mul(coeff[i]).mul(power[i]);
+            org.bytedeco.pytorch.Tensor term = tFactors[k][i].mul(coeff[i]).mul(power[s][i]);
             if (outT == null) {
                 outT = term.add(zero);
             } else {

@@ -28,6 +28,22 @@ class KernelsCommandTest {
     }
 
     @Test
+    void theSumsOpReportsItsStepsAndTheMultiCallsItReplaces() throws Exception {
+        CliRun r = CliRun.of("kernels", "--json", "--min-time", "0.02", "--sizes", "1MiB", "--ops", "taylor_forecast_sums",
+                "--dtypes", "f32");
+        assertEquals(0, r.exit(), r.err());
+        List<String> lines = r.out().lines().filter(l -> !l.isBlank()).toList();
+        assertEquals(1, lines.size(), r.out());
+        JsonNode o = new ObjectMapper().readTree(lines.getFirst());
+        assertEquals("taylor_forecast_sums", o.get("name").asText());
+        assertEquals(24, o.get("branches").asInt());
+        assertEquals(4, o.get("steps").asInt());
+        assertTrue(o.get("validated").asBoolean(), o.toString());
+        assertTrue(o.get("per_step_multi_seconds").asDouble() > 0 && o.get("speedup_vs_per_step_multi").asDouble() > 0);
+        assertTrue(o.get("shape").asText().endsWith("x 4 steps"), o.toString());
+    }
+
+    @Test
     void badOptionsNameTheOptionTheValueAndTheAllowedValues() {
         CliRun r = CliRun.of("kernels", "--dtypes", "f64");
         assertEquals(2, r.exit());

@@ -45,6 +45,12 @@ class KernelBenchTest {
         Layout dit = KernelBench.layout(Op.TAYLOR_FORECAST_RESIDUAL_MULTI, DType.F32, 2, 74L * 2 * 256 * 384 * 4 + 24L * 2 * 384 * 4);
         assertEquals(24, dit.branches());
         assertEquals(256, dit.tokens());
+        // the sums of 4 steps over DiT-S/2: 72 factor buffers read, 4 sums written, 24 gate rows per step
+        Layout sums = KernelBench.layout(Op.TAYLOR_FORECAST_SUMS, DType.F32, 2, 76L * 2 * 256 * 384 * 4 + 96L * 2 * 384 * 4);
+        assertEquals(24, sums.branches());
+        assertEquals(256, sums.tokens());
+        assertEquals(4, sums.steps());
+        assertEquals("24 x (2, 256, 384) x 4 steps", sums.describe());
         // forecast, order 2: reads 3 factors, writes out
         assertEquals(4L * 4096 * 4, KernelBench.layout(Op.TAYLOR_FORECAST, DType.F32, 2, 65536).bytes());
     }

@@ -57,6 +57,6 @@ public class StackBench {
 
     @Benchmark
     public void perBranch() {
-        fixture.perBranch();
+        fixture.unfused();
     }
 }

@@ -31,7 +31,8 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xss8m"})
 public class TaylorKernelsBench {
-    @Param({"taylor_update", "taylor_forecast", "taylor_forecast_residual", "taylor_forecast_residual_multi", "taylor_update_residual"})
+    @Param({"taylor_update", "taylor_forecast", "taylor_forecast_residual", "taylor_forecast_residual_multi", "taylor_update_residual",
+            "taylor_forecast_sums"})
     public String op;
 
     @Param({"f32", "bf16", "f16"})
