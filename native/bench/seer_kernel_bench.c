@@ -3,6 +3,7 @@
  *
  *   seer_kernel_bench OP DTYPE WS_BYTES [--variant auto|ref|avx2|avx512] [--order P] [--threads T] [--reps R]
  *   seer_kernel_bench taylor_forecast_residual_multi f32 --dit-s [--variant ...]   (also times taylor_forecast_sums)
+ *   seer_kernel_bench taylor_forecast_residual_multi f32 --stack 12,20,49,128      (any stack: K,B,T,C)
  *   seer_kernel_bench all f32 134217728
  *
  * OP: taylor_update, taylor_forecast, taylor_forecast_residual, taylor_forecast_residual_multi,
@@ -10,7 +11,8 @@
  * count follows from it. GB/s counts every byte read and every byte written once (e.g. forecast of order 2 reads
  * 3 factor buffers and writes out: 4 n elements); the triad a = b + s*c counts 3 arrays the same way. Residual
  * kernels use batch 2 and 1152 channels (DiT-XL/2); --dit-s runs the multi kernel on a DiT-S/2 stack (24
- * branches of 2x256x384, order 2) and checks it is bit-identical to sequential single-branch calls.
+ * branches of 2x256x384, order 2) and checks it is bit-identical to sequential single-branch calls; --stack
+ * K,B,T,C does the same on K branches of BxTxC (12,20,49,128: the shipped Fashion-MNIST DiT with guidance).
  */
 #include <math.h>
 #include <omp.h>
@@ -52,8 +54,7 @@ static double triad_gbs(int64_t ws_bytes) {
     double best = 1e30;
     for (int r = 0; r < g_reps + 1; r++) {
         double t0 = omp_get_wtime();
-#pragma omp parallel for schedule(static)
-        for (int64_t i = 0; i < n; i++) a[i] = b[i] + 3.0f * c[i];
+        seer_stream_triad(a, b, c, 3.0f, n); /* the library's triad: the one seer kernels and seer bench use */
         double t = omp_get_wtime() - t0;
         if (r > 0 && t < best) best = t;
     }
@@ -120,13 +121,21 @@ static void bench_op(const char *op, int dtype, int64_t ws, double triad) {
     free(j.gate);
 }
 
-/* DiT-S/2: 12 layers x 2 branches, batch 2, 256 tokens, 384 channels, order 2 */
-static void bench_dit_s(int dtype, double triad) {
-    enum { K = 24, P = 2 };
-    const int64_t batch = 2, tokens = 256, channels = 384, n = batch * tokens * channels;
+/* The most branches --stack takes. */
+#define MAX_STACK 256
+
+/* A stack of K branches of (batch, tokens, channels), order 2: DiT-S/2 is 24 x (2, 256, 384). */
+static void bench_stack(int dtype, int K, int64_t batch, int64_t tokens, int64_t channels) {
+    enum { P = 2 };
+    const int64_t n = batch * tokens * channels;
     int es = dtype == SEER_DTYPE_F32 ? 4 : 2;
-    const void *factors[K * (SEER_MAX_ORDER + 1)] = {0}, *gates[K];
-    int32_t orders[K];
+    double moved = ((double)K * (P + 1) * n + 2.0 * n + (double)K * batch * channels) * es;
+    /* the triad where the stack's bytes come from: at its own working set (partly cache) and at memory size */
+    double triad = triad_gbs((int64_t)moved), triad_memory = triad_gbs((int64_t)256 << 20);
+    printf("STREAM triad (a = b + s*c, f32, %d threads): %.1f GB/s at the stack's %.1f MiB, %.1f GB/s at 256 MiB\n",
+           omp_get_max_threads(), triad, moved / 1048576.0, triad_memory);
+    static const void *factors[MAX_STACK * (SEER_MAX_ORDER + 1)], *gates[MAX_STACK];
+    static int32_t orders[MAX_STACK];
     void *x = xalloc((size_t)n * es), *x2 = xalloc((size_t)n * es);
     for (int k = 0; k < K; k++) {
         orders[k] = P;
@@ -160,7 +169,7 @@ static void bench_dit_s(int dtype, double triad) {
     /* the forecast sums of a window of 4 forecast steps (N = 5) in one pass, against 4 multi-branch calls */
     enum { W = 4 };
     void *sums[W];
-    const void *wgates[W * K];
+    static const void *wgates[W * MAX_STACK];
     float wdeltas[W];
     for (int s = 0; s < W; s++) {
         sums[s] = xalloc((size_t)n * es);
@@ -176,11 +185,11 @@ static void bench_dit_s(int dtype, double triad) {
         if (r > 0 && t1 - t0 < best_sums) best_sums = t1 - t0;
     }
     for (int s = 0; s < W; s++) free(sums[s]);
-    double moved = ((double)K * (P + 1) * n + 2.0 * n + (double)K * batch * channels) * es;
-    printf("taylor_forecast_residual_multi %s DiT-S/2 (24 x 2x256x384, order 2): %.3f ms  %.1f GB/s  %.1f%% of triad;"
-           " 24 single calls %.3f ms (%.1f GB/s); bit-identical: %s\n",
-           dtype == 0 ? "f32" : dtype == 1 ? "bf16" : "f16", best * 1e3, moved / best / 1e9, 100.0 * moved / best / 1e9 / triad,
-           best_seq * 1e3, ((double)K * (P + 3) * n * es) / best_seq / 1e9, same ? "yes" : "NO");
+    printf("taylor_forecast_residual_multi %s (%d x %lldx%lldx%lld, order 2, %.1f MiB): %.3f ms  %.1f GB/s  %.1f%% of triad;"
+           " %d single calls %.3f ms (%.1f GB/s); bit-identical: %s\n",
+           dtype == 0 ? "f32" : dtype == 1 ? "bf16" : "f16", K, (long long)batch, (long long)tokens, (long long)channels,
+           moved / 1048576.0, best * 1e3, moved / best / 1e9, 100.0 * moved / best / 1e9 / triad, K, best_seq * 1e3,
+           ((double)K * (P + 3) * n * es) / best_seq / 1e9, same ? "yes" : "NO");
     printf("taylor_forecast_sums %s, the same stack for %d steps in one pass: %.3f ms = %.2fx one multi-branch call\n",
            dtype == 0 ? "f32" : dtype == 1 ? "bf16" : "f16", W, best_sums * 1e3, best_sums / best);
     free(x), free(x2);
@@ -196,14 +205,25 @@ static int parse_dtype(const char *s) {
 
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s OP DTYPE WS_BYTES|--dit-s [--variant v] [--order p] [--threads t] [--reps r]\n", argv[0]);
+        fprintf(stderr, "usage: %s OP DTYPE WS_BYTES|--dit-s|--stack K,B,T,C [--variant v] [--order p] [--threads t] [--reps r]\n",
+                argv[0]);
         return 2;
     }
     const char *op = argv[1];
-    int dtype = parse_dtype(argv[2]), dit = 0;
+    int dtype = parse_dtype(argv[2]), dit = 0, K = 24;
+    long long batch = 2, tokens = 256, channels = 384;
     int64_t ws = (int64_t)128 << 20;
     for (int i = 3; i < argc; i++) {
         if (!strcmp(argv[i], "--dit-s")) dit = 1;
+        else if (!strcmp(argv[i], "--stack") && i + 1 < argc) {
+            const char *v = argv[++i];
+            if (sscanf(v, "%d,%lld,%lld,%lld", &K, &batch, &tokens, &channels) != 4 || K < 1 || K > MAX_STACK ||
+                batch < 1 || tokens < 1 || channels < 1) {
+                fprintf(stderr, "--stack: expected K,B,T,C with 1 <= K <= %d and B, T, C >= 1, found '%s'\n", MAX_STACK, v);
+                return 2;
+            }
+            dit = 1;
+        }
         else if (!strcmp(argv[i], "--variant") && i + 1 < argc) {
             const char *v = argv[++i];
             g_variant = !strcmp(v, "ref") ? 1 : !strcmp(v, "avx2") ? 2 : !strcmp(v, "avx512") ? 3 : 0;
@@ -223,17 +243,18 @@ int main(int argc, char **argv) {
         fprintf(stderr, "variant not available on this CPU\n");
         return 2;
     }
-    printf("threads %d, variant %d (best %d), working set %.0f MiB\n", seer_get_num_threads(), g_variant,
-           seer_variant_best(), (double)ws / 1048576.0);
-    double triad = triad_gbs(dit ? (int64_t)256 << 20 : ws);
-    printf("STREAM triad (a = b + s*c, f32, %d threads): %.1f GB/s\n", omp_get_max_threads(), triad);
     if (dit || !strcmp(op, "taylor_forecast_residual_multi")) {
-        bench_dit_s(dtype, triad);
+        printf("threads %d, variant %d (best %d)\n", seer_get_num_threads(), g_variant, seer_variant_best());
+        bench_stack(dtype, K, batch, tokens, channels);
         return 0;
     }
+    printf("threads %d, variant %d (best %d), working set %.0f MiB\n", seer_get_num_threads(), g_variant,
+           seer_variant_best(), (double)ws / 1048576.0);
+    double triad = triad_gbs(ws);
+    printf("STREAM triad (a = b + s*c, f32, %d threads): %.1f GB/s\n", omp_get_max_threads(), triad);
     static const char *all[] = {"taylor_update", "taylor_forecast", "taylor_forecast_residual", "taylor_update_residual"};
     for (int k = 0; k < 4; k++)
         if (!strcmp(op, "all") || !strcmp(op, all[k])) bench_op(all[k], dtype, ws, triad);
-    if (!strcmp(op, "all")) bench_dit_s(dtype, triad);
+    if (!strcmp(op, "all")) bench_stack(dtype, K, batch, tokens, channels);
     return 0;
 }
