@@ -118,11 +118,14 @@ public final class BenchPlots {
         }
         double[] xr = pad(xMin, xMax);
         double[] yr = pad(yMin, yMax);
+        double[] xTicks = niceTicks(xr[0], xr[1], 6);
+        double[] yTicks = niceTicks(yr[0], yr[1], 6);
         BufferedImage img = new BufferedImage(W, H, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = canvas(img);
         try {
             int pw = W - LEFT - RIGHT;
             int ph = H - TOP - BOTTOM;
+            grid(g, xr, yr, xTicks, yTicks, pw, ph);
             if (diagonal) {
                 g.setColor(new Color(200, 200, 200));
                 g.setStroke(new BasicStroke(1f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {5f, 5f}, 0f));
@@ -146,7 +149,7 @@ public final class BenchPlots {
                 }
                 g.draw(line);
             }
-            axes(g, xr, yr, pw, ph, xLabel, yLabel, title);
+            axes(g, xr, yr, xTicks, yTicks, pw, ph, xLabel, yLabel, title);
             legend(g, series, LEFT + pw + 14, TOP + 10);
         } finally {
             g.dispose();
@@ -212,8 +215,8 @@ public final class BenchPlots {
                 }
                 g.drawString("forecast step (loop index, in sampling order)", left, top + rows * cell + 32);
                 int bx = left + cols * cell + 40;
-                g.drawString(String.format(Locale.ROOT, "1e%.0f", hi), bx, top + 10);
-                g.drawString(String.format(Locale.ROOT, "1e%.0f", lo), bx, top + rows * cell);
+                g.drawString("1e" + (long) hi, bx, top + 10);
+                g.drawString("1e" + (long) lo, bx, top + rows * cell);
                 g.drawString("relative L2", bx - 20, top + rows * cell + 32);
                 g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 13));
                 g.drawString("Forecast error per branch and step: " + map.row().label(), 10, 22);
@@ -242,7 +245,22 @@ public final class BenchPlots {
         return g;
     }
 
-    private static void axes(Graphics2D g, double[] xr, double[] yr, int pw, int ph, String xLabel, String yLabel, String title) {
+    /** Light lines at the ticks, under the data. */
+    private static void grid(Graphics2D g, double[] xr, double[] yr, double[] xTicks, double[] yTicks, int pw, int ph) {
+        g.setStroke(new BasicStroke(1f));
+        g.setColor(new Color(232, 232, 232));
+        for (double v : xTicks) {
+            int x = px(xr, v, pw);
+            g.drawLine(x, TOP, x, TOP + ph);
+        }
+        for (double v : yTicks) {
+            int y = py(yr, v, ph);
+            g.drawLine(LEFT, y, LEFT + pw, y);
+        }
+    }
+
+    private static void axes(Graphics2D g, double[] xr, double[] yr, double[] xTicks, double[] yTicks, int pw, int ph,
+                             String xLabel, String yLabel, String title) {
         g.setStroke(new BasicStroke(1f));
         g.setColor(Color.BLACK);
         g.drawLine(LEFT, TOP + ph, LEFT + pw, TOP + ph);
@@ -250,16 +268,16 @@ public final class BenchPlots {
         try {
             g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
             FontMetrics fm = g.getFontMetrics();
-            for (int k = 0; k <= 5; k++) {
-                double xv = xr[0] + (xr[1] - xr[0]) * k / 5;
+            for (double xv : xTicks) {
                 int x = px(xr, xv, pw);
                 g.drawLine(x, TOP + ph, x, TOP + ph + 4);
-                String xs = String.format(Locale.ROOT, "%.3g", xv);
+                String xs = tickLabel(xv, xTicks);
                 g.drawString(xs, x - fm.stringWidth(xs) / 2, TOP + ph + 18);
-                double yv = yr[0] + (yr[1] - yr[0]) * k / 5;
+            }
+            for (double yv : yTicks) {
                 int y = py(yr, yv, ph);
                 g.drawLine(LEFT - 4, y, LEFT, y);
-                String ys = String.format(Locale.ROOT, "%.3g", yv);
+                String ys = tickLabel(yv, yTicks);
                 g.drawString(ys, LEFT - 6 - fm.stringWidth(ys), y + 4);
             }
             g.drawString(xLabel, LEFT + pw / 2 - fm.stringWidth(xLabel) / 2, H - 12);
@@ -286,6 +304,39 @@ public final class BenchPlots {
         } catch (RuntimeException | Error e) {
             // no usable font: no legend
         }
+    }
+
+    /**
+     * Ticks inside [lo, hi] at a round step (1, 2 or 5 times a power of ten) giving close to {@code target} of
+     * them, as plotting libraries place them: 1, 2, 3, 4 rather than 0.821, 1.61, 2.40.
+     */
+    static double[] niceTicks(double lo, double hi, int target) {
+        double step = niceStep((hi - lo) / Math.max(1, target));
+        long first = (long) Math.ceil(lo / step - 1e-9);
+        long last = (long) Math.floor(hi / step + 1e-9);
+        double[] ticks = new double[(int) Math.max(0, last - first + 1)];
+        for (int i = 0; i < ticks.length; i++) {
+            ticks[i] = (first + i) * step; // multiples of the step: no accumulated rounding
+        }
+        return ticks;
+    }
+
+    /** The round step (1, 2 or 5 times a power of ten) closest to {@code raw} from the ones around it. */
+    static double niceStep(double raw) {
+        if (!(raw > 0) || !Double.isFinite(raw)) {
+            return 1;
+        }
+        double magnitude = Math.pow(10, Math.floor(Math.log10(raw)));
+        double f = raw / magnitude;
+        double nice = f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10;
+        return nice * magnitude;
+    }
+
+    /** A tick's value with as many decimals as its step needs. */
+    static String tickLabel(double v, double[] ticks) {
+        double step = ticks.length > 1 ? ticks[1] - ticks[0] : Math.abs(v);
+        int decimals = step > 0 ? (int) Math.max(0, Math.ceil(-Math.log10(step) - 1e-9)) : 0;
+        return String.format(Locale.ROOT, "%." + Math.min(decimals, 10) + "f", v);
     }
 
     private static double[] pad(double lo, double hi) {
