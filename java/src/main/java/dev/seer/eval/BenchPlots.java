@@ -15,7 +15,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.function.ToDoubleFunction;
 
@@ -118,8 +117,8 @@ public final class BenchPlots {
         }
         double[] xr = pad(xMin, xMax);
         double[] yr = pad(yMin, yMax);
-        double[] xTicks = niceTicks(xr[0], xr[1], 6);
-        double[] yTicks = niceTicks(yr[0], yr[1], 6);
+        double[] xTicks = PlotTicks.ticks(xr[0], xr[1], 6);
+        double[] yTicks = PlotTicks.ticks(yr[0], yr[1], 6);
         BufferedImage img = new BufferedImage(W, H, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = canvas(img);
         try {
@@ -271,13 +270,13 @@ public final class BenchPlots {
             for (double xv : xTicks) {
                 int x = px(xr, xv, pw);
                 g.drawLine(x, TOP + ph, x, TOP + ph + 4);
-                String xs = tickLabel(xv, xTicks);
+                String xs = PlotTicks.label(xv, xTicks);
                 g.drawString(xs, x - fm.stringWidth(xs) / 2, TOP + ph + 18);
             }
             for (double yv : yTicks) {
                 int y = py(yr, yv, ph);
                 g.drawLine(LEFT - 4, y, LEFT, y);
-                String ys = tickLabel(yv, yTicks);
+                String ys = PlotTicks.label(yv, yTicks);
                 g.drawString(ys, LEFT - 6 - fm.stringWidth(ys), y + 4);
             }
             g.drawString(xLabel, LEFT + pw / 2 - fm.stringWidth(xLabel) / 2, H - 12);
@@ -304,39 +303,6 @@ public final class BenchPlots {
         } catch (RuntimeException | Error e) {
             // no usable font: no legend
         }
-    }
-
-    /**
-     * Ticks inside [lo, hi] at a round step (1, 2 or 5 times a power of ten) giving close to {@code target} of
-     * them, as plotting libraries place them: 1, 2, 3, 4 rather than 0.821, 1.61, 2.40.
-     */
-    static double[] niceTicks(double lo, double hi, int target) {
-        double step = niceStep((hi - lo) / Math.max(1, target));
-        long first = (long) Math.ceil(lo / step - 1e-9);
-        long last = (long) Math.floor(hi / step + 1e-9);
-        double[] ticks = new double[(int) Math.max(0, last - first + 1)];
-        for (int i = 0; i < ticks.length; i++) {
-            ticks[i] = (first + i) * step; // multiples of the step: no accumulated rounding
-        }
-        return ticks;
-    }
-
-    /** The round step (1, 2 or 5 times a power of ten) closest to {@code raw} from the ones around it. */
-    static double niceStep(double raw) {
-        if (!(raw > 0) || !Double.isFinite(raw)) {
-            return 1;
-        }
-        double magnitude = Math.pow(10, Math.floor(Math.log10(raw)));
-        double f = raw / magnitude;
-        double nice = f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10;
-        return nice * magnitude;
-    }
-
-    /** A tick's value with as many decimals as its step needs. */
-    static String tickLabel(double v, double[] ticks) {
-        double step = ticks.length > 1 ? ticks[1] - ticks[0] : Math.abs(v);
-        int decimals = step > 0 ? (int) Math.max(0, Math.ceil(-Math.log10(step) - 1e-9)) : 0;
-        return String.format(Locale.ROOT, "%." + Math.min(decimals, 10) + "f", v);
     }
 
     private static double[] pad(double lo, double hi) {

@@ -12,7 +12,6 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Locale;
 
 /** A small loss-curve PNG: per-step losses in light grey, their moving average in blue, labelled axes. */
 public final class LossPlot {
@@ -84,16 +83,18 @@ public final class LossPlot {
             try {
                 g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
                 FontMetrics fm = g.getFontMetrics();
-                for (int k = 0; k <= 5; k++) {
-                    double yv = yMax * k / 5;
+                double[] yTicks = PlotTicks.ticks(0, yMax, 5);
+                for (double yv : yTicks) {
                     int y = top + ph - (int) Math.round(ph * yv / yMax);
                     g.drawLine(left - 4, y, left, y);
-                    String s = String.format(Locale.ROOT, "%.3g", yv);
+                    String s = PlotTicks.label(yv, yTicks);
                     g.drawString(s, left - 6 - fm.stringWidth(s), y + 4);
-                    double xv = xMax * k / 5;
+                }
+                double[] xTicks = PlotTicks.ticks(0, xMax, 5);
+                for (double xv : xTicks) {
                     int x = left + (int) Math.round(pw * xv / xMax);
                     g.drawLine(x, top + ph, x, top + ph + 4);
-                    String xs = String.format(Locale.ROOT, "%.0f", xv);
+                    String xs = PlotTicks.label(xv, xTicks);
                     g.drawString(xs, x - fm.stringWidth(xs) / 2, top + ph + 18);
                 }
                 g.drawString("step", left + pw / 2 - fm.stringWidth("step") / 2, h - 10);
