@@ -60,6 +60,9 @@ public final class BenchReport {
             put(limits, "forecast_step_seconds", l.forecastStepSeconds());
             put(limits, "forecast_floor_seconds", l.forecastFloorSeconds());
             put(limits, "forecast_over_floor", l.forecastRatio());
+            limits.put("stack_kernel_bytes", l.stackBytes());
+            put(limits, "stack_kernel_seconds", l.stackKernelSeconds());
+            put(limits, "stack_kernel_over_floor", l.stackKernelRatio());
             put(limits, "full_step_flops", l.fullStepFlops());
             put(limits, "matmul_gflops", l.matmulGflops());
             put(limits, "model_matmul_gflops", l.modelMatmulGflops());
@@ -182,6 +185,15 @@ public final class BenchReport {
                                 + "run): %.2fx the floor.%n",
                         l.forecastRow().label(), 1e3 * l.forecastStepSeconds(), 1e3 * l.forecastFloorSeconds(),
                         l.forecastBytes() / 1e6, moved, l.streamGbps(), l.forecastRatio()));
+                if (!Double.isNaN(l.stackKernelSeconds())) {
+                    b.append(String.format(Locale.ROOT, "- Forecast kernel alone (the official op order's pass: one "
+                                    + "multi-branch forecast over a stack of this model's shape, every factor read, called in a "
+                                    + "loop): %.3f ms; floor %.3f ms = %.2f MB at the same triad: %.2fx. A forecast step adds the "
+                                    + "patch embedding, the final layer and the Java around them, and in a run its factors come "
+                                    + "back from memory.%n",
+                            1e3 * l.stackKernelSeconds(), 1e3 * l.stackFloorSeconds(), l.stackBytes() / 1e6,
+                            l.stackKernelRatio()));
+                }
             }
             b.append(String.format(Locale.ROOT, "- Full step (uncached): %.3f ms measured; floor %.3f ms = %.3g FLOPs at %.1f GFLOP/s "
                             + "(best product rate, this run; at the model's MLP shape: Seer's packed product %.1f, libtorch's "

@@ -186,12 +186,25 @@ public final class PolicyBench {
      * @param packedGflops          Seer's packed product ({@link DitOps#linearRows}, what the blocks use) at the
      *                              model's MLP shape, GFLOP/s
      * @param fullStepSeconds       measured time of one full network call of the uncached row (median)
+     * @param stackBytes            bytes one multi-branch forecast over the model's stack moves: every factor, x
+     *                              read and written, the gates
+     * @param stackKernelSeconds    that forecast kernel alone, called in a loop on a stack of the model's shape
+     *                              (median; NaN for a non-CPU variant): how close the kernel itself comes to memory
      */
     public record Limits(BenchRow forecastRow, long forecastBytes, double forecastsPerWindow, double streamGbps,
                          double forecastStepSeconds, double fullStepFlops, double matmulGflops, double modelMatmulGflops,
-                         double packedGflops, double fullStepSeconds) {
+                         double packedGflops, double fullStepSeconds, long stackBytes, double stackKernelSeconds) {
         public double forecastFloorSeconds() {
             return forecastBytes / (streamGbps * 1e9);
+        }
+
+        /** The multi-branch kernel's own floor: its bytes at the same triad. */
+        public double stackFloorSeconds() {
+            return stackBytes / (streamGbps * 1e9);
+        }
+
+        public double stackKernelRatio() {
+            return stackKernelSeconds / stackFloorSeconds();
         }
 
         public double fullFloorSeconds() {
@@ -401,7 +414,8 @@ public final class PolicyBench {
     // ---- limits ----
 
     private record Machine(long forecastBytes, double forecastsPerWindow, BenchRow forecastRow, double streamGbps,
-                           double matmulGflops, double modelMatmulGflops, double packedGflops) {
+                           double matmulGflops, double modelMatmulGflops, double packedGflops, long stackBytes,
+                           double stackKernelSeconds) {
     }
 
     /** The FLOPs configuration of one timed sampling of {@code batch} labels: guidance doubles the batch. */
@@ -487,7 +501,24 @@ public final class PolicyBench {
         double model = matmulGflops(m, c.hiddenSize(), hidden, seconds);
         double square = matmulGflops(1024, 1024, 1024, seconds);
         double packed = packedGflops(m, c.hiddenSize(), hidden, seconds);
-        return new Machine(bytes, window, row, stream, Math.max(packed, Math.max(model, square)), model, packed);
+        long stackBytes = row == null ? 0 : forecastBytes(c, fc.batch(), row.policy().maxOrder(), 1, false);
+        double kernel = row == null || !s.variant().isCpu() ? Double.NaN
+                : stackKernelSeconds(c, fc.batch(), row.policy().maxOrder(), s.variant(), seconds);
+        return new Machine(bytes, window, row, stream, Math.max(packed, Math.max(model, square)), model, packed,
+                stackBytes, kernel);
+    }
+
+    /**
+     * One multi-branch forecast over a stack of the model's shape (2 * depth branches of (batch, tokens, hidden),
+     * float32), called in a loop: median seconds per call. The factors stay as warm as the caches let them.
+     */
+    static double stackKernelSeconds(DitConfig c, int batch, int order, Variant variant, double seconds) {
+        KernelBench.Layout layout = new KernelBench.Layout(KernelBench.Op.TAYLOR_FORECAST_RESIDUAL_MULTI, DType.F32, order,
+                batch, c.tokens(), c.hiddenSize(), 2 * c.depth(), 1, 0);
+        try (KernelBuffers b = new KernelBuffers(layout.op(), DType.F32, order, layout)) {
+            b.fillPattern();
+            return KernelBench.medianSeconds(() -> b.runSeer(variant), seconds);
+        }
     }
 
     private static Limits limits(Report report, Machine machine) {
@@ -502,7 +533,7 @@ public final class PolicyBench {
                 report.settings.cfg() > 0);
         return new Limits(machine.forecastRow(), machine.forecastBytes(), machine.forecastsPerWindow(), machine.streamGbps(),
                 forecastSeconds, fullFlops, machine.matmulGflops(), machine.modelMatmulGflops(), machine.packedGflops(),
-                report.baseline().medianFullStepSeconds());
+                report.baseline().medianFullStepSeconds(), machine.stackBytes(), machine.stackKernelSeconds());
     }
 
     /** libtorch float32 (m x k) @ (k x n), GFLOP/s (2mkn FLOPs per call), median of calls over {@code seconds}. */

@@ -49,6 +49,11 @@ class BenchCommandTest {
         assertTrue(root.get("limits").get("stream_triad_gbps").asDouble() > 0);
         assertTrue(root.get("limits").get("matmul_gflops").asDouble() > 0);
         assertTrue(root.get("limits").get("packed_matmul_gflops").asDouble() > 0);
+        // the forecast kernel alone on the model's stack: 12 branches of (4, 49, 128) at order 1, plus x and gates
+        assertEquals(12L * 2 * 4 * 49 * 128 * 4 + 2L * 4 * 49 * 128 * 4 + 12L * 4 * 128 * 4,
+                root.get("limits").get("stack_kernel_bytes").asLong());
+        assertTrue(root.get("limits").get("stack_kernel_seconds").asDouble() > 0);
+        assertTrue(root.get("limits").get("stack_kernel_over_floor").asDouble() > 0);
         JsonNode err = root.get("forecast_error");
         assertEquals("TaylorSeer N=3 O=1", err.get("row").asText());
         assertEquals(12, err.get("branches").size(), "6 blocks x (attn, mlp)");
@@ -58,6 +63,7 @@ class BenchCommandTest {
         }
         assertTrue(Files.readString(dir.resolve("bench.md")).contains("| TaylorSeer N=3 O=1 |"));
         assertTrue(r.out().contains("Forecast step (TaylorSeer N=3 O=1)"), r.out());
+        assertTrue(r.out().contains("Forecast kernel alone"), r.out());
     }
 
     @Test
