@@ -481,7 +481,7 @@ public final class KernelBench {
             if (!buffers.op.isStack()) {
                 throw new IllegalStateException("unfused calls exist for the stack ops only, this is " + buffers.op);
             }
-            buffers.runDefinition(Variant.AUTO);
+            buffers.runUnfused(Variant.AUTO);
         }
 
         @Override

@@ -216,24 +216,44 @@ final class KernelBuffers implements AutoCloseable {
     }
 
     /**
-     * A stack op's work in the calls it fuses, into its outputs: multi, one taylor_forecast_residual call per
-     * branch, in stack order; sums, each sum zeroed and one taylor_forecast_residual_multi call with its step's
-     * gates and Δ added to it.
+     * A stack op's definition, into its outputs (what validation compares it with): multi, one
+     * taylor_forecast_residual call per branch, in stack order; sums, each sum zeroed and one
+     * taylor_forecast_residual_multi call with its step's gates and Δ added to it.
      */
     void runDefinition(Variant v) {
         if (op == Op.TAYLOR_FORECAST_SUMS) {
             for (int s = 0; s < sums.size(); s++) {
                 Tensor sum = sums.get(s).factor(0);
                 sum.segment().fill((byte) 0);
-                stack.setGates(gatesByStep.get(s));
-                Kernels.taylorForecastResidualMulti(v, sum, stack, SUM_DELTAS[s]);
+                multiStep(v, sum, s);
             }
-            stack.setGates(gates);
+            return;
+        }
+        runUnfused(v);
+    }
+
+    /**
+     * A stack op's work as the calls it fuses do it in a run (what timing compares it with): multi, one
+     * taylor_forecast_residual call per branch; sums, one taylor_forecast_residual_multi call per step on x, the
+     * official op order of those forecast steps.
+     */
+    void runUnfused(Variant v) {
+        if (op == Op.TAYLOR_FORECAST_SUMS) {
+            for (int s = 0; s < sums.size(); s++) {
+                multiStep(v, x, s);
+            }
             return;
         }
         for (int k = 0; k < branches.size(); k++) {
             Kernels.taylorForecastResidual(v, x, gates.get(k), branches.get(k), DELTA);
         }
+    }
+
+    /** target += the stack's forecast with step s's gates and Δ (the stack keeps step 0's gates between calls). */
+    private void multiStep(Variant v, Tensor target, int s) {
+        stack.setGates(gatesByStep.get(s));
+        Kernels.taylorForecastResidualMulti(v, target, stack, SUM_DELTAS[s]);
+        stack.setGates(gates);
     }
 
     /** The bytes the op writes, in order (the outputs a validation compares). */
