@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.seer.model.dit.DitConfig;
 import dev.seer.sampling.RunStats;
+import java.util.List;
 import java.util.Locale;
 
 /** The policy bench's report as JSON (one object per row) and as a Markdown table with the limits below it. */
@@ -147,11 +148,11 @@ public final class BenchReport {
         PolicyBench.Settings s = report.settings();
         boolean quality = s.measuresQuality();
         b.append("| policy | steps | FLOPs (official) | FLOPs speedup | wall s (median of ").append(s.repeats())
-                .append(") | wall speedup | wall / FLOPs | cache MiB | peak RSS MiB |");
+                .append(") | runs' range s | wall speedup | wall / FLOPs | cache MiB | peak RSS MiB |");
         if (quality) {
             b.append(" Fréchet | class | PSNR dB | SSIM |");
         }
-        b.append("\n|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        b.append("\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         if (quality) {
             b.append("---:|---:|---:|---:|");
         }
@@ -159,9 +160,9 @@ public final class BenchReport {
         for (PolicyBench.RowResult r : report.rows()) {
             Speedups sp = speedups(report, r);
             RunStats m = r.medianRun();
-            b.append(String.format(Locale.ROOT, "| %s%s | %d | %.4g | %.2fx | %s | %s | %s | %s | %s |", r.row().label(),
+            b.append(String.format(Locale.ROOT, "| %s%s | %d | %.4g | %.2fx | %s | %s | %s | %s | %s | %s |", r.row().label(),
                     r.complete() ? "" : " (incomplete)", r.row().steps(), report.flopsOfficial(r.row()), sp.flops(),
-                    fmt("%.3f", r.medianSeconds()), fmt("%.2fx", sp.wall()), fmt("%.2f", sp.ratio()),
+                    fmt("%.3f", r.medianSeconds()), range(r.runs()), fmt("%.2fx", sp.wall()), fmt("%.2f", sp.ratio()),
                     m == null ? "-" : String.format(Locale.ROOT, "%.1f", m.cacheBytes() / 1048576.0),
                     r.peakRssBytes() < 0 ? "-" : String.format(Locale.ROOT, "%.0f", r.peakRssBytes() / 1048576.0)));
             if (quality) {
@@ -202,6 +203,20 @@ public final class BenchReport {
                     l.packedGflops(), l.modelMatmulGflops(), l.fullRatio()));
         }
         return b.toString();
+    }
+
+    /** The fastest and the slowest of a row's timed runs: how much the machine moved while the row ran. */
+    private static String range(List<RunStats> runs) {
+        if (runs.isEmpty()) {
+            return "-";
+        }
+        double lo = Double.MAX_VALUE;
+        double hi = -Double.MAX_VALUE;
+        for (RunStats run : runs) {
+            lo = Math.min(lo, run.seconds());
+            hi = Math.max(hi, run.seconds());
+        }
+        return String.format(Locale.ROOT, "%.3f-%.3f", lo, hi);
     }
 
     private static String fmt(String format, double v) {

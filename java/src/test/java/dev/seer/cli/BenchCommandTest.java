@@ -61,7 +61,14 @@ class BenchCommandTest {
         for (String png : List.of("speedup.png", "fd-vs-speedup.png", "class-vs-speedup.png", "forecast-error.png")) {
             assertTrue(Files.size(dir.resolve(png)) > 1000, png);
         }
-        assertTrue(Files.readString(dir.resolve("bench.md")).contains("| TaylorSeer N=3 O=1 |"));
+        String md = Files.readString(dir.resolve("bench.md"));
+        assertTrue(md.contains("| TaylorSeer N=3 O=1 |"), md);
+        // each row's median lies inside the range of its runs
+        String row = md.lines().filter(l -> l.startsWith("| TaylorSeer N=3 O=1 |")).findFirst().orElseThrow();
+        String[] cells = row.split("\\|");
+        double median = Double.parseDouble(cells[5].trim());
+        String[] range = cells[6].trim().split("-");
+        assertTrue(Double.parseDouble(range[0]) <= median && median <= Double.parseDouble(range[1]), row);
         assertTrue(r.out().contains("Forecast step (TaylorSeer N=3 O=1)"), r.out());
         assertTrue(r.out().contains("Forecast kernel alone"), r.out());
     }
