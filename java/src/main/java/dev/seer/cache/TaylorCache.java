@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
  * {@link TaylorSeerSchedule} (for DiT: the loop index counts down, steps S-1 and S-2 are full, then every full
  * step is followed by N-1 forecast steps). At a full step every branch is computed and its factors updated by
  * the fused update + gated-residual kernel; at a forecast step no branch runs and the whole stack is added to x
- * in one pass. Factor memory is allocated once per run, at the first full step, and freed by {@link #close()}.
+ * in one pass. Factor memory is allocated once per run, at the first full step, and freed by {@link #close()}, or
+ * taken from a {@link FactorPool} and given back to it by {@link #close()} (a pipeline's runs share one).
  *
  * <p>Forecast sums: the factors only change at full steps, and a forecast step's gates depend only on its
  * timestep, so the stack's contribution sum_k gate_k * forecast_k of every forecast step up to the next full step
@@ -70,6 +71,8 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
     private final List<BranchStack> sumStacks = new ArrayList<>();
     private int sumsFrom;
     private int sumsCount;
+    /** Where the factors and sums come from; null: this cache's arena. */
+    private FactorPool pool;
 
     /** Receives the forecast error of every branch at every forecast step (see {@link #measureForecastErrors}). */
     @FunctionalInterface
@@ -110,6 +113,21 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
         if (current.isFull()) {
             sumsCount = 0; // the factors change
         }
+    }
+
+    /**
+     * Takes the factor and sum memory from {@code pool} (null: allocates it per run) and gives it back at
+     * {@link #close()}. Set it before the first step.
+     */
+    public void factorPool(FactorPool pool) {
+        if (!factors.isEmpty() || !sums.isEmpty()) {
+            throw new IllegalStateException("the factor pool must be set before the first full step");
+        }
+        this.pool = pool;
+    }
+
+    private TaylorFactors newFactors(DType dtype, Shape shape, int maxOrder) {
+        return pool == null ? TaylorFactors.allocate(arena, dtype, shape, maxOrder) : pool.take(arena, dtype, shape, maxOrder);
     }
 
     /** Whether the forecast steps after a full step add sums prepared at the first of them (see the class comment). */
@@ -166,7 +184,7 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
         if (current.isFull()) {
             Tensor f = branch.compute();
             TaylorFactors tf = factors.computeIfAbsent(point.index(),
-                    k -> TaylorFactors.allocate(arena, f.dtype(), f.shape(), policy.maxOrder()));
+                    k -> newFactors(f.dtype(), f.shape(), policy.maxOrder()));
             Kernels.taylorUpdateResidual(variant, x, gate, f, tf, current.order(), current.distance());
             computedBranches++;
         } else {
@@ -254,7 +272,7 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
             Arrays.fill(one, 1f);
             GateView ones = GateView.of(Tensor.ofFloats(arena, one, shape.dim(0), shape.dim(2)));
             while (sums.size() < n) {
-                TaylorFactors sum = TaylorFactors.allocate(arena, stack.dtype(), shape, 0);
+                TaylorFactors sum = newFactors(stack.dtype(), shape, 0);
                 sums.add(sum);
                 sumStacks.add(new BranchStack(arena, List.of(sum), List.of(ones)));
             }
@@ -325,8 +343,17 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
     public void close() {
         if (!closed) {
             closed = true;
-            factors.clear();
-            arena.close();
+            try {
+                if (pool != null) {
+                    factors.values().forEach(pool::release);
+                    sums.forEach(pool::release);
+                }
+            } finally {
+                factors.clear();
+                sums.clear();
+                sumStacks.clear();
+                arena.close();
+            }
         }
     }
 }

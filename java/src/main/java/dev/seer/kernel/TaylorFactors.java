@@ -30,21 +30,52 @@ public final class TaylorFactors {
 
     /** Allocates maxOrder + 1 zeroed buffers of {@code shape} in {@code arena}. */
     public static TaylorFactors allocate(Arena arena, DType dtype, Shape shape, int maxOrder) {
-        if (arena == null || dtype == null || shape == null) {
-            throw new IllegalArgumentException("Taylor factors need an arena, a dtype and a shape, found "
-                    + (arena == null ? "arena null" : dtype == null ? "dtype null" : "shape null"));
+        if (arena == null) {
+            throw new IllegalArgumentException("Taylor factors need an arena, a dtype and a shape, found arena null");
+        }
+        check(dtype, shape, maxOrder);
+        Tensor[] f = new Tensor[maxOrder + 1];
+        for (int i = 0; i <= maxOrder; i++) {
+            f[i] = Tensor.allocate(arena, dtype, shape);
+        }
+        return of(arena, f);
+    }
+
+    /**
+     * Factors over buffers allocated elsewhere (a pool's, which outlive one run): D^i is {@code buffers[i]}, none
+     * valid yet, whatever the buffers hold. The pointer table the kernels take goes into {@code tables}; the
+     * buffers must stay allocated as long as the factors are used.
+     */
+    public static TaylorFactors of(Arena tables, Tensor... buffers) {
+        if (tables == null || buffers == null || buffers.length == 0) {
+            throw new IllegalArgumentException("Taylor factors need an arena for their table and at least one buffer, found "
+                    + (tables == null ? "arena null" : "no buffers"));
+        }
+        check(buffers[0] == null ? null : buffers[0].dtype(), buffers[0] == null ? null : buffers[0].shape(),
+                buffers.length - 1);
+        MemorySegment ptrs = tables.allocate(ValueLayout.ADDRESS, NativeKernels.MAX_ORDER + 1);
+        for (int i = 0; i < buffers.length; i++) {
+            Tensor b = buffers[i];
+            if (b == null || b.dtype() != buffers[0].dtype() || !b.shape().equals(buffers[0].shape()) || !b.isContiguous()) {
+                throw new IllegalArgumentException("Taylor factor buffer " + i + " must be a contiguous " + buffers[0].dtype()
+                        + " tensor of shape " + buffers[0].shape() + ", found " + (b == null ? "null"
+                        : (b.isContiguous() ? "" : "a strided ") + b.dtype() + " " + b.shape()));
+            }
+            ptrs.setAtIndex(ValueLayout.ADDRESS, i, b.segment());
+        }
+        return new TaylorFactors(buffers[0].dtype(), buffers[0].shape(), buffers.length - 1, buffers.clone(), ptrs);
+    }
+
+    /** Refuses what no factors can be: a null dtype or shape, a dtype the kernels do not store, a bad max order. */
+    public static void check(DType dtype, Shape shape, int maxOrder) {
+        if (dtype == null || shape == null) {
+            throw new IllegalArgumentException("Taylor factors need a dtype and a shape, found "
+                    + (dtype == null ? "dtype null" : "shape null"));
         }
         checkMaxOrder(maxOrder);
         if (!dtype.isKernelType()) {
             throw new IllegalArgumentException("Taylor factors must be F32, BF16 or F16, found " + dtype);
         }
-        Tensor[] f = new Tensor[maxOrder + 1];
-        MemorySegment ptrs = arena.allocate(ValueLayout.ADDRESS, NativeKernels.MAX_ORDER + 1);
-        for (int i = 0; i <= maxOrder; i++) {
-            f[i] = Tensor.allocate(arena, dtype, shape);
-            ptrs.setAtIndex(ValueLayout.ADDRESS, i, f[i].segment());
-        }
-        return new TaylorFactors(dtype, shape, maxOrder, f, ptrs);
     }
 
     static void checkMaxOrder(int maxOrder) {

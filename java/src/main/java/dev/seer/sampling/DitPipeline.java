@@ -2,6 +2,7 @@ package dev.seer.sampling;
 
 import dev.seer.cache.CachePolicy;
 import dev.seer.cache.DitFlops;
+import dev.seer.cache.FactorPool;
 import dev.seer.cache.TaylorCache;
 import dev.seer.cache.TaylorSeerSchedule;
 import dev.seer.cache.TaylorSeerSchedule.StepPlan;
@@ -25,11 +26,14 @@ import org.bytedeco.pytorch.global.torch;
  * libtorch's CPU generator for every random draw in the official order.
  *
  * <p>Hold one pipeline per loaded model; {@link #sample} may be called from many threads at once, each run
- * with its own cache state.
+ * with its own cache state. The pipeline keeps the Taylor factor memory of finished runs for the next ones (a
+ * {@link FactorPool}: never more than its runs held at once; {@link #releaseKeptMemory()} frees it, and
+ * {@link #close()}).
  */
 public final class DitPipeline implements AutoCloseable {
     private final DitModel model;
     private final boolean clipDenoised;
+    private final FactorPool factorPool = new FactorPool();
 
     public DitPipeline(DitModel model) {
         this(model, false);
@@ -87,6 +91,7 @@ public final class DitPipeline implements AutoCloseable {
         TaylorCache cache = req.policy() instanceof CachePolicy.None ? null : new TaylorCache(req.policy(), S, req.variant());
         if (cache != null) {
             cache.forecastSums(req.forecastSums());
+            cache.factorPool(factorPool);
         }
         if (cache != null && req.forecastErrors() != null) {
             cache.measureForecastErrors(req.forecastErrors());
@@ -194,8 +199,20 @@ public final class DitPipeline implements AutoCloseable {
         }
     }
 
+    /** Bytes of Taylor factor memory kept for the next runs. */
+    public long keptFactorBytes() {
+        return factorPool.keptBytes();
+    }
+
+    /** Frees the Taylor factor memory kept for the next runs (they allocate theirs again); runs in progress keep theirs. */
+    public void releaseKeptMemory() {
+        factorPool.trim();
+    }
+
+    /** Closes the model and frees the kept factor memory. */
     @Override
     public void close() {
+        factorPool.close();
         model.close();
     }
 }

@@ -57,6 +57,25 @@ class DitPipelineTest {
     }
 
     @Test
+    void keptFactorMemoryChangesNoBit() {
+        SampleRequest o2 = request(new CachePolicy.TaylorSeer(4, 2)).build();
+        SampleRequest fora = request(new CachePolicy.Fora(3)).forecastSums(ForecastSums.ON).build();
+        try (DitPipeline fresh = new DitPipeline(DitModel.fromStateDict(TINY, pipeline.model().stateDict()))) {
+            float[] first = fresh.sample(o2).latents();
+            long kept = fresh.keptFactorBytes();
+            assertTrue(kept > 0, "a finished run's factors are kept");
+            // runs that reuse them, in another order and with sums, then the first request again
+            float[] other = fresh.sample(fora).latents();
+            assertArrayEquals(bits(pipeline.sample(fora).latents()), bits(other));
+            assertArrayEquals(bits(first), bits(fresh.sample(o2).latents()));
+            assertEquals(kept, fresh.keptFactorBytes(), "runs one after another: never more than one run's factors kept");
+            fresh.releaseKeptMemory();
+            assertEquals(0, fresh.keptFactorBytes());
+            assertArrayEquals(bits(first), bits(fresh.sample(o2).latents()));
+        }
+    }
+
+    @Test
     void orderZeroIsFora() {
         float[] fora = pipeline.sample(request(new CachePolicy.Fora(4)).build()).latents();
         float[] ts0 = pipeline.sample(request(new CachePolicy.TaylorSeer(4, 0)).build()).latents();
