@@ -12,8 +12,9 @@ import java.util.List;
 /**
  * A leak check for long-lived processes: many consecutive samplings of one loaded model in one JVM, with the
  * process's memory read after a warm-up and at the end. Every sampling uses the cache policy except every
- * {@code uncachedEvery}-th one (1-based), which runs uncached, so that both the hooked path (Taylor factors in a
- * per-run arena, the fused kernels) and the plain libtorch path are exercised in the same run. Memory that the
+ * {@code uncachedEvery}-th one (1-based), which runs uncached, so that both the hooked path (Taylor factors taken
+ * from and given back to the pipeline's pool, the fused kernels) and the plain libtorch path are exercised in the
+ * same run. Memory that the
  * steady state needs is allocated during the warm-up; what keeps growing after it is a leak.
  */
 public final class Soak {
