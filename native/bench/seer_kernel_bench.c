@@ -210,11 +210,11 @@ int main(int argc, char **argv) {
         return 2;
     }
     const char *op = argv[1];
-    int dtype = parse_dtype(argv[2]), dit = 0, K = 24;
+    int dtype = parse_dtype(argv[2]), stack_only = 0, K = 24; /* --dit-s or --stack: the stack bench alone */
     long long batch = 2, tokens = 256, channels = 384;
     int64_t ws = (int64_t)128 << 20;
     for (int i = 3; i < argc; i++) {
-        if (!strcmp(argv[i], "--dit-s")) dit = 1;
+        if (!strcmp(argv[i], "--dit-s")) stack_only = 1;
         else if (!strcmp(argv[i], "--stack") && i + 1 < argc) {
             const char *v = argv[++i];
             if (sscanf(v, "%d,%lld,%lld,%lld", &K, &batch, &tokens, &channels) != 4 || K < 1 || K > MAX_STACK ||
@@ -222,7 +222,7 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "--stack: expected K,B,T,C with 1 <= K <= %d and B, T, C >= 1, found '%s'\n", MAX_STACK, v);
                 return 2;
             }
-            dit = 1;
+            stack_only = 1;
         }
         else if (!strcmp(argv[i], "--variant") && i + 1 < argc) {
             const char *v = argv[++i];
@@ -243,7 +243,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "variant not available on this CPU\n");
         return 2;
     }
-    if (dit || !strcmp(op, "taylor_forecast_residual_multi")) {
+    if (stack_only || !strcmp(op, "taylor_forecast_residual_multi")) {
         printf("threads %d, variant %d (best %d)\n", seer_get_num_threads(), g_variant, seer_variant_best());
         bench_stack(dtype, K, batch, tokens, channels);
         return 0;

@@ -44,7 +44,7 @@ final class KernelBuffers implements AutoCloseable {
     final int order;
     final Layout layout;
     final Shape shape;
-    final Tensor x;        // (B, N, C): residual stream (residual ops)
+    final Tensor x;        // (B, N, C): residual stream (the ops with gates; sums: its unfused form)
     final Tensor feature;  // (B, N, C): the fresh branch output F (update ops)
     final Tensor out;      // (B, N, C): forecast output (taylor_forecast)
     final Tensor mods;     // (steps * B, layers * 6C)
