@@ -42,11 +42,7 @@ __global__ void __launch_bounds__(SEER_CUDA_BLOCK)
 cudaError_t seer_cuda_launch_forecast(int dtype, void *out, const SeerForecastArgs &a, int64_t n, bool vec,
                                       int *d_nonfinite, cudaStream_t s) {
     SEER_CUDA_BY_DTYPE(dtype, {
-        if (vec)
-            seer_forecast_kernel<T, true>
-                <<<seer_cuda_grid(n / SeerVec<T>::N + 1), SEER_CUDA_BLOCK, 0, s>>>(out, a, n, d_nonfinite);
-        else
-            seer_forecast_kernel<T, false><<<seer_cuda_grid(n), SEER_CUDA_BLOCK, 0, s>>>(out, a, n, d_nonfinite);
+        if (vec) return seer_cuda_run(seer_forecast_kernel<T, true>, n / SeerVec<T>::N + 1, s, out, a, n, d_nonfinite);
+        return seer_cuda_run(seer_forecast_kernel<T, false>, n, s, out, a, n, d_nonfinite);
     })
-    return cudaGetLastError();
 }

@@ -3,7 +3,10 @@
  * rounded, then the sum; --fmad=false), bit-identical in f32 to taylor_forecast_residual_ref.c.
  * The multi kernel loads x once, applies up to SEER_CUDA_MAX_BRANCHES branches in order (rounding x to the
  * dtype after each, exactly as sequential calls store it) and stores x once; longer stacks take one launch per
- * 32 branches. Pointer tables travel in the kernel parameters (__grid_constant__), so nothing is copied to the
+ * 32 branches. A thread's branches are a chain of additions to its x, so the vector kernel loads a group of
+ * branches' factors and gates at once before adding them in order: a thread waits for memory once per group, not
+ * once per branch (with one element vector per thread, as in a DiT's forecast step, that wait is the kernel's
+ * time). Pointer tables travel in the kernel parameters (__grid_constant__), so nothing is copied to the
  * device and concurrent calls on different streams cannot race. 16-byte vectors along channels when channels,
  * gate_row_stride and every pointer allow it; 32-bit index math when the tensors are small enough.
  * Check and time: kernels/gpu_check.sh
@@ -63,31 +66,82 @@ __global__ void __launch_bounds__(SEER_CUDA_BLOCK)
     if (bad && nf) atomicOr(nf, 1);
 }
 
-template <class T, bool VEC, class I>
+/* scalar form (unaligned pointers or channels not a multiple of the vector): one branch after another */
+template <class T, class I>
 __global__ void __launch_bounds__(SEER_CUDA_BLOCK)
     seer_forecast_residual_multi_kernel(void *__restrict__ x, const __grid_constant__ SeerMultiArgs a, const SeerShape sh,
                                         int *nf) {
-    constexpr int N = VEC ? SeerVec<T>::N : 1;
+    const int64_t stride = (int64_t)gridDim.x * blockDim.x, tid = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    bool bad = false;
+    for (int64_t e = tid; e < sh.n; e += stride) {
+        const int64_t g = seer_gate_index<I>(sh, e);
+        float xv = seer_ld<T>(x, e);
+        for (int b = 0; b < a.num_branches; b++) {
+            float f;
+            seer_forecast_at<T, 1, false>(a.factors[b], a.orders[b], a.k, e, &f);
+            bad |= (f - f) != 0.0f;
+            xv = seer_rnd<T>(xv + seer_ld<T>(a.gates[b], g) * f);
+        }
+        seer_st<T>(x, e, xv);
+    }
+    if (bad && nf) atomicOr(nf, 1);
+}
+
+/* Branches loaded together by the vector kernel: the loads of a group sit in registers (16 bytes per factor and
+ * gate), so higher orders take smaller groups. */
+#ifdef SEER_CUDA_MULTI_GROUP_SIZE /* a fixed size, to compare sizes */
+#define SEER_CUDA_MULTI_GROUP(max_order) SEER_CUDA_MULTI_GROUP_SIZE
+#else
+#define SEER_CUDA_MULTI_GROUP(max_order) ((max_order) <= 2 ? 4 : 2)
+#endif
+
+/* 16-byte vector form; MAXO is the highest order among the launch's branches */
+template <class T, class I, int MAXO>
+__global__ void __launch_bounds__(SEER_CUDA_BLOCK)
+    seer_forecast_residual_multi_vec_kernel(void *__restrict__ x, const __grid_constant__ SeerMultiArgs a,
+                                            const SeerShape sh, int *nf) {
+    constexpr int N = SeerVec<T>::N, G = SEER_CUDA_MULTI_GROUP(MAXO);
     const int64_t stride = (int64_t)gridDim.x * blockDim.x, tid = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     bool bad = false;
     for (int64_t v = tid; v < sh.n / N; v += stride) {
         const int64_t e = v * N, g = seer_gate_index<I>(sh, e);
         float xv[N];
-        if constexpr (VEC) seer_ldv<T>(x, e, xv);
-        else xv[0] = seer_ld<T>(x, e);
-        for (int b = 0; b < a.num_branches; b++) {
-            float f[N], gv[N];
-            seer_forecast_at<T, N, VEC>(a.factors[b], a.orders[b], a.k, e, f);
-            if constexpr (VEC) seer_ldv<T>(a.gates[b], g, gv);
-            else gv[0] = seer_ld<T>(a.gates[b], g);
+        seer_ldv<T>(x, e, xv);
+        for (int b0 = 0; b0 < a.num_branches; b0 += G) {
+            uint4 fr[G][MAXO + 1], gr[G];
 #pragma unroll
-            for (int q = 0; q < N; q++) {
-                bad |= (f[q] - f[q]) != 0.0f;
-                xv[q] = seer_rnd<T>(xv[q] + gv[q] * f[q]);
+            for (int u = 0; u < G; u++) {
+                const int b = b0 + u;
+                if (b < a.num_branches) {
+                    gr[u] = seer_ld16<T>(a.gates[b], g);
+#pragma unroll
+                    for (int i = 0; i <= MAXO; i++)
+                        if (i <= a.orders[b]) fr[u][i] = seer_ld16<T>(a.factors[b][i], e);
+                }
+            }
+#pragma unroll
+            for (int u = 0; u < G; u++) {
+                const int b = b0 + u;
+                if (b >= a.num_branches) break;
+                float f[N], d[N], gv[N];
+#pragma unroll
+                for (int q = 0; q < N; q++) f[q] = 0.0f;
+#pragma unroll
+                for (int i = 0; i <= MAXO; i++) {
+                    if (i > a.orders[b]) break;
+                    seer_unpack<T>(fr[u][i], d);
+#pragma unroll
+                    for (int q = 0; q < N; q++) f[q] = f[q] + seer_term(i, d[q], a.k.c, a.k.p);
+                }
+                seer_unpack<T>(gr[u], gv);
+#pragma unroll
+                for (int q = 0; q < N; q++) {
+                    bad |= (f[q] - f[q]) != 0.0f;
+                    xv[q] = seer_rnd<T>(xv[q] + gv[q] * f[q]);
+                }
             }
         }
-        if constexpr (VEC) seer_stv<T>(x, e, xv);
-        else seer_st<T>(x, e, xv[0]);
+        seer_stv<T>(x, e, xv);
     }
     if (bad && nf) atomicOr(nf, 1);
 }
@@ -101,32 +155,37 @@ cudaError_t seer_cuda_launch_forecast_residual(int dtype, void *x, const void *g
                                                const SeerShape &sh, bool vec, int *d_nonfinite, cudaStream_t s) {
     const bool small = seer_small(sh);
     SEER_CUDA_BY_DTYPE(dtype, {
-        const int grid = seer_cuda_grid(vec ? sh.n / SeerVec<T>::N : sh.n);
+        const int64_t items = vec ? sh.n / SeerVec<T>::N : sh.n;
         if (vec && small)
-            seer_forecast_residual_kernel<T, true, uint32_t><<<grid, SEER_CUDA_BLOCK, 0, s>>>(x, gate, a, sh, d_nonfinite);
-        else if (vec)
-            seer_forecast_residual_kernel<T, true, int64_t><<<grid, SEER_CUDA_BLOCK, 0, s>>>(x, gate, a, sh, d_nonfinite);
-        else if (small)
-            seer_forecast_residual_kernel<T, false, uint32_t><<<grid, SEER_CUDA_BLOCK, 0, s>>>(x, gate, a, sh, d_nonfinite);
-        else
-            seer_forecast_residual_kernel<T, false, int64_t><<<grid, SEER_CUDA_BLOCK, 0, s>>>(x, gate, a, sh, d_nonfinite);
+            return seer_cuda_run(seer_forecast_residual_kernel<T, true, uint32_t>, items, s, x, gate, a, sh, d_nonfinite);
+        if (vec) return seer_cuda_run(seer_forecast_residual_kernel<T, true, int64_t>, items, s, x, gate, a, sh, d_nonfinite);
+        if (small)
+            return seer_cuda_run(seer_forecast_residual_kernel<T, false, uint32_t>, items, s, x, gate, a, sh, d_nonfinite);
+        return seer_cuda_run(seer_forecast_residual_kernel<T, false, int64_t>, items, s, x, gate, a, sh, d_nonfinite);
     })
-    return cudaGetLastError();
+}
+
+template <class T, class I>
+static cudaError_t seer_run_multi_vec(void *x, const SeerMultiArgs &a, const SeerShape &sh, int *nf, cudaStream_t s) {
+    int max_order = 0;
+    for (int b = 0; b < a.num_branches; b++) max_order = a.orders[b] > max_order ? a.orders[b] : max_order;
+    const int64_t items = sh.n / SeerVec<T>::N;
+    switch (max_order) {
+    case 0: return seer_cuda_run(seer_forecast_residual_multi_vec_kernel<T, I, 0>, items, s, x, a, sh, nf);
+    case 1: return seer_cuda_run(seer_forecast_residual_multi_vec_kernel<T, I, 1>, items, s, x, a, sh, nf);
+    case 2: return seer_cuda_run(seer_forecast_residual_multi_vec_kernel<T, I, 2>, items, s, x, a, sh, nf);
+    case 3: return seer_cuda_run(seer_forecast_residual_multi_vec_kernel<T, I, 3>, items, s, x, a, sh, nf);
+    default: return seer_cuda_run(seer_forecast_residual_multi_vec_kernel<T, I, 4>, items, s, x, a, sh, nf);
+    }
 }
 
 cudaError_t seer_cuda_launch_forecast_residual_multi(int dtype, void *x, const SeerMultiArgs &a, const SeerShape &sh,
                                                      bool vec, int *d_nonfinite, cudaStream_t s) {
     const bool small = seer_small(sh);
     SEER_CUDA_BY_DTYPE(dtype, {
-        const int grid = seer_cuda_grid(vec ? sh.n / SeerVec<T>::N : sh.n);
-        if (vec && small)
-            seer_forecast_residual_multi_kernel<T, true, uint32_t><<<grid, SEER_CUDA_BLOCK, 0, s>>>(x, a, sh, d_nonfinite);
-        else if (vec)
-            seer_forecast_residual_multi_kernel<T, true, int64_t><<<grid, SEER_CUDA_BLOCK, 0, s>>>(x, a, sh, d_nonfinite);
-        else if (small)
-            seer_forecast_residual_multi_kernel<T, false, uint32_t><<<grid, SEER_CUDA_BLOCK, 0, s>>>(x, a, sh, d_nonfinite);
-        else
-            seer_forecast_residual_multi_kernel<T, false, int64_t><<<grid, SEER_CUDA_BLOCK, 0, s>>>(x, a, sh, d_nonfinite);
+        if (vec && small) return seer_run_multi_vec<T, uint32_t>(x, a, sh, d_nonfinite, s);
+        if (vec) return seer_run_multi_vec<T, int64_t>(x, a, sh, d_nonfinite, s);
+        if (small) return seer_cuda_run(seer_forecast_residual_multi_kernel<T, uint32_t>, sh.n, s, x, a, sh, d_nonfinite);
+        return seer_cuda_run(seer_forecast_residual_multi_kernel<T, int64_t>, sh.n, s, x, a, sh, d_nonfinite);
     })
-    return cudaGetLastError();
 }

@@ -5,18 +5,27 @@
  */
 #include "seer_cuda_internal.cuh"
 
-/* one element (or N elements) of the update chain */
+/* One element (or N elements) of the update chain. Every old factor is loaded before the first store (the host
+ * refuses overlapping factors), so the loads go out together: one wait for memory per element, not one per level. */
 template <class T, int N, bool VEC>
 __device__ __forceinline__ void seer_update_at(const SeerUpdateArgs &a, int64_t j, float *cur) {
-    float old[N];
+    uint4 raw[SEER_MAX_ORDER]; /* VEC: the old factors as loaded */
+    float one[SEER_MAX_ORDER]; /* scalar: the old factors */
+#pragma unroll
+    for (int i = 0; i < SEER_MAX_ORDER; i++)
+        if (i < a.new_order) {
+            if constexpr (VEC) raw[i] = seer_ld16<T>(a.factors[i], j);
+            else one[i] = seer_ld<T>(a.factors[i], j);
+        }
 #pragma unroll
     for (int i = 0; i <= SEER_MAX_ORDER; i++) {
         if (i < a.new_order) {
+            float old[N];
             if constexpr (VEC) {
-                seer_ldv<T>(a.factors[i], j, old);
+                seer_unpack<T>(raw[i], old);
                 seer_stv<T>(a.factors[i], j, cur);
             } else {
-                old[0] = seer_ld<T>(a.factors[i], j);
+                old[0] = one[i];
                 seer_st<T>(a.factors[i], j, cur[0]);
             }
 #pragma unroll
@@ -47,8 +56,7 @@ __global__ void __launch_bounds__(SEER_CUDA_BLOCK) seer_update_kernel(const __gr
 
 cudaError_t seer_cuda_launch_update(int dtype, const SeerUpdateArgs &a, int64_t n, bool vec, cudaStream_t s) {
     SEER_CUDA_BY_DTYPE(dtype, {
-        if (vec) seer_update_kernel<T, true><<<seer_cuda_grid(n / SeerVec<T>::N + 1), SEER_CUDA_BLOCK, 0, s>>>(a, n);
-        else seer_update_kernel<T, false><<<seer_cuda_grid(n), SEER_CUDA_BLOCK, 0, s>>>(a, n);
+        if (vec) return seer_cuda_run(seer_update_kernel<T, true>, n / SeerVec<T>::N + 1, s, a, n);
+        return seer_cuda_run(seer_update_kernel<T, false>, n, s, a, n);
     })
-    return cudaGetLastError();
 }

@@ -15,7 +15,10 @@ __global__ void __launch_bounds__(SEER_CUDA_BLOCK)
         const int64_t e = v * N;
         I row = (I)e / (I)sh.channels, c = (I)e - row * (I)sh.channels;
         const int64_t g = (int64_t)((row / (I)sh.tokens) * (I)sh.gate_row_stride + c);
-        float cur[N], gv[N], xv[N], old[N];
+        /* every load before the first store (the host refuses overlapping x, feature and factors): one wait for
+         * memory per element, not one per factor level */
+        float cur[N], gv[N], xv[N], one[SEER_MAX_ORDER];
+        uint4 raw[SEER_MAX_ORDER];
         if constexpr (VEC) {
             seer_ldv<T>(a.feature, e, cur);
             seer_ldv<T>(gate, g, gv);
@@ -26,17 +29,24 @@ __global__ void __launch_bounds__(SEER_CUDA_BLOCK)
             xv[0] = seer_ld<T>(x, e);
         }
 #pragma unroll
+        for (int i = 0; i < SEER_MAX_ORDER; i++)
+            if (i < a.new_order) {
+                if constexpr (VEC) raw[i] = seer_ld16<T>(a.factors[i], e);
+                else one[i] = seer_ld<T>(a.factors[i], e);
+            }
+#pragma unroll
         for (int q = 0; q < N; q++) xv[q] = xv[q] + gv[q] * cur[q];
         if constexpr (VEC) seer_stv<T>(x, e, xv);
         else seer_st<T>(x, e, xv[0]);
 #pragma unroll
         for (int i = 0; i <= SEER_MAX_ORDER; i++) {
             if (i < a.new_order) {
+                float old[N];
                 if constexpr (VEC) {
-                    seer_ldv<T>(a.factors[i], e, old);
+                    seer_unpack<T>(raw[i], old);
                     seer_stv<T>(a.factors[i], e, cur);
                 } else {
-                    old[0] = seer_ld<T>(a.factors[i], e);
+                    old[0] = one[i];
                     seer_st<T>(a.factors[i], e, cur[0]);
                 }
 #pragma unroll
@@ -54,11 +64,10 @@ cudaError_t seer_cuda_launch_update_residual(int dtype, void *x, const void *gat
     const int64_t gate_extent = (sh.n / (sh.channels * sh.tokens)) * sh.gate_row_stride;
     const bool small = sh.n < ((int64_t)1 << 31) && gate_extent < ((int64_t)1 << 31);
     SEER_CUDA_BY_DTYPE(dtype, {
-        const int grid = seer_cuda_grid(vec ? sh.n / SeerVec<T>::N : sh.n);
-        if (vec && small) seer_update_residual_kernel<T, true, uint32_t><<<grid, SEER_CUDA_BLOCK, 0, s>>>(x, gate, a, sh);
-        else if (vec) seer_update_residual_kernel<T, true, int64_t><<<grid, SEER_CUDA_BLOCK, 0, s>>>(x, gate, a, sh);
-        else if (small) seer_update_residual_kernel<T, false, uint32_t><<<grid, SEER_CUDA_BLOCK, 0, s>>>(x, gate, a, sh);
-        else seer_update_residual_kernel<T, false, int64_t><<<grid, SEER_CUDA_BLOCK, 0, s>>>(x, gate, a, sh);
+        const int64_t items = vec ? sh.n / SeerVec<T>::N : sh.n;
+        if (vec && small) return seer_cuda_run(seer_update_residual_kernel<T, true, uint32_t>, items, s, x, gate, a, sh);
+        if (vec) return seer_cuda_run(seer_update_residual_kernel<T, true, int64_t>, items, s, x, gate, a, sh);
+        if (small) return seer_cuda_run(seer_update_residual_kernel<T, false, uint32_t>, items, s, x, gate, a, sh);
+        return seer_cuda_run(seer_update_residual_kernel<T, false, int64_t>, items, s, x, gate, a, sh);
     })
-    return cudaGetLastError();
 }

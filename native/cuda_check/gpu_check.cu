@@ -6,8 +6,9 @@
  *     are built with --fmad=false); bf16/f16 within a relative error of 1e-2 / 1e-3 (of max(|ref|, 1)).
  *     The nonfinite flag must be 0 on clean data and 1 with an Inf planted.
  *  2. timing: each kernel at working sets of 16 MiB, 256 MiB and 1 GiB with CUDA events, as GB/s (bytes read
- *     + written once) and as a fraction of a device-to-device cudaMemcpy (read + write) of the same size.
- * Exits non-zero if any check fails.
+ *     + written once) and as a fraction of a device-to-device cudaMemcpy (read + write) of the same size, on
+ *     finite non-zero data; then the multi kernel on a DiT-S/2 stack against one call per branch.
+ * `--timing` runs only 2, `--check` only 1 (for compute-sanitizer). Exits non-zero if any check fails.
  */
 #include <cmath>
 #include <cstdio>
@@ -148,7 +149,9 @@ struct Shape {
     int64_t b, t, c, grs, off;
 };
 
-static void check_residual(int dt, const Shape &s, int order, int nb) {
+/* nb == 1: forecast_residual and update_residual of that order; nb > 1: the multi kernel over nb branches, all of
+ * that order or (mixed) of orders 0..4 in turn */
+static void check_residual(int dt, const Shape &s, int order, int nb, bool mixed = false) {
     int64_t n = s.b * s.t * s.c;
     float delta = 1.5f, dist = -1.0f;
     T2 X(dt, n, s.off), Fe(dt, n, s.off);
@@ -157,7 +160,7 @@ static void check_residual(int dt, const Shape &s, int order, int nb) {
     std::vector<const void *> hg, dg, hf(nb * 5), df(nb * 5);
     std::vector<int32_t> orders(nb);
     for (int k = 0; k < nb; k++) {
-        orders[k] = nb == 1 ? order : (k * 7 + order) % 5;
+        orders[k] = mixed ? (k * 7 + order) % 5 : order;
         G.push_back(new T2(dt, s.b * s.grs, s.off)), G[k]->fill(0.5f);
         hg.push_back(G[k]->hp()), dg.push_back(G[k]->dp());
         for (int i = 0; i <= orders[k]; i++) {
@@ -179,8 +182,10 @@ static void check_residual(int dt, const Shape &s, int order, int nb) {
                                                            orders.data(), delta, &nf, nullptr), "cuda_multi");
         expect_ok(seer_taylor_forecast_residual_multi(SEER_VARIANT_REF, dt, X.hp(), s.b, s.t, s.c, nb, hg.data(), s.grs,
                                                       hf.data(), orders.data(), delta, &nfh), "multi");
-        snprintf(what, sizeof what, "taylor_forecast_residual_multi K=%d %lldx%lldx%lld off=%lld", nb, (long long)s.b,
-                 (long long)s.t, (long long)s.c, (long long)s.off);
+        char orders_text[16] = "orders 0..4";
+        if (!mixed) snprintf(orders_text, sizeof orders_text, "order=%d", order);
+        snprintf(what, sizeof what, "taylor_forecast_residual_multi K=%d %s %lldx%lldx%lld off=%lld", nb, orders_text,
+                 (long long)s.b, (long long)s.t, (long long)s.c, (long long)s.off);
     }
     X.compare(what);
     check_flag(nf, 0, what);
@@ -213,6 +218,10 @@ static void check_residual(int dt, const Shape &s, int order, int nb) {
 
 static char *g_pool;
 static size_t g_pool_bytes;
+/* the lowest fraction of the copy among kernels at working sets above the L2 (the bandwidth target's range) */
+static double g_worst_fraction = 1e9;
+static char g_worst_name[96];
+static const int64_t ABOVE_L2 = (int64_t)256 << 20;
 
 static float time_ms(cudaEvent_t a, cudaEvent_t b) {
     float ms = 0;
@@ -220,13 +229,23 @@ static float time_ms(cudaEvent_t a, cudaEvent_t b) {
     return ms;
 }
 
+/* Fills the pool with 16-bit words of +-[1, 2) as f16, which read as normal numbers near 2^-7 as bf16 and (in
+ * pairs) as f32: finite, non-zero data in every dtype, as a model's features are. */
+__global__ void fill_normal_words(uint16_t *p, size_t n) {
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+        uint32_t h = (uint32_t)i * 2654435761u;
+        h ^= h >> 15, h *= 2246822519u, h ^= h >> 13;
+        p[i] = (uint16_t)((h & 0x8000u) | 0x3c00u | (h & 0x3ffu));
+    }
+}
+
 template <class F> static float bench(F &&launch, int reps) {
     cudaEvent_t a, b;
     CK(cudaEventCreate(&a));
     CK(cudaEventCreate(&b));
-    launch();
+    launch(reps);
     CK(cudaEventRecord(a));
-    for (int r = 0; r < reps; r++) launch();
+    for (int r = 0; r < reps; r++) launch(r);
     CK(cudaEventRecord(b));
     CK(cudaEventSynchronize(b));
     float ms = time_ms(a, b) / reps;
@@ -237,7 +256,7 @@ template <class F> static float bench(F &&launch, int reps) {
 
 static void timing(int64_t ws) {
     const int reps = ws > ((int64_t)256 << 20) ? 10 : 30;
-    float copy_ms = bench([&] { CK(cudaMemcpyAsync(g_pool, g_pool + ws / 2, ws / 2, cudaMemcpyDeviceToDevice)); }, reps);
+    float copy_ms = bench([&](int) { CK(cudaMemcpyAsync(g_pool, g_pool + ws / 2, ws / 2, cudaMemcpyDeviceToDevice)); }, reps);
     double copy_gbs = (double)ws / copy_ms / 1e6;
     printf("%-32s %-4s %9.1f MiB %9.3f ms %8.1f GB/s %6.2f\n", "cudaMemcpy D2D (read+write)", "-", ws / 1048576.0, copy_ms,
            copy_gbs, 1.0);
@@ -248,25 +267,32 @@ static void timing(int64_t ws) {
             double gbs = (double)moved / ms / 1e6;
             printf("%-32s %-4s %9.1f MiB %9.3f ms %8.1f GB/s %6.2f\n", name, DT[dt], moved / 1048576.0, ms, gbs,
                    gbs / copy_gbs);
+            if (ws >= ABOVE_L2 && gbs / copy_gbs < g_worst_fraction) {
+                g_worst_fraction = gbs / copy_gbs;
+                snprintf(g_worst_name, sizeof g_worst_name, "%s %s at %lld MiB", name, DT[dt], (long long)(ws >> 20));
+            }
         };
+        /* the updates take one of two features in turn, as a run's full steps bring new ones (the same feature
+         * twice would make every later update divide zeros) */
         { /* update order 2: reads F, D0, D1; writes D0, D1, D2 */
             int64_t n = ws / (P + 2) / es;
             void *f[5] = {buf(1, n), buf(2, n), buf(3, n)};
-            row("taylor_update (order 2)", 6 * n * es,
-                bench([&] { seer_cuda_taylor_update(dt, buf(0, n), f, (int)P, n, 1.5f, nullptr); }, reps));
+            row("taylor_update (order 2)", 6 * n * es, bench([&](int r) {
+                    seer_cuda_taylor_update(dt, buf(r % 2 ? 0 : 4, n), f, (int)P, n, 1.5f, nullptr);
+                }, reps));
         }
         { /* forecast order 2: reads 3, writes 1 */
             int64_t n = ws / (P + 2) / es;
             const void *f[5] = {buf(1, n), buf(2, n), buf(3, n)};
             row("taylor_forecast (order 2)", 4 * n * es,
-                bench([&] { seer_cuda_taylor_forecast(dt, buf(0, n), f, (int)P, n, 0.5f, nullptr, nullptr); }, reps));
+                bench([&](int) { seer_cuda_taylor_forecast(dt, buf(0, n), f, (int)P, n, 0.5f, nullptr, nullptr); }, reps));
         }
         const int64_t C = 1152, B = 2;
         { /* forecast_residual: reads 3 factors + x, writes x */
             int64_t t = ws / (P + 2) / es / (B * C), n = B * t * C;
             const void *f[5] = {buf(1, n), buf(2, n), buf(3, n)};
             void *gate = buf(4, n);
-            row("taylor_forecast_residual (order 2)", 5 * n * es, bench([&] {
+            row("taylor_forecast_residual (order 2)", 5 * n * es, bench([&](int) {
                     seer_cuda_taylor_forecast_residual(dt, buf(0, n), gate, C, f, (int)P, B, t, C, 0.5f, nullptr, nullptr);
                 }, reps));
         }
@@ -274,8 +300,9 @@ static void timing(int64_t ws) {
             int64_t t = ws / (P + 3) / es / (B * C), n = B * t * C;
             void *f[5] = {buf(2, n), buf(3, n), buf(4, n)};
             void *gate = buf(5, n);
-            row("taylor_update_residual (order 2)", 8 * n * es, bench([&] {
-                    seer_cuda_taylor_update_residual(dt, buf(0, n), gate, C, buf(1, n), f, (int)P, B, t, C, 1.5f, nullptr);
+            row("taylor_update_residual (order 2)", 8 * n * es, bench([&](int r) {
+                    seer_cuda_taylor_update_residual(dt, buf(0, n), gate, C, buf(r % 2 ? 1 : 6, n), f, (int)P, B, t, C, 1.5f,
+                                                     nullptr);
                 }, reps));
         }
         { /* multi: 24 branches of order 2 (DiT-S/2 stack layout), x read and written once */
@@ -288,7 +315,7 @@ static void timing(int64_t ws) {
                 for (int i = 0; i <= P; i++) f[k * 5 + i] = buf(1 + k * 3 + i, n);
             }
             std::vector<int32_t> orders(K, (int32_t)P);
-            row("taylor_forecast_residual_multi K=24", (K * (P + 1) + 2) * n * es, bench([&] {
+            row("taylor_forecast_residual_multi K=24", (K * (P + 1) + 2) * n * es, bench([&](int) {
                     seer_cuda_taylor_forecast_residual_multi(dt, buf(0, n), B, t, Cs, K, g.data(), Cs, f.data(),
                                                              orders.data(), 0.5f, nullptr, nullptr);
                 }, reps));
@@ -296,7 +323,43 @@ static void timing(int64_t ws) {
     }
 }
 
-int main() {
+/* The multi kernel on a DiT-S/2 stack (12 layers x 2 branches of order 2, batch 2, 256 tokens, 384 channels), as a
+ * forecast step calls it, against one forecast_residual call per branch on the same factors. */
+static void stack_timing() {
+    const int K = 24, P = 2;
+    const int64_t B = 2, T = 256, C = 384, n = B * T * C;
+    printf("\nDiT-S/2 stack (%d branches of order %d, %lldx%lldx%lld), one multi call against %d forecast_residual calls\n",
+           K, P, (long long)B, (long long)T, (long long)C, K);
+    printf("%-4s %13s %12s %10s %14s %8s\n", "type", "bytes moved", "multi", "bandwidth", "per-branch", "speedup");
+    for (int dt = 0; dt < 3; dt++) {
+        const int64_t es = (int64_t)seer_dtype_size(dt), bytes = (n * es + 255) / 256 * 256;
+        auto buf = [&](int k) { return (void *)(g_pool + (size_t)k * (size_t)bytes); };
+        std::vector<const void *> f(K * 5), g(K);
+        for (int k = 0; k < K; k++) {
+            g[k] = buf(K * 3 + 1);
+            for (int i = 0; i <= P; i++) f[k * 5 + i] = buf(1 + k * 3 + i);
+        }
+        std::vector<int32_t> orders(K, P);
+        float multi = bench([&](int) {
+            seer_cuda_taylor_forecast_residual_multi(dt, buf(0), B, T, C, K, g.data(), C, f.data(), orders.data(), 0.5f,
+                                                     nullptr, nullptr);
+        }, 50);
+        float single = bench([&](int) {
+            for (int k = 0; k < K; k++)
+                seer_cuda_taylor_forecast_residual(dt, buf(0), g[k], C, &f[k * 5], P, B, T, C, 0.5f, nullptr, nullptr);
+        }, 50);
+        const int64_t moved = (K * (P + 1) + 2) * n * es;
+        printf("%-4s %9.1f MiB %9.1f us %5.0f GB/s %11.1f us %7.2fx\n", DT[dt], moved / 1048576.0, multi * 1e3,
+               moved / multi / 1e6, single * 1e3, single / multi);
+    }
+}
+
+int main(int argc, char **argv) {
+    const bool timing_only = argc > 1 && !strcmp(argv[1], "--timing"), check_only = argc > 1 && !strcmp(argv[1], "--check");
+    if (argc > 2 || (argc > 1 && !timing_only && !check_only)) {
+        fprintf(stderr, "usage: seer_gpu_check [--timing | --check]   (only the timing, or only the correctness checks)\n");
+        return 2;
+    }
     int32_t count = 0;
     if (seer_cuda_device_count(&count) != SEER_OK || count == 0) {
         printf("FAIL: no usable CUDA device (%s)\n", seer_cuda_last_error());
@@ -309,7 +372,7 @@ int main() {
 
     const int orders[] = {0, 1, 2, 4};
     const Shape shapes[] = {{2, 257, 384, 384 * 6, 0}, {3, 5, 37, 41, 0}, {2, 64, 1152, 1152, 1}, {1, 1, 100003, 100003, 0}};
-    for (int dt = 0; dt < 3; dt++) {
+    for (int dt = 0; dt < 3 && !timing_only; dt++) {
         for (int o : orders)
             for (int64_t off : {0, 1}) {
                 check_update(dt, 1000003, o, off);
@@ -320,15 +383,27 @@ int main() {
                     check_residual(dt, s2, o, 1);
                 }
             }
-        for (const Shape &s : shapes) check_residual(dt, s, 0, 5), check_residual(dt, s, 2, 40);
+        /* the multi kernel loads branches in groups (of 4 up to order 2, else 2) and takes 32 branches a launch:
+         * 23 branches leave a partial group, 40 take two launches */
+        for (const Shape &s : shapes) {
+            for (int o = 0; o <= 4; o++) check_residual(dt, s, o, 23);
+            check_residual(dt, s, 0, 5, true), check_residual(dt, s, 2, 40, true);
+        }
     }
-    printf("correctness: %s (%d failures)\n\n", g_fail ? "FAILED" : "all passed", g_fail);
+    if (!timing_only) printf("correctness: %s (%d failures)\n\n", g_fail ? "FAILED" : "all passed", g_fail);
+    if (check_only) return g_fail ? 1 : 0;
 
-    g_pool_bytes = ((size_t)1 << 30) + ((size_t)80 << 20);
+    g_pool_bytes = (size_t)2 << 30; /* the largest case, update_residual at 1 GiB, spans 1.4 GiB */
     CK(cudaMalloc(&g_pool, g_pool_bytes));
-    CK(cudaMemset(g_pool, 0, g_pool_bytes)); /* zeros: finite everywhere, all paths exercised at full speed */
+    fill_normal_words<<<prop.multiProcessorCount * 8, 256>>>((uint16_t *)g_pool, g_pool_bytes / 2);
+    CK(cudaGetLastError());
     printf("%-32s %-4s %13s %12s %13s %6s\n", "kernel", "type", "bytes moved", "time", "bandwidth", "/copy");
     for (int64_t ws : {(int64_t)16 << 20, (int64_t)256 << 20, (int64_t)1 << 30}) timing(ws);
+    stack_timing();
     CK(cudaFree(g_pool));
+    printf("\nlowest fraction of the copy at >= %lld MiB: %.2f (%s); target 0.85\n", (long long)(ABOVE_L2 >> 20),
+           g_worst_fraction, g_worst_name);
+    if (timing_only) printf("correctness: not checked (--timing)\n");
+    else printf("correctness: %s (%d failures)\n", g_fail ? "FAILED" : "all passed", g_fail);
     return g_fail ? 1 : 0;
 }

@@ -41,17 +41,26 @@ extern "C" SEER_API seer_status seer_cuda_device_count(int32_t *count) {
     return SEER_OK;
 }
 
-int seer_cuda_grid(int64_t items) {
-    static thread_local int cached_dev = -1, cached_sms = 0;
+int seer_cuda_grid(const void *kernel, int64_t items) {
+    /* resident blocks per multiprocessor, by kernel and device: the occupancy query runs once per kernel */
+    static thread_local struct {
+        const void *kernel;
+        int dev, blocks;
+    } cache[64];
     int dev = 0;
     if (cudaGetDevice(&dev) != cudaSuccess) dev = 0;
-    if (dev != cached_dev) {
-        if (cudaDeviceGetAttribute(&cached_sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess) cached_sms = 80;
-        cached_dev = dev;
+    auto &slot = cache[((uintptr_t)kernel >> 4) % 64];
+    if (slot.kernel != kernel || slot.dev != dev) {
+        int sms = 0, per_sm = 0;
+        if (cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess) sms = 80;
+        if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, SEER_CUDA_BLOCK, 0) != cudaSuccess) {
+            cudaGetLastError(); /* the launch reports its own errors, not this query's */
+            per_sm = 4;
+        }
+        slot = {kernel, dev, sms * (per_sm < 1 ? 1 : per_sm)};
     }
     int64_t blocks = (items + SEER_CUDA_BLOCK - 1) / SEER_CUDA_BLOCK;
-    int64_t cap = (int64_t)cached_sms * 8; /* enough resident warps to saturate HBM; the rest is grid-stride */
-    if (blocks > cap) blocks = cap;
+    if (blocks > slot.blocks) blocks = slot.blocks;
     return blocks < 1 ? 1 : (int)blocks;
 }
 

@@ -57,8 +57,12 @@ __device__ __forceinline__ unsigned seer_f_to_bits(float v, __nv_bfloat16) {
 }
 __device__ __forceinline__ unsigned seer_f_to_bits(float v, __half) { return __half_as_ushort(__float2half_rn(v)); }
 
-template <class T> __device__ __forceinline__ void seer_ldv(const void *p, int64_t i, float *f) {
-    uint4 u = *reinterpret_cast<const uint4 *>(static_cast<const T *>(p) + i);
+/* the 16 bytes at p + i, raw: loads can be issued early and unpacked when the value is needed */
+template <class T> __device__ __forceinline__ uint4 seer_ld16(const void *p, int64_t i) {
+    return *reinterpret_cast<const uint4 *>(static_cast<const T *>(p) + i);
+}
+
+template <class T> __device__ __forceinline__ void seer_unpack(uint4 u, float *f) {
     unsigned w[4] = {u.x, u.y, u.z, u.w};
     if constexpr (sizeof(T) == 4) {
 #pragma unroll
@@ -70,6 +74,10 @@ template <class T> __device__ __forceinline__ void seer_ldv(const void *p, int64
             f[2 * k + 1] = seer_half_bits_to_f(w[k] >> 16, T());
         }
     }
+}
+
+template <class T> __device__ __forceinline__ void seer_ldv(const void *p, int64_t i, float *f) {
+    seer_unpack<T>(seer_ld16<T>(p, i), f);
 }
 
 template <class T> __device__ __forceinline__ void seer_stv(void *p, int64_t i, const float *f) {
@@ -125,7 +133,16 @@ struct SeerMultiArgs {
 
 /* ---- launchers (kernels/<op>/<op>.cu); `vec`: every pointer (and row) allows 16-byte vectors ---- */
 
-int seer_cuda_grid(int64_t items); /* blocks for a grid-stride loop over `items` */
+/* Blocks for a grid-stride loop of `kernel` over `items`: no more than one full wave of the blocks that can be
+ * resident at once on the current device (a second, partial wave would leave most multiprocessors idle). */
+int seer_cuda_grid(const void *kernel, int64_t items);
+
+/* Launches kernel(args...) in SEER_CUDA_BLOCK-thread blocks on stream s, sized by seer_cuda_grid. */
+template <class... P, class... A>
+cudaError_t seer_cuda_run(void (*kernel)(P...), int64_t items, cudaStream_t s, const A &...args) {
+    kernel<<<seer_cuda_grid((const void *)kernel, items), SEER_CUDA_BLOCK, 0, s>>>(args...);
+    return cudaGetLastError();
+}
 
 cudaError_t seer_cuda_launch_update(int dtype, const SeerUpdateArgs &a, int64_t n, bool vec, cudaStream_t s);
 cudaError_t seer_cuda_launch_forecast(int dtype, void *out, const SeerForecastArgs &a, int64_t n, bool vec,
