@@ -193,13 +193,52 @@ class DitModelTest {
             long[] y = {3, nul, 3, 1, nul, 3};
             StepConditioning.Rows all = m.conditionRows(arena, t, y);
             for (int r = 0; r < t.length; r++) {
-                StepConditioning.Rows alone = m.conditionRows(arena, new long[] {t[r]}, new long[] {y[r]});
-                for (var pair : List.of(List.of(all.siluC(), alone.siluC()), List.of(all.gates(), alone.gates()),
-                        List.of(all.finalMods(), alone.finalMods()))) {
-                    float[] row = pair.get(0).narrow0(r, r + 1).toFloatArray();
-                    org.junit.jupiter.api.Assertions.assertArrayEquals(pair.get(1).toFloatArray(), row, "row " + r);
+                // each pair alone, in a model whose memo has never seen it
+                try (DitModel fresh = DitModel.fromStateDict(TINY, DitModel.randomStateDict(TINY, 5, arena))) {
+                    assertRowEquals(fresh.conditionRows(arena, new long[] {t[r]}, new long[] {y[r]}), all, r);
                 }
             }
+        }
+    }
+
+    @Test
+    void conditioningMemoServesPairsMetBeforeWithTheSameBitsAndIsBounded() {
+        try (Arena arena = Arena.ofShared()) {
+            DitModel m = DitModel.fromStateDict(TINY, DitModel.randomStateDict(TINY, 5, arena));
+            long[] t = {999, 999, 500, 500};
+            long[] y = {2, TINY.numClasses(), 2, TINY.numClasses()};
+            assertEquals(0, m.conditioningMemoBytes());
+            StepConditioning.Rows first = m.conditionRows(arena, t, y);
+            long rowBytes = (long) Float.BYTES * TINY.hiddenSize() * (1 + 2 * TINY.depth() + 2);
+            assertEquals(4 * rowBytes, m.conditioningMemoBytes(), "one row per distinct pair");
+            // the same pairs in another order, with one new pair: only that one is added
+            long[] t2 = {500, 999, 3, 999};
+            long[] y2 = {TINY.numClasses(), 2, 1, 2};
+            StepConditioning.Rows second = m.conditionRows(arena, t2, y2);
+            assertEquals(5 * rowBytes, m.conditioningMemoBytes());
+            assertRowEquals(second, first, 0, 3);
+            assertRowEquals(second, first, 1, 0);
+            assertRowEquals(second, first, 3, 0);
+            try (DitModel fresh = DitModel.fromStateDict(TINY, DitModel.randomStateDict(TINY, 5, arena))) {
+                assertRowEquals(fresh.conditionRows(arena, new long[] {3}, new long[] {1}), second, 2);
+            }
+            assertTrue(m.conditioningMemoBytes() <= DitModel.CONDITIONING_MEMO_BYTES);
+            m.close();
+            assertEquals(0, m.conditioningMemoBytes(), "closing frees the memo");
+        }
+    }
+
+    /** Row 0 of alone (one row) equals row r of all, in every part. */
+    private static void assertRowEquals(StepConditioning.Rows alone, StepConditioning.Rows all, int r) {
+        assertRowEquals(all, alone, r, 0);
+    }
+
+    /** Row ra of a equals row rb of b, in every part. */
+    private static void assertRowEquals(StepConditioning.Rows a, StepConditioning.Rows b, int ra, int rb) {
+        for (var pair : List.of(List.of(a.siluC(), b.siluC()), List.of(a.gates(), b.gates()),
+                List.of(a.finalMods(), b.finalMods()))) {
+            org.junit.jupiter.api.Assertions.assertArrayEquals(pair.get(1).narrow0(rb, rb + 1).toFloatArray(),
+                    pair.get(0).narrow0(ra, ra + 1).toFloatArray(), "row " + ra + " against row " + rb);
         }
     }
 }
