@@ -491,6 +491,12 @@ public final class DitModel implements AutoCloseable {
         return conditioningMemoFloats.get() * Float.BYTES;
     }
 
+    /** Empties the conditioning memo (for measuring the computation it saves). */
+    void clearConditioningMemo() {
+        conditioningMemo.clear();
+        conditioningMemoFloats.set(0);
+    }
+
     private long conditioningKey(long timestep, long label) {
         return timestep * (config.numClasses() + 1L) + label;
     }
@@ -720,8 +726,7 @@ public final class DitModel implements AutoCloseable {
     public synchronized void close() {
         if (!closed) {
             closed = true;
-            conditioningMemo.clear();
-            conditioningMemoFloats.set(0);
+            clearConditioningMemo();
             for (org.bytedeco.pytorch.Tensor t : weights.values()) {
                 t.close();
             }
