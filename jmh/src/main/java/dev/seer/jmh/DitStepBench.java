@@ -15,6 +15,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -32,11 +33,12 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * A DiT-S/2 step's native parts at 256 tokens with guidance (batch 2, hidden 384, 24 branches, order 2): the
- * one-pass forecast step against the same three ops called in turn, the forecast sums of a window of 4 forecast
- * steps (N = 5) in one pass over the factors, and the packed product of an MLP input map
- * (512 x 384 times 384 x 1536) against libtorch's matmul. {@code cold} writes 256 MiB before every call, so the
- * forecast's 56 MiB of factors come from memory, as they do in a sampling run.
+ * A DiT step's native parts, order 2, on two shapes ({@code shape}): DiT-S/2 at 256 tokens with guidance (batch 2,
+ * hidden 384, 24 branches) and the shipped Fashion-MNIST DiT's guided batch of 10 labels (batch 20, 49 tokens,
+ * hidden 128, 12 branches): the one-pass forecast step against the same three ops called in turn, the forecast
+ * sums of a window of 4 forecast steps (N = 5) in one pass over the factors, and the packed product of an MLP
+ * input map (tokens x C times C x 4C) against libtorch's matmul. {@code cold} writes 256 MiB before every call,
+ * so the forecast's factors (56 MiB; 19 MB) come from memory.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -45,17 +47,16 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xss8m"})
 public class DitStepBench {
-    private static final int BATCH = 2;
-    private static final int SIZE = 32;
-    private static final int PATCH = 2;
-    private static final int IN = 4;
-    private static final int OUT = 8;
-    private static final int C = 384;
-    private static final int TOKENS = (SIZE / PATCH) * (SIZE / PATCH);
-    private static final int BRANCHES = 24;
+    /** The two shapes: batch, input size, patch, input channels, output channels, hidden size, branches. */
+    private static final Map<String, int[]> SHAPES = Map.of(
+            "dit-s2", new int[] {2, 32, 2, 4, 8, 384, 24},
+            "fashion", new int[] {20, 28, 4, 1, 2, 128, 12});
     private static final int ORDER = 2;
     private static final int WINDOW = 4;
     private static final float[] WINDOW_DELTAS = {-1, -2, -3, -4};
+
+    @Param({"dit-s2", "fashion"})
+    public String shape;
 
     @Param({"false", "true"})
     public boolean cold;
@@ -93,57 +94,63 @@ public class DitStepBench {
         return t;
     }
 
+    private int patch;
+
     @Setup(Level.Trial)
     public void setup() {
+        int[] d = SHAPES.get(shape);
+        int batch = d[0], size = d[1], in = d[3], outChannels = d[4], c = d[5], branches = d[6];
+        patch = d[2];
+        int tokens = (size / patch) * (size / patch);
         SeerRuntime.init();
         arena = Arena.ofShared();
         junk = arena.allocate(256L << 20);
         Random r = new Random(1);
-        x = randn(r, BATCH, IN, SIZE, SIZE);
-        h = Tensor.allocate(arena, DType.F32, BATCH, TOKENS, C);
-        out = Tensor.allocate(arena, DType.F32, BATCH, OUT, SIZE, SIZE);
-        embedWT = randn(r, IN * PATCH * PATCH, C);
-        embedBias = randn(r, C);
-        pos = randn(r, TOKENS, C);
-        mods = randn(r, BATCH, 2 * C);
-        finalWT = randn(r, C, PATCH * PATCH * OUT);
-        finalBias = randn(r, PATCH * PATCH * OUT);
-        Tensor gates = randn(r, BATCH, (long) BRANCHES * C);
+        x = randn(r, batch, in, size, size);
+        h = Tensor.allocate(arena, DType.F32, batch, tokens, c);
+        out = Tensor.allocate(arena, DType.F32, batch, outChannels, size, size);
+        embedWT = randn(r, in * patch * patch, c);
+        embedBias = randn(r, c);
+        pos = randn(r, tokens, c);
+        mods = randn(r, batch, 2 * c);
+        finalWT = randn(r, c, patch * patch * outChannels);
+        finalBias = randn(r, patch * patch * outChannels);
+        Tensor gates = randn(r, batch, (long) branches * c);
         List<TaylorFactors> factors = new ArrayList<>();
         List<GateView> views = new ArrayList<>();
-        for (int b = 0; b < BRANCHES; b++) {
-            TaylorFactors f = TaylorFactors.allocate(arena, DType.F32, Shape.of(BATCH, TOKENS, C), ORDER);
+        for (int b = 0; b < branches; b++) {
+            TaylorFactors f = TaylorFactors.allocate(arena, DType.F32, Shape.of(batch, tokens, c), ORDER);
             for (int o = 0; o <= ORDER; o++) {
-                Kernels.taylorUpdate(Variant.AUTO, f, randn(r, BATCH, TOKENS, C), o, -5f);
+                Kernels.taylorUpdate(Variant.AUTO, f, randn(r, batch, tokens, c), o, -5f);
             }
             factors.add(f);
-            views.add(new GateView(gates, (long) b * C, C));
+            views.add(new GateView(gates, (long) b * c, c));
         }
         stack = new BranchStack(arena, factors, views);
         sums = new ArrayList<>();
         windowGates = new ArrayList<>();
         for (int s = 0; s < WINDOW; s++) {
-            sums.add(TaylorFactors.allocate(arena, DType.F32, Shape.of(BATCH, TOKENS, C), 0));
-            Tensor stepGates = randn(r, BATCH, (long) BRANCHES * C);
+            sums.add(TaylorFactors.allocate(arena, DType.F32, Shape.of(batch, tokens, c), 0));
+            Tensor stepGates = randn(r, batch, (long) branches * c);
             List<GateView> stepViews = new ArrayList<>();
-            for (int b = 0; b < BRANCHES; b++) {
-                stepViews.add(new GateView(stepGates, (long) b * C, C));
+            for (int b = 0; b < branches; b++) {
+                stepViews.add(new GateView(stepGates, (long) b * c, c));
             }
             windowGates.add(stepViews);
         }
         Kernels.taylorForecastSums(Variant.AUTO, sums, stack, windowGates, WINDOW_DELTAS);
-        float[] one = new float[BATCH * C];
+        float[] one = new float[batch * c];
         java.util.Arrays.fill(one, 1f);
-        sumStack = new BranchStack(arena, List.of(sums.getFirst()), List.of(GateView.of(Tensor.ofFloats(arena, one, BATCH, C))));
-        rows = randn(r, BATCH * TOKENS, C);
-        Tensor weight = randn(r, 4 * C, C);
-        panels = Tensor.allocate(arena, DType.F32, DitOps.packedShape(4 * C, C));
+        sumStack = new BranchStack(arena, List.of(sums.getFirst()), List.of(GateView.of(Tensor.ofFloats(arena, one, batch, c))));
+        rows = randn(r, batch * tokens, c);
+        Tensor weight = randn(r, 4 * c, c);
+        panels = Tensor.allocate(arena, DType.F32, DitOps.packedShape(4 * c, c));
         DitOps.packLinear(panels, weight);
-        bias = randn(r, 4 * C);
-        product = Tensor.allocate(arena, DType.F32, BATCH * TOKENS, 4 * C);
+        bias = randn(r, 4 * c);
+        product = Tensor.allocate(arena, DType.F32, batch * tokens, 4 * c);
         a = Torch.wrap(rows).clone();
         w = Torch.wrap(weight).t().contiguous();
-        mm = org.bytedeco.pytorch.global.torch.zeros(new long[] {BATCH * TOKENS, 4 * C});
+        mm = org.bytedeco.pytorch.global.torch.zeros(new long[] {batch * tokens, 4 * c});
     }
 
     /** With {@code cold}: 256 MiB written before each call, so that nothing the call reads is still cached. */
@@ -165,14 +172,14 @@ public class DitStepBench {
     @Benchmark
     public boolean forecastStep() {
         return DitOps.forecastStep(Variant.AUTO, out, h, x, embedWT, embedBias, pos, stack, 2.5f, mods, finalWT, finalBias,
-                PATCH, 1e-6f);
+                patch, 1e-6f);
     }
 
     @Benchmark
     public boolean forecastStepInThreeCalls() {
-        DitOps.patchEmbed(Variant.AUTO, h, x, embedWT, embedBias, pos, PATCH);
+        DitOps.patchEmbed(Variant.AUTO, h, x, embedWT, embedBias, pos, patch);
         boolean finite = Kernels.taylorForecastResidualMulti(Variant.AUTO, h, stack, 2.5f);
-        DitOps.finalLayer(Variant.AUTO, out, h, mods, finalWT, finalBias, PATCH, 1e-6f);
+        DitOps.finalLayer(Variant.AUTO, out, h, mods, finalWT, finalBias, patch, 1e-6f);
         return finite;
     }
 
@@ -186,22 +193,22 @@ public class DitStepBench {
     @Benchmark
     public boolean forecastStepWithSum() {
         return DitOps.forecastStep(Variant.AUTO, out, h, x, embedWT, embedBias, pos, sumStack, 0f, mods, finalWT, finalBias,
-                PATCH, 1e-6f);
+                patch, 1e-6f);
     }
 
-    /** The forecast step's first part alone: x (2, 4, 32, 32) to tokens (2, 256, 384). */
+    /** The forecast step's first part alone: x (B, in, H, W) to tokens (B, T, C). */
     @Benchmark
     public void patchEmbed() {
-        DitOps.patchEmbed(Variant.AUTO, h, x, embedWT, embedBias, pos, PATCH);
+        DitOps.patchEmbed(Variant.AUTO, h, x, embedWT, embedBias, pos, patch);
     }
 
-    /** The forecast step's last part alone: layer norm, modulation and the (384 x 32) map of every token. */
+    /** The forecast step's last part alone: layer norm, modulation and the (C x p*p*out) map of every token. */
     @Benchmark
     public void finalLayer() {
-        DitOps.finalLayer(Variant.AUTO, out, h, mods, finalWT, finalBias, PATCH, 1e-6f);
+        DitOps.finalLayer(Variant.AUTO, out, h, mods, finalWT, finalBias, patch, 1e-6f);
     }
 
-    /** 512 x 384 times 384 x 1536 plus bias: 0.60 GFLOP. */
+    /** tokens x C times C x 4C plus bias (DiT-S/2: 512 x 384 times 384 x 1536, 0.60 GFLOP). */
     @Benchmark
     public void packedProduct() {
         DitOps.linearRows(Variant.AUTO, product, rows, panels, bias);
