@@ -459,7 +459,7 @@ public final class DitModel implements AutoCloseable {
         long C = config.hiddenSize();
         long gateWidth = 2L * config.depth() * C;
         Map<Long, float[]> byPair = new LinkedHashMap<>();
-        List<Long> missing = new ArrayList<>();
+        List<Integer> missing = new ArrayList<>(); // the first row of each pair the memo does not hold
         long[] keys = new long[rows];
         for (int r = 0; r < rows; r++) {
             keys[r] = conditioningKey(timesteps[r], labels[r]);
@@ -467,12 +467,12 @@ public final class DitModel implements AutoCloseable {
                 float[] known = conditioningMemo.get(keys[r]);
                 byPair.put(keys[r], known);
                 if (known == null) {
-                    missing.add(keys[r]);
+                    missing.add(r);
                 }
             }
         }
         if (!missing.isEmpty()) {
-            computeConditioning(missing, byPair);
+            computeConditioning(missing, timesteps, labels, keys, byPair);
         }
         Tensor siluC = Tensor.allocate(arena, DType.F32, rows, C);
         Tensor gates = Tensor.allocate(arena, DType.F32, rows, gateWidth);
@@ -497,23 +497,26 @@ public final class DitModel implements AutoCloseable {
         conditioningMemoFloats.set(0);
     }
 
+    /** One key per (timestep, label): labels are checked to lie in 0..numClasses. */
     private long conditioningKey(long timestep, long label) {
         return timestep * (config.numClasses() + 1L) + label;
     }
 
     /**
-     * The rows of the given pairs, computed together (one product per map for all of them) into byPair, and into
-     * the memo while it has room (a row is never evicted: the memo is filled once and then only read).
+     * The conditioning of the pairs of the given rows, computed together (one product per map for all of them)
+     * into byPair by key, and into the memo while it has room (a row is never evicted: the memo is filled once and
+     * then only read).
      */
-    private void computeConditioning(List<Long> pairs, Map<Long, float[]> byPair) {
-        int n = pairs.size();
+    private void computeConditioning(List<Integer> rowsToCompute, long[] timesteps, long[] labels, long[] keys,
+                                     Map<Long, float[]> byPair) {
+        int n = rowsToCompute.size();
         long C = config.hiddenSize();
         long gateWidth = 2L * config.depth() * C;
         long[] ts = new long[n];
         long[] ys = new long[n];
         for (int i = 0; i < n; i++) {
-            ts[i] = pairs.get(i) / (config.numClasses() + 1L);
-            ys[i] = pairs.get(i) % (config.numClasses() + 1L);
+            ts[i] = timesteps[rowsToCompute.get(i)];
+            ys[i] = labels[rowsToCompute.get(i)];
         }
         try (Arena arena = Arena.ofConfined()) {
             Tensor siluC = siluConditioning(arena, ts, ys);
@@ -529,9 +532,10 @@ public final class DitModel implements AutoCloseable {
                         (int) gateWidth);
                 MemorySegment.copy(finalMods.segment(), ValueLayout.JAVA_FLOAT, i * 2 * C * Float.BYTES, row,
                         (int) (C + gateWidth), (int) (2 * C));
-                byPair.put(pairs.get(i), row);
+                long key = keys[rowsToCompute.get(i)];
+                byPair.put(key, row);
                 if (conditioningMemoFloats.addAndGet(width) <= CONDITIONING_MEMO_BYTES / Float.BYTES
-                        && conditioningMemo.putIfAbsent(pairs.get(i), row) == null) {
+                        && conditioningMemo.putIfAbsent(key, row) == null) {
                     continue;
                 }
                 conditioningMemoFloats.addAndGet(-width); // full, or another thread stored the pair first
