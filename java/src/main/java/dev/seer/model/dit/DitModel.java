@@ -80,11 +80,14 @@ public final class DitModel implements AutoCloseable {
     /**
      * The conditioning of every (timestep, label) pair met so far ({@link #conditionRows}): it depends on nothing
      * else, and a run's steps and a service's repeated runs meet the same pairs again (a guided run of 50 steps
-     * with 10 labels: 550 pairs, whose recomputation took ~3% of a TaylorSeer run of the shipped model). Filled up
-     * to {@link #CONDITIONING_MEMO_BYTES}, then only read.
+     * with 10 labels: 550 pairs, whose recomputation took ~3% of a TaylorSeer run of the shipped model). One
+     * segment a pair: silu(c) (C floats), the blocks' gates (2 depth C), the final shift/scale (2C), back to back,
+     * in native memory that lives as long as the model (off the Java heap, which would keep a multiple of it
+     * committed). Filled up to {@link #CONDITIONING_MEMO_BYTES}, then only read.
      */
-    private final Map<Long, float[]> conditioningMemo = new ConcurrentHashMap<>();
-    private final AtomicLong conditioningMemoFloats = new AtomicLong();
+    private final Map<Long, MemorySegment> conditioningMemo = new ConcurrentHashMap<>();
+    private volatile Arena conditioningArena = Arena.ofShared();
+    private final AtomicLong conditioningArenaBytes = new AtomicLong();
     private volatile boolean closed;
 
     /** The most the conditioning memo holds (DiT-XL/2: 265 KiB a pair, enough for a run of 50 steps and 2 labels). */
@@ -458,13 +461,13 @@ public final class DitModel implements AutoCloseable {
         int rows = timesteps.length;
         long C = config.hiddenSize();
         long gateWidth = 2L * config.depth() * C;
-        Map<Long, float[]> byPair = new LinkedHashMap<>();
+        Map<Long, MemorySegment> byPair = new LinkedHashMap<>();
         List<Integer> missing = new ArrayList<>(); // the first row of each pair the memo does not hold
         long[] keys = new long[rows];
         for (int r = 0; r < rows; r++) {
             keys[r] = conditioningKey(timesteps[r], labels[r]);
             if (!byPair.containsKey(keys[r])) {
-                float[] known = conditioningMemo.get(keys[r]);
+                MemorySegment known = conditioningMemo.get(keys[r]);
                 byPair.put(keys[r], known);
                 if (known == null) {
                     missing.add(r);
@@ -472,29 +475,33 @@ public final class DitModel implements AutoCloseable {
             }
         }
         if (!missing.isEmpty()) {
-            computeConditioning(missing, timesteps, labels, keys, byPair);
+            computeConditioning(arena, missing, timesteps, labels, keys, byPair);
         }
         Tensor siluC = Tensor.allocate(arena, DType.F32, rows, C);
         Tensor gates = Tensor.allocate(arena, DType.F32, rows, gateWidth);
         Tensor finalMods = Tensor.allocate(arena, DType.F32, rows, 2L * C);
+        long f = Float.BYTES;
         for (int r = 0; r < rows; r++) {
-            float[] row = byPair.get(keys[r]); // silu(c) | gates | final shift/scale
-            copyRow(row, 0, siluC, r, C);
-            copyRow(row, C, gates, r, gateWidth);
-            copyRow(row, C + gateWidth, finalMods, r, 2L * C);
+            MemorySegment row = byPair.get(keys[r]); // silu(c) | gates | final shift/scale
+            MemorySegment.copy(row, 0, siluC.segment(), r * C * f, C * f);
+            MemorySegment.copy(row, C * f, gates.segment(), r * gateWidth * f, gateWidth * f);
+            MemorySegment.copy(row, (C + gateWidth) * f, finalMods.segment(), r * 2 * C * f, 2 * C * f);
         }
         return new StepConditioning.Rows(siluC, gates, finalMods);
     }
 
     /** Bytes the conditioning memo holds: one row of silu(c), gates and final shift/scale per pair met. */
     public long conditioningMemoBytes() {
-        return conditioningMemoFloats.get() * Float.BYTES;
+        return conditioningArenaBytes.get();
     }
 
-    /** Empties the conditioning memo (for measuring the computation it saves). */
-    void clearConditioningMemo() {
+    /** Empties the conditioning memo and frees its memory (for measuring what the memo saves). */
+    synchronized void clearConditioningMemo() {
         conditioningMemo.clear();
-        conditioningMemoFloats.set(0);
+        Arena old = conditioningArena;
+        conditioningArena = Arena.ofShared();
+        conditioningArenaBytes.set(0);
+        old.close();
     }
 
     /** One key per (timestep, label): labels are checked to lie in 0..numClasses. */
@@ -503,49 +510,45 @@ public final class DitModel implements AutoCloseable {
     }
 
     /**
-     * The conditioning of the pairs of the given rows, computed together (one product per map for all of them)
-     * into byPair by key, and into the memo while it has room (a row is never evicted: the memo is filled once and
-     * then only read).
+     * The conditioning of the pairs of the given rows, computed together (one product per map for all of them),
+     * into byPair by key: each row in the memo's memory while the memo has room (a row is never evicted: the memo
+     * is filled once and then only read), else in the caller's arena.
      */
-    private void computeConditioning(List<Integer> rowsToCompute, long[] timesteps, long[] labels, long[] keys,
-                                     Map<Long, float[]> byPair) {
+    private void computeConditioning(Arena arena, List<Integer> rowsToCompute, long[] timesteps, long[] labels,
+                                     long[] keys, Map<Long, MemorySegment> byPair) {
         int n = rowsToCompute.size();
         long C = config.hiddenSize();
         long gateWidth = 2L * config.depth() * C;
+        long f = Float.BYTES;
+        long rowBytes = (C + gateWidth + 2 * C) * f;
         long[] ts = new long[n];
         long[] ys = new long[n];
         for (int i = 0; i < n; i++) {
             ts[i] = timesteps[rowsToCompute.get(i)];
             ys[i] = labels[rowsToCompute.get(i)];
         }
-        try (Arena arena = Arena.ofConfined()) {
-            Tensor siluC = siluConditioning(arena, ts, ys);
-            Tensor gates = Tensor.allocate(arena, DType.F32, n, gateWidth);
+        try (Arena scratch = Arena.ofConfined()) {
+            Tensor siluC = siluConditioning(scratch, ts, ys);
+            Tensor gates = Tensor.allocate(scratch, DType.F32, n, gateWidth);
             DitOps.linearRows(Variant.AUTO, gates, siluC, nw.gatePanels(), nw.gateBias());
-            Tensor finalMods = Tensor.allocate(arena, DType.F32, n, 2L * C);
+            Tensor finalMods = Tensor.allocate(scratch, DType.F32, n, 2L * C);
             DitOps.linearRows(Variant.AUTO, finalMods, siluC, nw.finalModPanels(), nw.finalModBias());
-            int width = Math.toIntExact(C + gateWidth + 2L * C);
             for (int i = 0; i < n; i++) {
-                float[] row = new float[width];
-                MemorySegment.copy(siluC.segment(), ValueLayout.JAVA_FLOAT, i * C * Float.BYTES, row, 0, (int) C);
-                MemorySegment.copy(gates.segment(), ValueLayout.JAVA_FLOAT, i * gateWidth * Float.BYTES, row, (int) C,
-                        (int) gateWidth);
-                MemorySegment.copy(finalMods.segment(), ValueLayout.JAVA_FLOAT, i * 2 * C * Float.BYTES, row,
-                        (int) (C + gateWidth), (int) (2 * C));
+                boolean memo = conditioningArenaBytes.addAndGet(rowBytes) <= CONDITIONING_MEMO_BYTES;
+                if (!memo) {
+                    conditioningArenaBytes.addAndGet(-rowBytes);
+                }
+                MemorySegment row = (memo ? conditioningArena : arena).allocate(rowBytes, Float.BYTES);
+                MemorySegment.copy(siluC.segment(), i * C * f, row, 0, C * f);
+                MemorySegment.copy(gates.segment(), i * gateWidth * f, row, C * f, gateWidth * f);
+                MemorySegment.copy(finalMods.segment(), i * 2 * C * f, row, (C + gateWidth) * f, 2 * C * f);
                 long key = keys[rowsToCompute.get(i)];
                 byPair.put(key, row);
-                if (conditioningMemoFloats.addAndGet(width) <= CONDITIONING_MEMO_BYTES / Float.BYTES
-                        && conditioningMemo.putIfAbsent(key, row) == null) {
-                    continue;
+                if (memo) {
+                    conditioningMemo.putIfAbsent(key, row); // another thread's row for the pair: the same bits
                 }
-                conditioningMemoFloats.addAndGet(-width); // full, or another thread stored the pair first
             }
         }
-    }
-
-    /** Row r of t (rows, width) = row[from, from + width). */
-    private static void copyRow(float[] row, long from, Tensor t, int r, long width) {
-        MemorySegment.copy(row, (int) from, t.segment(), ValueLayout.JAVA_FLOAT, r * width * Float.BYTES, (int) width);
     }
 
     /**
@@ -730,7 +733,9 @@ public final class DitModel implements AutoCloseable {
     public synchronized void close() {
         if (!closed) {
             closed = true;
-            clearConditioningMemo();
+            conditioningMemo.clear();
+            conditioningArenaBytes.set(0);
+            conditioningArena.close();
             for (org.bytedeco.pytorch.Tensor t : weights.values()) {
                 t.close();
             }
