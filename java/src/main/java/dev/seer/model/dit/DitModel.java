@@ -82,8 +82,9 @@ public final class DitModel implements AutoCloseable {
      * else, and a run's steps and a service's repeated runs meet the same pairs again (a guided run of 50 steps
      * with 10 labels: 550 pairs, whose recomputation took ~3% of a TaylorSeer run of the shipped model). One
      * segment a pair: silu(c) (C floats), the blocks' gates (2 depth C), the final shift/scale (2C), back to back,
-     * in native memory that lives as long as the model (off the Java heap, which would keep a multiple of it
-     * committed). Filled up to {@link #CONDITIONING_MEMO_BYTES}, then only read.
+     * in native memory that lives as long as the model (on the Java heap the memo failed the soak: the process
+     * kept ~15 MiB more at the end, docs/BENCHMARKS.md). Filled up to {@link #CONDITIONING_MEMO_BYTES}, then only
+     * read.
      */
     private final Map<Long, MemorySegment> conditioningMemo = new ConcurrentHashMap<>();
     private volatile Arena conditioningArena = Arena.ofShared();
