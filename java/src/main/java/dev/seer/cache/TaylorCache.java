@@ -2,15 +2,17 @@ package dev.seer.cache;
 
 import dev.seer.cache.TaylorSeerSchedule.StepPlan;
 import dev.seer.kernel.BranchStack;
-import dev.seer.kernel.GateView;
+import dev.seer.tensor.GateView;
 import dev.seer.kernel.Kernels;
 import dev.seer.kernel.NativeKernels;
 import dev.seer.kernel.TaylorFactors;
 import dev.seer.kernel.Variant;
 import dev.seer.model.BranchHooks;
+import dev.seer.model.FusedStackHooks;
 import dev.seer.model.HookPoint;
 import dev.seer.model.StepContext;
 import dev.seer.tensor.DType;
+import dev.seer.tensor.GateView;
 import dev.seer.tensor.Shape;
 import dev.seer.tensor.Tensor;
 import java.lang.foreign.Arena;
@@ -44,7 +46,7 @@ import org.slf4j.LoggerFactory;
  * step into a full one so the caller can recompute it. Not thread-safe: one instance per run. Both halves of
  * a classifier-free-guidance batch share each entry, as in the official DiT code.
  */
-public final class TaylorCache implements BranchHooks, AutoCloseable {
+public final class TaylorCache implements FusedStackHooks, RunCache {
     private static final Logger LOG = LoggerFactory.getLogger(TaylorCache.class);
 
     private final CachePolicy policy;
@@ -60,17 +62,10 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
     private long forecastBranches;
     private boolean closed;
     private ForecastErrorSink errorSink;
-    /** The whole-stack forecast's tables, in {@link #arena}, for {@link #stackPoints}. */
-    private BranchStack stack;
-    private List<HookPoint> stackPoints;
+    /** The stack forecast's state of each group of hook points the model hands over (one stream and shape). */
+    private final Map<List<HookPoint>, StackGroup> groups = new HashMap<>();
     /** Forecast sums (see the class comment). */
     private ForecastSums forecastSums = ForecastSums.AUTO;
-    /** The sums of loop positions sumsFrom .. sumsFrom + sumsCount - 1, each the only factor of its buffer. */
-    private final List<TaylorFactors> sums = new ArrayList<>();
-    /** One single-branch stack per sum buffer, with a gate of ones: adding it adds the sum unchanged. */
-    private final List<BranchStack> sumStacks = new ArrayList<>();
-    private int sumsFrom;
-    private int sumsCount;
     /** Where the factors and sums come from; null: this cache's arena. */
     private FactorPool pool;
 
@@ -81,15 +76,45 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
         void record(int step, HookPoint point, double relativeL2);
     }
 
+    /**
+     * A group's whole-stack forecast tables, in {@link #arena}, and its forecast sums: the sums of loop positions
+     * sumsFrom .. sumsFrom + sumsCount - 1, each the only factor of its buffer, each with a single-branch stack
+     * whose gate is ones (adding it adds the sum unchanged).
+     */
+    private static final class StackGroup {
+        final BranchStack stack;
+        final List<TaylorFactors> sums = new ArrayList<>();
+        final List<BranchStack> sumStacks = new ArrayList<>();
+        int sumsFrom;
+        int sumsCount;
+
+        StackGroup(BranchStack stack) {
+            this.stack = stack;
+        }
+
+        boolean sumsCover(int position) {
+            return sumsCount > 0 && position >= sumsFrom && position < sumsFrom + sumsCount;
+        }
+    }
+
+    /** The run cache of a FORA or TaylorSeer policy on the run's schedule shape. */
+    static TaylorCache open(CachePolicy policy, CacheRun run) {
+        TaylorCache cache = new TaylorCache(policy, run.schedule().config(run.steps(), policy.interval(), policy.maxOrder()),
+                run.variant());
+        cache.forecastSums(run.forecastSums());
+        cache.factorPool(run.factorPool());
+        if (run.forecastErrors() != null) {
+            cache.measureForecastErrors(run.forecastErrors());
+        }
+        return cache;
+    }
+
     /** A cache with the official DiT schedule for {@code numSteps} steps. */
     public TaylorCache(CachePolicy policy, int numSteps, Variant variant) {
         this(policy, TaylorSeerSchedule.Config.dit(numSteps, policy.interval(), policy.maxOrder()), variant);
     }
 
     public TaylorCache(CachePolicy policy, TaylorSeerSchedule.Config schedule, Variant variant) {
-        if (policy instanceof CachePolicy.None) {
-            throw new IllegalArgumentException("policy 'none' needs no cache; run the model with BranchHooks.NONE");
-        }
         if (schedule.interval() != policy.interval() || schedule.maxOrder() != policy.maxOrder()) {
             throw new IllegalArgumentException("schedule (interval " + schedule.interval() + ", order " + schedule.maxOrder()
                     + ") does not match policy (interval " + policy.interval() + ", order " + policy.maxOrder() + ")");
@@ -111,7 +136,7 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
         current = classifier.next(ctx.step());
         executed.add(current);
         if (current.isFull()) {
-            sumsCount = 0; // the factors change
+            dropSums(); // the factors change
         }
     }
 
@@ -120,7 +145,7 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
      * {@link #close()}. Set it before the first step.
      */
     public void factorPool(FactorPool pool) {
-        if (!factors.isEmpty() || !sums.isEmpty()) {
+        if (!factors.isEmpty() || !groups.isEmpty()) {
             throw new IllegalStateException("the factor pool must be set before the first full step");
         }
         this.pool = pool;
@@ -136,12 +161,34 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
             throw new IllegalArgumentException("forecast sums mode is null; expected auto, on or off");
         }
         forecastSums = mode;
-        sumsCount = 0;
+        dropSums();
     }
 
     /** Whether the step in progress (or just finished) runs every branch. */
     public boolean currentStepIsFull() {
         return current != null && current.isFull();
+    }
+
+    @Override
+    public BranchHooks hooks() {
+        return this;
+    }
+
+    @Override
+    public boolean redoIfNonFinite() {
+        if (!nonFinite) {
+            return false;
+        }
+        redoAsFull();
+        return true;
+    }
+
+    @Override
+    public StepPlan stepDone(StepContext ctx) {
+        if (current == null || current.step() != ctx.step()) {
+            throw new IllegalStateException("step " + ctx.step() + " has not run");
+        }
+        return current;
     }
 
     /** True if the forecast of the step just run produced NaN or Inf. */
@@ -159,7 +206,7 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
         }
         forecastBranches -= factors.size();
         fallbacks.add(current.step());
-        sumsCount = 0;
+        dropSums();
         current = classifier.reclassifyAsFull(current.step());
         executed.set(executed.size() - 1, current);
         LOG.warn("step {}: the Taylor forecast was not finite; recomputing the step in full", current.step());
@@ -199,7 +246,8 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
 
     @Override
     public int stackGateCalls(StepContext ctx) {
-        if (!sumsWanted() || current.isFull() || sumsCover(position()) || !variant.isCpu()) {
+        if (!sumsWanted() || current.isFull() || !variant.isCpu()
+                || groups.values().stream().anyMatch(g -> g.sumsCover(position()))) {
             return 1;
         }
         return 1 + Math.min(classifier.forecastsAhead(), NativeKernels.MAX_SUM_STEPS - 1);
@@ -213,29 +261,36 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
     @Override
     public boolean applyStackIn(StepContext ctx, List<HookPoint> points, List<List<GateView>> gatesByCall, StackPass pass) {
         List<GateView> gates = gatesByCall.getFirst();
-        // A branch's factors never move once allocated: the stack's tables are built once per run and set of
-        // points, and each step only points them at its gates.
-        if (stack == null || !points.equals(stackPoints)) {
+        // A branch's factors never move once allocated: a group's tables are built once per run, and each step
+        // only points them at its gates.
+        StackGroup group = groups.get(points);
+        if (group == null) {
             List<TaylorFactors> branches = new ArrayList<>(points.size());
             for (HookPoint p : points) {
                 branches.add(requireFactors(p));
             }
-            stack = new BranchStack(arena, branches, gates);
-            stackPoints = List.copyOf(points);
-            sumsCount = 0;
+            group = new StackGroup(new BranchStack(arena, branches, gates));
+            groups.put(List.copyOf(points), group);
         }
         int position = position();
-        if (sumsWanted() && !sumsCover(position) && gatesByCall.size() > 1 && stack.dtype() == DType.F32) {
-            prepareSums(gatesByCall, position);
+        if (sumsWanted() && !group.sumsCover(position) && gatesByCall.size() > 1 && group.stack.dtype() == DType.F32) {
+            prepareSums(group, gatesByCall, position);
         }
-        if (sumsCover(position)) {
-            nonFinite |= !pass.run(variant, sumStacks.get(position - sumsFrom), 0f);
+        if (group.sumsCover(position)) {
+            nonFinite |= !pass.run(variant, group.sumStacks.get(position - group.sumsFrom), 0f);
         } else {
-            stack.setGates(gates);
-            nonFinite |= !pass.run(variant, stack, current.delta());
+            group.stack.setGates(gates);
+            nonFinite |= !pass.run(variant, group.stack, current.delta());
         }
         forecastBranches += points.size();
         return true;
+    }
+
+    /** Forgets every group's prepared sums (their memory stays for the next window). */
+    private void dropSums() {
+        for (StackGroup g : groups.values()) {
+            g.sumsCount = 0;
+        }
     }
 
     /** Whether this run's factors (all allocated once a full step has run) call for sums. */
@@ -252,12 +307,8 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
         return classifier.classified() - 1;
     }
 
-    private boolean sumsCover(int position) {
-        return sumsCount > 0 && position >= sumsFrom && position < sumsFrom + sumsCount;
-    }
-
-    /** The stack's forecast sums of the window's steps from position {@code from} on, in one pass. */
-    private void prepareSums(List<List<GateView>> gatesByCall, int from) {
+    /** The group's forecast sums of the window's steps from position {@code from} on, in one pass. */
+    private void prepareSums(StackGroup group, List<List<GateView>> gatesByCall, int from) {
         // no further than this window of forecast steps, whatever the caller handed
         int n = Math.min(gatesByCall.size(), Math.min(1 + classifier.forecastsAhead(), NativeKernels.MAX_SUM_STEPS));
         gatesByCall = gatesByCall.subList(0, n);
@@ -266,20 +317,20 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
         for (int k = 0; k < n; k++) {
             deltas[k] = schedule.stepAt(from + k) - current.lastFull();
         }
-        if (sums.size() < n) {
-            Shape shape = stack.shape();
+        if (group.sums.size() < n) {
+            Shape shape = group.stack.shape();
             float[] one = new float[Math.toIntExact(shape.dim(0) * shape.dim(2))];
             Arrays.fill(one, 1f);
             GateView ones = GateView.of(Tensor.ofFloats(arena, one, shape.dim(0), shape.dim(2)));
-            while (sums.size() < n) {
-                TaylorFactors sum = newFactors(stack.dtype(), shape, 0);
-                sums.add(sum);
-                sumStacks.add(new BranchStack(arena, List.of(sum), List.of(ones)));
+            while (group.sums.size() < n) {
+                TaylorFactors sum = newFactors(group.stack.dtype(), shape, 0);
+                group.sums.add(sum);
+                group.sumStacks.add(new BranchStack(arena, List.of(sum), List.of(ones)));
             }
         }
-        Kernels.taylorForecastSums(variant, sums.subList(0, n), stack, gatesByCall, deltas);
-        sumsFrom = from;
-        sumsCount = n;
+        Kernels.taylorForecastSums(variant, group.sums.subList(0, n), group.stack, gatesByCall, deltas);
+        group.sumsFrom = from;
+        group.sumsCount = n;
     }
 
     /** ||forecast - computed|| / ||computed||, accumulated in double. */
@@ -313,19 +364,21 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
         return factors.get(point.index());
     }
 
-    /** The steps executed so far, as planned (fallbacks appear as full steps). */
+    @Override
     public List<StepPlan> executedPlan() {
         return List.copyOf(executed);
     }
 
-    /** What the run did so far. */
+    @Override
     public CacheStats stats() {
         long bytes = 0;
         for (TaylorFactors f : factors.values()) {
             bytes += f.byteSize();
         }
-        for (TaylorFactors f : sums) {
-            bytes += f.byteSize();
+        for (StackGroup g : groups.values()) {
+            for (TaylorFactors f : g.sums) {
+                bytes += f.byteSize();
+            }
         }
         List<Integer> full = new ArrayList<>();
         List<Integer> forecast = new ArrayList<>();
@@ -346,12 +399,11 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
             try {
                 if (pool != null) {
                     factors.values().forEach(pool::release);
-                    sums.forEach(pool::release);
+                    groups.values().forEach(g -> g.sums.forEach(pool::release));
                 }
             } finally {
                 factors.clear();
-                sums.clear();
-                sumStacks.clear();
+                groups.clear();
                 arena.close();
             }
         }

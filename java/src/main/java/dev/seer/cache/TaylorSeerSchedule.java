@@ -1,5 +1,6 @@
 package dev.seer.cache;
 
+import dev.seer.kernel.NativeKernels;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -28,9 +29,6 @@ import java.util.List;
  */
 public final class TaylorSeerSchedule {
 
-    /** Largest supported Taylor order (the official code's CLI allows any; the paper uses at most 4). */
-    public static final int MAX_ORDER = 4;
-
     private TaylorSeerSchedule() {
     }
 
@@ -51,11 +49,29 @@ public final class TaylorSeerSchedule {
     }
 
     /**
+     * What a model family's official schedule fixes, whatever the interval and order: the direction of its step
+     * index, its warm-up full steps and its derivative gate (see the class comment's table).
+     */
+    public record Shape(Direction direction, int warmupSteps, int derivativeGate) {
+        /** DiT ({@code first_enhance = 2}): counts down, warm-up S-1 and S-2, no derivatives at S-1. */
+        public static final Shape DIT = new Shape(Direction.DOWN, 2, 1);
+        /** FLUX and FLUX-Kontext ({@code first_enhance = 3}): counts up, warm-up 0, 1, 2, no derivatives at 0, 1. */
+        public static final Shape FLUX = new Shape(Direction.UP, 3, 2);
+        /** HunyuanVideo, Wan2.1, HiDream ({@code first_enhance = 1}): counts up, one warm-up step. */
+        public static final Shape VIDEO = new Shape(Direction.UP, 1, 0);
+
+        /** This shape's schedule for S steps, interval N and the given max order. */
+        public Config config(int steps, int interval, int maxOrder) {
+            return new Config(steps, interval, maxOrder, direction, warmupSteps, derivativeGate);
+        }
+    }
+
+    /**
      * A schedule configuration.
      *
      * @param steps          S, the number of network calls, at least 1
      * @param interval       N: after the warm-up each full step is followed by N - 1 forecast steps; at least 1
-     * @param maxOrder       the highest Taylor order, 0..{@value #MAX_ORDER} (0 is FORA: plain reuse)
+     * @param maxOrder       the highest Taylor order, 0..{@value NativeKernels#MAX_ORDER} (0 is FORA: plain reuse)
      * @param direction      the order in which step indices are visited
      * @param warmupSteps    the number of leading loop positions that are always full, at least 1
      * @param derivativeGate the first loop position at which a full step may build derivatives, at least 0
@@ -67,8 +83,8 @@ public final class TaylorSeerSchedule {
         public Config {
             requireAtLeast("steps", steps, 1);
             requireAtLeast("interval", interval, 1);
-            if (maxOrder < 0 || maxOrder > MAX_ORDER) {
-                throw new IllegalArgumentException("maxOrder must be in 0.." + MAX_ORDER + ", found " + maxOrder);
+            if (maxOrder < 0 || maxOrder > NativeKernels.MAX_ORDER) {
+                throw new IllegalArgumentException("maxOrder must be in 0.." + NativeKernels.MAX_ORDER + ", found " + maxOrder);
             }
             if (direction == null) {
                 throw new IllegalArgumentException("direction must not be null");
@@ -86,7 +102,7 @@ public final class TaylorSeerSchedule {
          * @return the configuration
          */
         public static Config dit(int steps, int interval, int maxOrder) {
-            return new Config(steps, interval, maxOrder, Direction.DOWN, 2, 1);
+            return Shape.DIT.config(steps, interval, maxOrder);
         }
 
         /**
@@ -99,7 +115,7 @@ public final class TaylorSeerSchedule {
          * @return the configuration
          */
         public static Config flux(int steps, int interval, int maxOrder) {
-            return new Config(steps, interval, maxOrder, Direction.UP, 3, 2);
+            return Shape.FLUX.config(steps, interval, maxOrder);
         }
 
         /**
@@ -112,7 +128,7 @@ public final class TaylorSeerSchedule {
          * @return the configuration
          */
         public static Config video(int steps, int interval, int maxOrder) {
-            return new Config(steps, interval, maxOrder, Direction.UP, 1, 0);
+            return Shape.VIDEO.config(steps, interval, maxOrder);
         }
 
         /**

@@ -121,14 +121,14 @@ public final class EvalCommand implements Callable<Integer> {
             print(out, "uncached", base, base, FashionEval.score(pr, base, ref, null));
             for (CachePolicy p : list) {
                 FashionEval.Generated g = generate(dit, p);
-                print(out, FashionDemo.label(p), g, base, FashionEval.score(pr, g, ref, base));
+                print(out, p.label(), g, base, FashionEval.score(pr, g, ref, base));
             }
         }
         return 0;
     }
 
     private FashionEval.Generated generate(DitModel dit, CachePolicy p) throws java.io.IOException {
-        String label = FashionDemo.label(p);
+        String label = p.label();
         Path file = null;
         if (keep != null) {
             java.nio.file.Files.createDirectories(keep);

@@ -1,7 +1,6 @@
 package dev.seer.cli;
 
 import dev.seer.cache.CachePolicy;
-import dev.seer.kernel.NativeKernels;
 import dev.seer.sampling.SamplerKind;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -78,27 +77,13 @@ final class OptionChecks {
         }
     }
 
-    /**
-     * A cache policy spec: {@code taylorseer:N:O}, {@code fora:N} or {@code none} (case-insensitive), with
-     * N >= 1 and O in 0..4.
-     */
+    /** A cache policy in the one syntax {@link CachePolicy#parse} reads: {@code none}, {@code fora:N}, {@code taylorseer:N:O}. */
     static CachePolicy policy(String option, String spec) {
-        String allowed = "taylorseer:N:O, fora:N or none, with interval N >= 1 and order O in 0.." + NativeKernels.MAX_ORDER;
-        String[] f = spec.toLowerCase(Locale.ROOT).split(":", -1);
         try {
-            if (f[0].equals("none") && f.length == 1) {
-                return new CachePolicy.None();
-            }
-            if (f[0].equals("taylorseer") && f.length == 3) {
-                return new CachePolicy.TaylorSeer(Integer.parseInt(f[1]), Integer.parseInt(f[2]));
-            }
-            if (f[0].equals("fora") && f.length == 2) {
-                return new CachePolicy.Fora(Integer.parseInt(f[1]));
-            }
+            return CachePolicy.parse(spec);
         } catch (IllegalArgumentException e) {
-            // not a number, or out of range: the one message below says what is allowed
+            throw invalid(option, spec, CachePolicy.syntax());
         }
-        throw invalid(option, spec, allowed);
     }
 
     /** A sampler name: ddim or ddpm (case-insensitive). */
@@ -107,15 +92,6 @@ final class OptionChecks {
             case "ddim" -> SamplerKind.DDIM;
             case "ddpm" -> SamplerKind.DDPM;
             default -> throw invalid(option, name, "ddim or ddpm");
-        };
-    }
-
-    /** The spec {@link #policy} reads back. */
-    static String spec(CachePolicy p) {
-        return switch (p) {
-            case CachePolicy.None none -> "none";
-            case CachePolicy.Fora f -> "fora:" + f.interval();
-            case CachePolicy.TaylorSeer t -> "taylorseer:" + t.interval() + ":" + t.maxOrder();
         };
     }
 

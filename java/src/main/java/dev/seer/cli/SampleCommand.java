@@ -15,9 +15,9 @@ import dev.seer.kernel.NativeKernels;
 import dev.seer.kernel.Variant;
 import dev.seer.model.dit.DitConfig;
 import dev.seer.model.dit.DitModel;
-import dev.seer.sampling.DitPipeline;
+import dev.seer.model.dit.DitPipeline;
 import dev.seer.sampling.RunStats;
-import dev.seer.sampling.SampleRequest;
+import dev.seer.model.dit.SampleRequest;
 import dev.seer.sampling.SampleResult;
 import dev.seer.sampling.SamplerKind;
 import dev.seer.tensor.DType;
@@ -256,8 +256,8 @@ final class SampleCommand implements Callable<Integer> {
             r = FashionDemo.run(dit, probe, request, perClass, outGrid, new ProgressBar(System.err, "uncached  "),
                     new ProgressBar(System.err, "cached    "));
         }
-        FashionDemo.printTable(System.out, r, FashionDemo.label(policy), 10 * perClass, steps, scale);
-        System.out.println("grid: " + outGrid.toAbsolutePath() + " (left: uncached, right: " + FashionDemo.label(policy) + ")");
+        FashionDemo.printTable(System.out, r, policy.label(), 10 * perClass, steps, scale);
+        System.out.println("grid: " + outGrid.toAbsolutePath() + " (left: uncached, right: " + policy.label() + ")");
         return 0;
     }
 

@@ -8,7 +8,7 @@ import dev.seer.eval.ProcessMemory;
 import dev.seer.eval.ShippedModels;
 import dev.seer.eval.Soak;
 import dev.seer.model.dit.DitModel;
-import dev.seer.sampling.SampleRequest;
+import dev.seer.model.dit.SampleRequest;
 import dev.seer.tensor.SeerRuntime;
 import java.io.PrintStream;
 import java.util.Locale;
@@ -141,7 +141,7 @@ final class SoakCommand implements Callable<Integer> {
         o.put("batch", s.batch());
         o.put("steps", s.steps());
         o.put("cfg", s.cfgScale());
-        o.put("policy", OptionChecks.spec(s.policy()));
+        o.put("policy", s.policy().spec());
         o.put("uncached_every", s.uncachedEvery());
         o.put("cached_samplings", r.cached());
         o.put("uncached_samplings", r.uncached());
@@ -182,7 +182,7 @@ final class SoakCommand implements Callable<Integer> {
         Soak.Settings s = r.settings();
         p.printf(Locale.ROOT, "soak: %d samplings of the Fashion-MNIST DiT (%d cached with %s, %d uncached), batch %d, "
                         + "%d DDIM steps, cfg %s, threads %d, %.1f s of sampling%n", s.samplings(), r.cached(),
-                OptionChecks.spec(s.policy()), r.uncached(), s.batch(), s.steps(), s.cfgScale(), SeerRuntime.threads(),
+                s.policy().spec(), r.uncached(), s.batch(), s.steps(), s.cfgScale(), SeerRuntime.threads(),
                 r.seconds());
         p.printf(Locale.ROOT, "%-26s %16s %16s %16s %9s%n", "", "warm-up (" + s.warmup() + ")",
                 "end (" + s.samplings() + ")", "max", "growth");

@@ -1,7 +1,8 @@
 package dev.seer.eval;
 
 import dev.seer.cache.CachePolicy;
-import dev.seer.cache.DitFlops;
+import dev.seer.kernel.NativeKernels;
+import dev.seer.model.dit.DitFlops;
 import dev.seer.cache.TaylorSeerSchedule;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -43,9 +44,9 @@ public final class BenchGrid {
                     need(spec, f, 3, "taylorseer:N:O");
                     for (int n : range(spec, f[1], "N")) {
                         for (int o : range(spec, f[2], "O")) {
-                            if (o > TaylorSeerSchedule.MAX_ORDER) {
+                            if (o > NativeKernels.MAX_ORDER) {
                                 throw new IllegalArgumentException("--policies: '" + spec + "': order must be in 0.."
-                                        + TaylorSeerSchedule.MAX_ORDER + ", found " + o);
+                                        + NativeKernels.MAX_ORDER + ", found " + o);
                             }
                             out.add(new CachePolicy.TaylorSeer(n, o));
                         }

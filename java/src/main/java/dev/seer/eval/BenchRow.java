@@ -36,7 +36,7 @@ public record BenchRow(String family, CachePolicy policy, int steps) {
         return switch (family) {
             case UNCACHED -> "uncached " + steps + " steps";
             case FEWER_STEPS -> steps + " steps";
-            default -> FashionDemo.label(policy);
+            default -> policy.label();
         };
     }
 

@@ -4,10 +4,10 @@ import dev.seer.cache.CachePolicy;
 import dev.seer.io.FashionMnist;
 import dev.seer.io.Images;
 import dev.seer.model.dit.DitModel;
-import dev.seer.sampling.DitPipeline;
+import dev.seer.model.dit.DitPipeline;
 import dev.seer.sampling.ProgressListener;
 import dev.seer.sampling.RunStats;
-import dev.seer.sampling.SampleRequest;
+import dev.seer.model.dit.SampleRequest;
 import dev.seer.sampling.SampleResult;
 import dev.seer.sampling.SamplerKind;
 import java.awt.Color;
@@ -58,7 +58,7 @@ public final class FashionDemo {
         FashionEval.Generated g1 = generated(cached, labels);
         FashionEval.Scores s0 = scores(probe, g0, null);
         FashionEval.Scores s1 = scores(probe, g1, g0);
-        writeGrid(outGrid, g0, g1, classes, perClass, model.config().inputSize(), label(request.policy()));
+        writeGrid(outGrid, g0, g1, classes, perClass, model.config().inputSize(), request.policy().label());
         return new Result(base.stats(), cached.stats(), s0, s1);
     }
 
@@ -97,15 +97,6 @@ public final class FashionDemo {
             ss += Metrics.ssim(a, b, FashionMnist.SIZE, FashionMnist.SIZE);
         }
         return new FashionEval.Scores(cc, Double.NaN, finite == 0 ? Double.POSITIVE_INFINITY : ps / finite, ss / g.count());
-    }
-
-    /** "TaylorSeer N=4 O=2", "FORA N=3", "uncached". */
-    public static String label(CachePolicy p) {
-        return switch (p) {
-            case CachePolicy.None none -> "uncached";
-            case CachePolicy.Fora f -> "FORA N=" + f.interval();
-            case CachePolicy.TaylorSeer t -> "TaylorSeer N=" + t.interval() + " O=" + t.maxOrder();
-        };
     }
 
     static void writeGrid(Path file, FashionEval.Generated left, FashionEval.Generated right, int classes, int perClass,

@@ -3,9 +3,9 @@ package dev.seer.eval;
 import dev.seer.cache.CachePolicy;
 import dev.seer.io.FashionMnist;
 import dev.seer.model.dit.DitModel;
-import dev.seer.sampling.DitPipeline;
+import dev.seer.model.dit.DitPipeline;
 import dev.seer.sampling.ProgressListener;
-import dev.seer.sampling.SampleRequest;
+import dev.seer.model.dit.SampleRequest;
 import dev.seer.sampling.SampleResult;
 import dev.seer.sampling.SamplerKind;
 

@@ -3,7 +3,7 @@ package dev.seer.eval;
 import dev.seer.eval.KernelBench.Layout;
 import dev.seer.eval.KernelBench.Op;
 import dev.seer.kernel.BranchStack;
-import dev.seer.kernel.GateView;
+import dev.seer.tensor.GateView;
 import dev.seer.kernel.Kernels;
 import dev.seer.kernel.TaylorFactors;
 import dev.seer.kernel.Variant;

@@ -1,7 +1,7 @@
 package dev.seer.eval;
 
 import dev.seer.cache.CachePolicy;
-import dev.seer.cache.DitFlops;
+import dev.seer.model.dit.DitFlops;
 import dev.seer.cache.ForecastSums;
 import dev.seer.cache.TaylorCache;
 import dev.seer.cache.TaylorSeerSchedule;
@@ -10,9 +10,9 @@ import dev.seer.kernel.NativeKernels;
 import dev.seer.kernel.Variant;
 import dev.seer.model.dit.DitConfig;
 import dev.seer.model.dit.DitModel;
-import dev.seer.sampling.DitPipeline;
+import dev.seer.model.dit.DitPipeline;
 import dev.seer.sampling.RunStats;
-import dev.seer.sampling.SampleRequest;
+import dev.seer.model.dit.SampleRequest;
 import dev.seer.sampling.SampleResult;
 import dev.seer.sampling.SamplerKind;
 import dev.seer.tensor.DType;

@@ -2,8 +2,8 @@ package dev.seer.eval;
 
 import dev.seer.cache.CachePolicy;
 import dev.seer.model.dit.DitModel;
-import dev.seer.sampling.DitPipeline;
-import dev.seer.sampling.SampleRequest;
+import dev.seer.model.dit.DitPipeline;
+import dev.seer.model.dit.SampleRequest;
 import dev.seer.sampling.SampleResult;
 import dev.seer.sampling.SamplerKind;
 import java.util.ArrayList;

@@ -1,6 +1,7 @@
 package dev.seer.kernel;
 
 import dev.seer.tensor.DType;
+import dev.seer.tensor.GateView;
 import dev.seer.tensor.Shape;
 import dev.seer.tensor.Tensor;
 import java.lang.foreign.Arena;

@@ -1,5 +1,6 @@
 package dev.seer.kernel;
 
+import dev.seer.tensor.GateView;
 import dev.seer.tensor.Shape;
 import dev.seer.tensor.Tensor;
 import java.lang.foreign.Arena;

@@ -1,8 +1,6 @@
 package dev.seer.model;
 
-import dev.seer.kernel.BranchStack;
-import dev.seer.kernel.GateView;
-import dev.seer.kernel.Variant;
+import dev.seer.tensor.GateView;
 import dev.seer.tensor.Tensor;
 import java.util.List;
 
@@ -11,6 +9,11 @@ import java.util.List;
  * over the residual stream x, the branch's gate and a way to compute the branch, and the hooks must leave
  * {@code x = x + gate * branch} (computed, or predicted). Gates, shifts and scales are always computed by the
  * model from the current conditioning. Implementations keep per-run state; one instance serves one sampling run.
+ *
+ * <p>A model may also skip a whole step's branches when the hooks forecast them all ({@link #replacesStack}):
+ * it then hands each group of hook points that share a stream and shape to {@link #applyStack}, in execution
+ * order. A model with a fused pass around the stack (layers before and after it in one native call) offers it
+ * through {@link FusedStackHooks}; every other model still gets correct caching, branch by branch or group by group.
  */
 public interface BranchHooks {
     /** Computes the real branch output, (batch, tokens, channels), contiguous. */
@@ -36,45 +39,15 @@ public interface BranchHooks {
 
     /**
      * If true, the model runs none of the hooked branches this step: it computes every gate and calls
-     * {@link #applyStackIn} once (or, when that returns false, {@link #applyStack} between its own patch embedding
-     * and final layer).
+     * {@link #applyStack} once per group of hook points (one stream and shape), in execution order.
      */
     default boolean replacesStack(StepContext ctx) {
         return false;
     }
 
-    /**
-     * At a step whose stack the hooks replace: how many network calls, this one first, the hooks would like the
-     * gates of in {@link #applyStackIn} (a forecast for several steps at once needs theirs). The model hands as many
-     * as its conditioning covers, at least this call's. Default 1.
-     */
-    default int stackGateCalls(StepContext ctx) {
-        return 1;
-    }
-
-    /** x += sum over all hook points, in execution order, of gate * predicted branch. */
+    /** x += sum over the group's hook points, in execution order, of gate * predicted branch. */
     default void applyStack(StepContext ctx, Tensor x, List<HookPoint> points, List<GateView> gates) {
         throw new UnsupportedOperationException("these hooks do not replace the whole stack");
-    }
-
-    /**
-     * A pass that applies a prepared stack's forecast, supplied by the model so that the layers around the stack
-     * run in the same pass (patch embedding before, final layer after).
-     */
-    @FunctionalInterface
-    interface StackPass {
-        /** Runs the pass with the hooks' kernel variant; returns false if a forecast value was NaN or infinite. */
-        boolean run(Variant variant, BranchStack stack, float delta);
-    }
-
-    /**
-     * As {@link #applyStack}, through the model's own pass; returns false, having done nothing, when these hooks
-     * cannot hand their stack to a pass (the model then calls {@link #applyStack}). {@code gatesByCall.get(0)} holds
-     * this call's gates (one per point), {@code gatesByCall.get(k)} those of the k-th network call after it, for
-     * at most {@link #stackGateCalls} calls; valid during this call only.
-     */
-    default boolean applyStackIn(StepContext ctx, List<HookPoint> points, List<List<GateView>> gatesByCall, StackPass pass) {
-        return false;
     }
 
     /** One hooked residual branch: must leave x = x + gate * branch. */

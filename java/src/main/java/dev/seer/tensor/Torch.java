@@ -2,6 +2,9 @@ package dev.seer.tensor;
 
 import java.lang.foreign.MemorySegment;
 import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Generator;
+import org.bytedeco.pytorch.GeneratorOptional;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 
@@ -53,6 +56,17 @@ public final class Torch {
             this.position = 0;
             this.limit = bytes;
             this.capacity = bytes;
+        }
+    }
+
+    /**
+     * Standard normal float32 values of the given shape from a libtorch CPU generator, seeded like
+     * torch.manual_seed: the same stream as PyTorch's torch.randn on CPU.
+     */
+    public static float[] randn(Generator generator, long... shape) {
+        try (PointerScope scope = new PointerScope()) {
+            org.bytedeco.pytorch.Tensor t = torch.randn(shape, new GeneratorOptional(generator), new TensorOptions(torch.ScalarType.Float));
+            return view(t.contiguous()).toFloatArray();
         }
     }
 }

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.DynamicTest.dynamicTest;
 
 import dev.seer.tensor.DType;
 import dev.seer.tensor.Device;
+import dev.seer.tensor.GateView;
 import dev.seer.tensor.Shape;
 import dev.seer.tensor.Tensor;
 import java.lang.foreign.Arena;

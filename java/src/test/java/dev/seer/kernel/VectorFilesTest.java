@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.seer.io.Safetensors;
 import dev.seer.io.SafetensorsFile;
 import dev.seer.tensor.DType;
+import dev.seer.tensor.GateView;
 import dev.seer.tensor.Shape;
 import dev.seer.tensor.Tensor;
 import java.lang.foreign.Arena;

@@ -2,7 +2,7 @@ package dev.seer.jmh;
 
 import dev.seer.kernel.BranchStack;
 import dev.seer.kernel.DitOps;
-import dev.seer.kernel.GateView;
+import dev.seer.tensor.GateView;
 import dev.seer.kernel.Kernels;
 import dev.seer.kernel.TaylorFactors;
 import dev.seer.kernel.Variant;

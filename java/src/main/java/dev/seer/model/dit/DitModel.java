@@ -5,9 +5,10 @@ import dev.seer.io.Safetensors;
 import dev.seer.io.SafetensorsFile;
 import dev.seer.io.TorchCheckpoints;
 import dev.seer.kernel.DitOps;
-import dev.seer.kernel.GateView;
+import dev.seer.tensor.GateView;
 import dev.seer.kernel.Variant;
 import dev.seer.model.BranchHooks;
+import dev.seer.model.FusedStackHooks;
 import dev.seer.model.HookPoint;
 import dev.seer.model.StepContext;
 import dev.seer.tensor.DType;
@@ -117,6 +118,8 @@ public final class DitModel implements AutoCloseable {
             "final_layer.adaLN_modulation.1.weight");
     /** Weights also kept transposed (inputs x outputs) for the native patch embedding and final layer. */
     private static final List<String> TRANSPOSED = List.of("x_embedder.proj.weight", "final_layer.linear.weight");
+    /** The one residual stream of a DiT: every branch adds to the tokens x. */
+    public static final String STREAM = "x";
     /** The final layer's LayerNorm epsilon (official: elementwise_affine=False, eps=1e-6). */
     private static final float FINAL_NORM_EPS = 1e-6f;
 
@@ -187,8 +190,8 @@ public final class DitModel implements AutoCloseable {
                 Torch.view(nativeLayout.get("final_layer.linear.weight")), Torch.view(weights.get("final_layer.linear.bias")));
         List<HookPoint> points = new ArrayList<>();
         for (int i = 0; i < depth; i++) {
-            points.add(new HookPoint("blocks." + i + ".attn", i, 2 * i));
-            points.add(new HookPoint("blocks." + i + ".mlp", i, 2 * i + 1));
+            points.add(new HookPoint("blocks." + i + ".attn", i, 2 * i, STREAM, config.tokens(), C));
+            points.add(new HookPoint("blocks." + i + ".mlp", i, 2 * i + 1, STREAM, config.tokens(), C));
         }
         this.hookPoints = Collections.unmodifiableList(points);
         this.graph = new DitGraph(config, weights::get, frequencies);
@@ -406,7 +409,7 @@ public final class DitModel implements AutoCloseable {
         BranchHooks h = hooks == null ? BranchHooks.NONE : hooks;
         h.beginStep(ctx);
         // a forecast for several steps at once needs their gates: the run's conditioning holds them
-        int calls = h != BranchHooks.NONE && h.replacesStack(ctx) ? h.stackGateCalls(ctx) : 1;
+        int calls = h instanceof FusedStackHooks fused && fused.replacesStack(ctx) ? fused.stackGateCalls(ctx) : 1;
         StepConditioning.Rows rows = conditioning == null ? null : conditioning.rowsFor(timesteps, labels, calls);
         if (rows != null) {
             // a run's step: its buffers, allocated once per run, and no per-call arena
@@ -575,7 +578,7 @@ public final class DitModel implements AutoCloseable {
                 gatesByCall.add(views);
             }
             List<GateView> views = gatesByCall.getFirst();
-            boolean onePass = hooks.applyStackIn(ctx, hookPoints, gatesByCall, (variant, stack, delta) -> DitOps.forecastStep(
+            boolean onePass = hooks instanceof FusedStackHooks fused && fused.applyStackIn(ctx, hookPoints, gatesByCall, (variant, stack, delta) -> DitOps.forecastStep(
                     variant, out, h, x, nw.embedT(), nw.embedBias(), nw.pos(), stack, delta, conditioning.finalMods(),
                     nw.finalLinearT(), nw.finalLinearBias(), config.patchSize(), FINAL_NORM_EPS));
             if (!onePass) {

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.seer.cache.CachePolicy;
 import dev.seer.cache.TaylorCache;
-import dev.seer.kernel.GateView;
+import dev.seer.tensor.GateView;
 import dev.seer.kernel.Variant;
 import dev.seer.model.BranchHooks;
 import dev.seer.model.HookPoint;

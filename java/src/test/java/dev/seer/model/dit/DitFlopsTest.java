@@ -1,4 +1,4 @@
-package dev.seer.cache;
+package dev.seer.model.dit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.seer.cache.TaylorSeerSchedule.Config;
 import dev.seer.cache.TaylorSeerSchedule.StepKind;
 import dev.seer.cache.TaylorSeerSchedule.StepPlan;
+import dev.seer.cache.TaylorSeerSchedule;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;

@@ -1,5 +1,6 @@
-package dev.seer.cache;
+package dev.seer.model.dit;
 
+import dev.seer.cache.TaylorSeerSchedule;
 import java.util.List;
 
 /**

@@ -1,6 +1,6 @@
-package dev.seer.sampling;
+package dev.seer.model.dit;
 
-import dev.seer.kernel.GateView;
+import dev.seer.tensor.GateView;
 import dev.seer.model.BranchHooks;
 import dev.seer.model.HookPoint;
 import dev.seer.model.StepContext;

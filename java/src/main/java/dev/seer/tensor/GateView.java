@@ -1,6 +1,5 @@
-package dev.seer.kernel;
+package dev.seer.tensor;
 
-import dev.seer.tensor.Tensor;
 
 /**
  * A (batch, channels) gate read in place from a wider (batch, width) tensor, e.g. one chunk of an adaLN
@@ -41,7 +40,8 @@ public record GateView(Tensor storage, long columnOffset, long channels) {
         return storage.shape().dim(1);
     }
 
-    long address() {
+    /** The address of gate[0, 0]. */
+    public long address() {
         return storage.address() + columnOffset * storage.dtype().byteSize();
     }
 }

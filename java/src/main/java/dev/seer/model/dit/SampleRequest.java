@@ -1,9 +1,11 @@
-package dev.seer.sampling;
+package dev.seer.model.dit;
 
 import dev.seer.cache.CachePolicy;
 import dev.seer.cache.ForecastSums;
 import dev.seer.cache.TaylorCache;
 import dev.seer.kernel.Variant;
+import dev.seer.sampling.ProgressListener;
+import dev.seer.sampling.SamplerKind;
 
 /**
  * One sampling run. Defaults are the paper's DiT setting: DDIM, 50 steps, eta 0, CFG 1.5 on channels 0..2.

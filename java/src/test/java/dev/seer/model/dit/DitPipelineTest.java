@@ -1,4 +1,4 @@
-package dev.seer.sampling;
+package dev.seer.model.dit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -11,6 +11,10 @@ import dev.seer.model.BranchHooks;
 import dev.seer.model.StepContext;
 import dev.seer.model.dit.DitConfig;
 import dev.seer.model.dit.DitModel;
+import dev.seer.sampling.DiffusionSteps;
+import dev.seer.sampling.GaussianDiffusion;
+import dev.seer.sampling.SampleResult;
+import dev.seer.sampling.SamplerKind;
 import java.lang.foreign.Arena;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;

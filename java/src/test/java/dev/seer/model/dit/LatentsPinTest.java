@@ -1,4 +1,4 @@
-package dev.seer.sampling;
+package dev.seer.model.dit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
