@@ -220,7 +220,7 @@ final class SampleCommand implements Callable<Integer> {
             }
         }
         List<SampleResult> runs = new ArrayList<>();
-        try (DitPipeline pipeline = new DitPipeline(dit)) {
+        try (DitModel model = dit; DitPipeline pipeline = new DitPipeline(model)) {
             for (int i = 0; i < repeat; i++) {
                 runs.add(pipeline.sample(request));
             }

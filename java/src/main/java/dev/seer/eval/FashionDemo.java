@@ -51,15 +51,16 @@ public final class FashionDemo {
         for (int i = 0; i < n; i++) {
             labels[i] = i / perClass;
         }
-        DitPipeline pipeline = new DitPipeline(model, ShippedModels.CLIP_DENOISED);
-        SampleResult base = pipeline.sample(with(request, labels, new CachePolicy.None(), uncachedProgress));
-        SampleResult cached = pipeline.sample(with(request, labels, request.policy(), cachedProgress));
-        FashionEval.Generated g0 = generated(base, labels);
-        FashionEval.Generated g1 = generated(cached, labels);
-        FashionEval.Scores s0 = scores(probe, g0, null);
-        FashionEval.Scores s1 = scores(probe, g1, g0);
-        writeGrid(outGrid, g0, g1, classes, perClass, model.config().inputSize(), request.policy().label());
-        return new Result(base.stats(), cached.stats(), s0, s1);
+        try (DitPipeline pipeline = new DitPipeline(model, ShippedModels.CLIP_DENOISED)) {
+            SampleResult base = pipeline.sample(with(request, labels, new CachePolicy.None(), uncachedProgress));
+            SampleResult cached = pipeline.sample(with(request, labels, request.policy(), cachedProgress));
+            FashionEval.Generated g0 = generated(base, labels);
+            FashionEval.Generated g1 = generated(cached, labels);
+            FashionEval.Scores s0 = scores(probe, g0, null);
+            FashionEval.Scores s1 = scores(probe, g1, g0);
+            writeGrid(outGrid, g0, g1, classes, perClass, model.config().inputSize(), request.policy().label());
+            return new Result(base.stats(), cached.stats(), s0, s1);
+        }
     }
 
     private static SampleRequest with(SampleRequest r, long[] labels, CachePolicy policy, ProgressListener listener) {
@@ -154,8 +155,10 @@ public final class FashionDemo {
         for (int i = 0; i < n; i++) {
             labels[i] = i / perClass;
         }
-        SampleResult r = new DitPipeline(model, ShippedModels.CLIP_DENOISED).sample(SampleRequest.builder(labels).steps(steps).sampler(SamplerKind.DDIM)
-                .cfgScale(cfg).seed(seed).build());
+        SampleResult r;
+        try (DitPipeline pipeline = new DitPipeline(model, ShippedModels.CLIP_DENOISED)) {
+            r = pipeline.sample(SampleRequest.builder(labels).steps(steps).sampler(SamplerKind.DDIM).cfgScale(cfg).seed(seed).build());
+        }
         FashionEval.Generated g = generated(r, labels);
         int hw = size * size;
         Images.Grid grid = Images.grid(classes, perClass).scale(2).rowLabels(FashionMnist.CLASS_NAMES.subList(0, classes));

@@ -70,25 +70,26 @@ public final class FashionEval {
         double seconds = 0;
         double flops = 0;
         double flopsOfficial = 0;
-        DitPipeline pipeline = new DitPipeline(model, ShippedModels.CLIP_DENOISED);
-        int done = 0;
-        for (int from = 0, c = 0; from < n; from += chunk, c++) {
-            int b = Math.min(chunk, n - from);
-            long[] y = java.util.Arrays.copyOfRange(labels, from, from + b);
-            SampleRequest req = SampleRequest.builder(y).steps(steps).sampler(sampler).eta(eta).cfgScale(cfg)
-                    .policy(policy).seed(seed + c).build();
-            SampleResult r = pipeline.sample(req);
-            float[] x = r.latents();
-            for (int k = 0; k < x.length; k++) {
-                images[from * per + k] = Math.max(-1f, Math.min(1f, x[k]));
+        try (DitPipeline pipeline = new DitPipeline(model, ShippedModels.CLIP_DENOISED)) {
+            int done = 0;
+            for (int from = 0, c = 0; from < n; from += chunk, c++) {
+                int b = Math.min(chunk, n - from);
+                long[] y = java.util.Arrays.copyOfRange(labels, from, from + b);
+                SampleRequest req = SampleRequest.builder(y).steps(steps).sampler(sampler).eta(eta).cfgScale(cfg)
+                        .policy(policy).seed(seed + c).build();
+                SampleResult r = pipeline.sample(req);
+                float[] x = r.latents();
+                for (int k = 0; k < x.length; k++) {
+                    images[from * per + k] = Math.max(-1f, Math.min(1f, x[k]));
+                }
+                seconds += r.stats().seconds();
+                flops += r.stats().flopsActual();
+                flopsOfficial += r.stats().flopsOfficial();
+                done += b;
+                listener.onStep(done, n, true);
             }
-            seconds += r.stats().seconds();
-            flops += r.stats().flopsActual();
-            flopsOfficial += r.stats().flopsOfficial();
-            done += b;
-            listener.onStep(done, n, true);
+            return new Generated(images, labels, seconds, flops, flopsOfficial);
         }
-        return new Generated(images, labels, seconds, flops, flopsOfficial);
     }
 
     /** Scores of one set of samples. */

@@ -315,65 +315,66 @@ public final class PolicyBench {
         listener.progress(done[0], total, "measuring the machine's limits");
         Machine machine = measureMachine(report, s.limitSeconds());
 
-        DitPipeline pipeline = new DitPipeline(model, s.clipDenoised());
-        long[] labels = labels(s.batch(), model.config().numClasses());
-        // Warm-up: every row once, so that the JIT has compiled every row's paths and the allocator has settled
-        // (with a warm-up of two rows only, the first timed round still ran the uncached row twice as slow).
-        for (int i = 0; i < warmups; i++) {
-            BenchRow r = s.rows().get(i);
-            listener.progress(done[0], total, "warm-up: " + r.label());
-            pipeline.sample(request(s, r, labels, null));
-            tick.run();
-        }
-        boolean peakResettable = ProcessMemory.resetPeak();
-        for (int rep = 0; rep < s.repeats(); rep++) {
-            for (RowResult row : report.rows) {
-                listener.progress(done[0], total, "timing " + (rep + 1) + "/" + s.repeats() + ": " + row.row.label());
-                if (peakResettable) {
-                    ProcessMemory.resetPeak();
-                }
-                SampleResult res = pipeline.sample(request(s, row.row, labels, null));
-                row.runs.add(res.stats());
-                if (peakResettable) {
-                    row.peakRssBytes = Math.max(row.peakRssBytes, ProcessMemory.peakResidentBytes());
-                }
+        try (DitPipeline pipeline = new DitPipeline(model, s.clipDenoised())) {
+            long[] labels = labels(s.batch(), model.config().numClasses());
+            // Warm-up: every row once, so that the JIT has compiled every row's paths and the allocator has settled
+            // (with a warm-up of two rows only, the first timed round still ran the uncached row twice as slow).
+            for (int i = 0; i < warmups; i++) {
+                BenchRow r = s.rows().get(i);
+                listener.progress(done[0], total, "warm-up: " + r.label());
+                pipeline.sample(request(s, r, labels, null));
                 tick.run();
             }
-            if (!s.measuresQuality() && rep == s.repeats() - 1) {
-                report.rows.forEach(r -> r.complete = true);
-            }
-            listener.updated(report);
-        }
-        report.limits = limits(report, machine);
-        listener.updated(report);
-
-        if (s.measuresQuality()) {
-            FashionEval.Generated base = null;
-            for (RowResult row : report.rows) {
-                String what = "quality: " + row.row.label();
-                int before = done[0];
-                FashionEval.Generated g = FashionEval.generate(model, s.samples(), row.row.steps(), s.sampler(), s.eta(),
-                        s.cfg(), row.row.policy(), s.seed(), s.chunk(), (d, t, full) -> listener.progress(
-                                before + (d + s.chunk() - 1) / s.chunk(), total, what + " " + d + "/" + t));
-                done[0] = before + chunksPerRow;
-                // The first row is the uncached baseline: scored alone, then the reference of every other row.
-                row.scores = FashionEval.score(probe, g, reference, base);
-                if (base == null) {
-                    base = g;
+            boolean peakResettable = ProcessMemory.resetPeak();
+            for (int rep = 0; rep < s.repeats(); rep++) {
+                for (RowResult row : report.rows) {
+                    listener.progress(done[0], total, "timing " + (rep + 1) + "/" + s.repeats() + ": " + row.row.label());
+                    if (peakResettable) {
+                        ProcessMemory.resetPeak();
+                    }
+                    SampleResult res = pipeline.sample(request(s, row.row, labels, null));
+                    row.runs.add(res.stats());
+                    if (peakResettable) {
+                        row.peakRssBytes = Math.max(row.peakRssBytes, ProcessMemory.peakResidentBytes());
+                    }
+                    tick.run();
                 }
-                row.complete = true;
+                if (!s.measuresQuality() && rep == s.repeats() - 1) {
+                    report.rows.forEach(r -> r.complete = true);
+                }
                 listener.updated(report);
             }
-        }
-
-        if (s.errorRow() != null) {
-            listener.progress(done[0], total, "forecast error: " + s.errorRow().label());
-            report.errorMap = errorMap(pipeline, s, labels);
-            tick.run();
+            report.limits = limits(report, machine);
             listener.updated(report);
+
+            if (s.measuresQuality()) {
+                FashionEval.Generated base = null;
+                for (RowResult row : report.rows) {
+                    String what = "quality: " + row.row.label();
+                    int before = done[0];
+                    FashionEval.Generated g = FashionEval.generate(model, s.samples(), row.row.steps(), s.sampler(), s.eta(),
+                            s.cfg(), row.row.policy(), s.seed(), s.chunk(), (d, t, full) -> listener.progress(
+                                    before + (d + s.chunk() - 1) / s.chunk(), total, what + " " + d + "/" + t));
+                    done[0] = before + chunksPerRow;
+                    // The first row is the uncached baseline: scored alone, then the reference of every other row.
+                    row.scores = FashionEval.score(probe, g, reference, base);
+                    if (base == null) {
+                        base = g;
+                    }
+                    row.complete = true;
+                    listener.updated(report);
+                }
+            }
+
+            if (s.errorRow() != null) {
+                listener.progress(done[0], total, "forecast error: " + s.errorRow().label());
+                report.errorMap = errorMap(pipeline, s, labels);
+                tick.run();
+                listener.updated(report);
+            }
+            listener.progress(total, total, "done");
+            return report;
         }
-        listener.progress(total, total, "done");
-        return report;
     }
 
     private static SampleRequest request(Settings s, BenchRow r, long[] labels,

@@ -124,44 +124,44 @@ public final class Soak {
         for (int i = 0; i < labels.length; i++) {
             labels[i] = i % classes;
         }
-        // Not closed here: closing a pipeline closes its model, which belongs to the caller.
-        DitPipeline pipeline = new DitPipeline(model, ShippedModels.CLIP_DENOISED);
-        List<Reading> trace = new ArrayList<>();
-        ProcessMemory warm = null;
-        ProcessMemory max = null;
-        if (s.warmup() == 0) {
-            warm = record(trace, 0, listener).memory();
-            max = warm;
-        }
-        int cached = 0;
-        int uncached = 0;
-        long fallbacks = 0;
-        double seconds = 0;
-        for (int i = 0; i < s.samplings(); i++) {
-            boolean plain = s.uncached(i);
-            SampleRequest req = SampleRequest.builder(labels).steps(s.steps()).sampler(SamplerKind.DDIM)
-                    .cfgScale(s.cfgScale()).policy(plain ? new CachePolicy.None() : s.policy()).seed(s.seed() + i).build();
-            long t0 = System.nanoTime();
-            SampleResult r = pipeline.sample(req);
-            double dt = (System.nanoTime() - t0) / 1e9;
-            seconds += dt;
-            fallbacks += r.stats().nonFiniteFallbacks().size();
-            if (plain) {
-                uncached++;
-            } else {
-                cached++;
-            }
-            int done = i + 1;
-            listener.sampled(done, s.samplings(), plain, dt);
-            if (done == s.warmup()) {
-                warm = record(trace, done, listener).memory();
+        try (DitPipeline pipeline = new DitPipeline(model, ShippedModels.CLIP_DENOISED)) {
+            List<Reading> trace = new ArrayList<>();
+            ProcessMemory warm = null;
+            ProcessMemory max = null;
+            if (s.warmup() == 0) {
+                warm = record(trace, 0, listener).memory();
                 max = warm;
-            } else if (done > s.warmup() && (done % s.readEvery() == 0 || done == s.samplings())) {
-                max = max.max(record(trace, done, listener).memory());
             }
+            int cached = 0;
+            int uncached = 0;
+            long fallbacks = 0;
+            double seconds = 0;
+            for (int i = 0; i < s.samplings(); i++) {
+                boolean plain = s.uncached(i);
+                SampleRequest req = SampleRequest.builder(labels).steps(s.steps()).sampler(SamplerKind.DDIM)
+                        .cfgScale(s.cfgScale()).policy(plain ? new CachePolicy.None() : s.policy()).seed(s.seed() + i).build();
+                long t0 = System.nanoTime();
+                SampleResult r = pipeline.sample(req);
+                double dt = (System.nanoTime() - t0) / 1e9;
+                seconds += dt;
+                fallbacks += r.stats().nonFiniteFallbacks().size();
+                if (plain) {
+                    uncached++;
+                } else {
+                    cached++;
+                }
+                int done = i + 1;
+                listener.sampled(done, s.samplings(), plain, dt);
+                if (done == s.warmup()) {
+                    warm = record(trace, done, listener).memory();
+                    max = warm;
+                } else if (done > s.warmup() && (done % s.readEvery() == 0 || done == s.samplings())) {
+                    max = max.max(record(trace, done, listener).memory());
+                }
+            }
+            ProcessMemory end = trace.getLast().memory();
+            return new Report(s, warm, end, max, List.copyOf(trace), cached, uncached, seconds, fallbacks);
         }
-        ProcessMemory end = trace.getLast().memory();
-        return new Report(s, warm, end, max, List.copyOf(trace), cached, uncached, seconds, fallbacks);
     }
 
     private static Reading record(List<Reading> trace, int done, Listener listener) {

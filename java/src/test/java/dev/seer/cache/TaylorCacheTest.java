@@ -101,7 +101,8 @@ class TaylorCacheTest {
     @Test
     void concurrentSamplingsEqualTheSameSamplingsRunOneAfterAnother() throws Exception {
         try (Arena arena = Arena.ofShared();
-             DitPipeline pipeline = new DitPipeline(DitModel.fromStateDict(TINY, DitModel.randomStateDict(TINY, 4, arena)))) {
+             DitModel model = DitModel.fromStateDict(TINY, DitModel.randomStateDict(TINY, 4, arena));
+             DitPipeline pipeline = new DitPipeline(model)) {
             List<SampleRequest> requests = new ArrayList<>();
             for (int i = 0; i < 4; i++) {
                 requests.add(SampleRequest.builder(i, 4 - i).steps(20).seed(100 + i)

@@ -29,10 +29,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.Generator;
-import org.bytedeco.pytorch.GeneratorOptional;
 import org.bytedeco.pytorch.InferenceMode;
-import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
@@ -722,14 +719,6 @@ public final class DitModel implements AutoCloseable {
         } else {
             hooks.residual(point, ctx, xView, new GateView(gatesView, gateOffset, config.hiddenSize()),
                     () -> Torch.view(branch.compute().contiguous()));
-        }
-    }
-
-    /** A libtorch CPU generator, seeded like torch.manual_seed (same normal stream as PyTorch on CPU). */
-    public static float[] randn(Generator generator, long... shape) {
-        try (PointerScope scope = new PointerScope()) {
-            org.bytedeco.pytorch.Tensor t = torch.randn(shape, new GeneratorOptional(generator), new TensorOptions(torch.ScalarType.Float));
-            return Torch.view(t.contiguous()).toFloatArray();
         }
     }
 

@@ -12,6 +12,7 @@ import dev.seer.model.StepContext;
 import dev.seer.model.dit.DitConfig;
 import dev.seer.model.dit.DitModel;
 import dev.seer.sampling.DiffusionSteps;
+import dev.seer.tensor.Torch;
 import dev.seer.sampling.GaussianDiffusion;
 import dev.seer.sampling.SampleResult;
 import dev.seer.sampling.SamplerKind;
@@ -24,17 +25,20 @@ import org.junit.jupiter.api.Test;
 class DitPipelineTest {
     static final DitConfig TINY = new DitConfig(8, 2, 4, 64, 3, 4, 4.0, 0.1, 10, true);
     static Arena arena;
+    static DitModel model;
     static DitPipeline pipeline;
 
     @BeforeAll
     static void load() {
         arena = Arena.ofShared();
-        pipeline = new DitPipeline(DitModel.fromStateDict(TINY, DitModel.randomStateDict(TINY, 3, arena)));
+        model = DitModel.fromStateDict(TINY, DitModel.randomStateDict(TINY, 3, arena));
+        pipeline = new DitPipeline(model);
     }
 
     @AfterAll
     static void close() {
         pipeline.close();
+        model.close();
         arena.close();
     }
 
@@ -64,7 +68,7 @@ class DitPipelineTest {
     void keptFactorMemoryChangesNoBit() {
         SampleRequest o2 = request(new CachePolicy.TaylorSeer(4, 2)).build();
         SampleRequest fora = request(new CachePolicy.Fora(3)).forecastSums(ForecastSums.ON).build();
-        try (DitPipeline fresh = new DitPipeline(DitModel.fromStateDict(TINY, pipeline.model().stateDict()))) {
+        try (DitModel copy = DitModel.fromStateDict(TINY, pipeline.model().stateDict()); DitPipeline fresh = new DitPipeline(copy)) {
             float[] first = fresh.sample(o2).latents();
             long kept = fresh.keptFactorBytes();
             assertTrue(kept > 0, "a finished run's factors are kept");
@@ -148,7 +152,7 @@ class DitPipelineTest {
         DiffusionSteps steps = new DiffusionSteps(diffusion);
         var gen = org.bytedeco.pytorch.global.torch.createCPUGenerator(req.seed());
         int per = 4 * 8 * 8;
-        float[] img = DitModel.randn(gen, 2, 4, 8, 8);
+        float[] img = Torch.randn(gen, 2, 4, 8, 8);
         long[] labels = {1, 7, 10, 10};
         for (int i = 49; i >= 0; i--) {
             float[] xIn = new float[4 * per];
@@ -167,7 +171,7 @@ class DitPipelineTest {
                     eps[b * per + k] = ch < 3 ? uncond + 1.5f * (cond - uncond) : cond;
                 }
             }
-            float[] noise = java.util.Arrays.copyOf(DitModel.randn(gen, 4, 4, 8, 8), 2 * per);
+            float[] noise = java.util.Arrays.copyOf(Torch.randn(gen, 4, 4, 8, 8), 2 * per);
             img = steps.ddim(img, eps, i, 0, noise);
         }
         return img;

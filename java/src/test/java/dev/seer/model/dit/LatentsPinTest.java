@@ -53,7 +53,7 @@ class LatentsPinTest {
 
     @Test
     void shippedModel() throws Exception {
-        try (DitPipeline pipeline = new DitPipeline(ShippedModels.fashionDit(), ShippedModels.CLIP_DENOISED)) {
+        try (DitModel model = ShippedModels.fashionDit(); DitPipeline pipeline = new DitPipeline(model, ShippedModels.CLIP_DENOISED)) {
             Map<String, String> got = run(pipeline, SampleRequest.builder(0, 3, 7).steps(30).cfgScale(ShippedModels.DIT_CFG).seed(5));
             assertEquals(Map.of("none", "847b331cbff04df8", "fora:3", "909de9ae84804874", "taylorseer:4:2", "90e3da04e964d899",
                     "taylorseer:5:2+sums", "47a462fc89e9ec7f"), got);
@@ -64,7 +64,8 @@ class LatentsPinTest {
     void ditS2() throws Exception {
         DitConfig config = DitConfig.preset("DiT-S/2");
         try (Arena arena = Arena.ofShared();
-             DitPipeline pipeline = new DitPipeline(DitModel.fromStateDict(config, DitModel.randomStateDict(config, 7, arena)))) {
+             DitModel model = DitModel.fromStateDict(config, DitModel.randomStateDict(config, 7, arena));
+             DitPipeline pipeline = new DitPipeline(model)) {
             Map<String, String> got = run(pipeline, SampleRequest.builder(207).steps(12).seed(1));
             assertEquals(Map.of("none", "cd24e71a6731a6ef", "fora:3", "6cd6839cd11c7e53", "taylorseer:4:2", "41cc66793f0b6f58",
                     "taylorseer:5:2+sums", "bbf73c4410470376"), got);
