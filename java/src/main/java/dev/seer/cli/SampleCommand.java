@@ -92,14 +92,17 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--noise", description = "An existing safetensors file with tensor 'noise' (n, C, H, W) float32 and optionally 'labels' (n) int64. Default: none, noise from --seed.")
     Path noise;
 
-    @Option(names = "--cache", defaultValue = "taylorseer", description = "Cache policy: none, fora or taylorseer. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--policy", paramLabel = "SPEC", description = "Cache policy: none, fora:N or taylorseer:N:O (N >= 1: a full step every N steps after the warm-up; O in 0..4: the Taylor order). Default: taylorseer:4:4 (official), or what --cache/--interval/--order say.")
+    String policySpec;
+
+    @Option(names = "--cache", description = "Shorthand for --policy: none, fora or taylorseer, with --interval and --order. Default: taylorseer.")
     String cache;
 
-    @Option(names = "--interval", defaultValue = "4", description = "Full step every N steps after the warm-up, 1..1000. Default: ${DEFAULT-VALUE} (official).")
-    int interval;
+    @Option(names = "--interval", description = "With --cache: full step every N steps after the warm-up, 1..1000. Default: 4 (official).")
+    Integer interval;
 
-    @Option(names = "--order", defaultValue = "4", description = "TaylorSeer max order, 0..4. Default: ${DEFAULT-VALUE} (official).")
-    int order;
+    @Option(names = "--order", description = "With --cache taylorseer: max Taylor order, 0..4. Default: 4 (official).")
+    Integer order;
 
     @Option(names = "--variant", defaultValue = "auto", description = "Kernel variant: auto, ref, avx2, avx512. Default: ${DEFAULT-VALUE}.")
     String variant;
@@ -232,7 +235,7 @@ final class SampleCommand implements Callable<Integer> {
         if (outLatents != null) {
             try (Arena arena = Arena.ofConfined()) {
                 Tensor t = Tensor.ofFloats(arena, result.latents(), result.shape().toArray());
-                Safetensors.write(outLatents, Map.of("sample", t), Map.of("policy", policy.toString(), "steps", String.valueOf(steps)));
+                Safetensors.write(outLatents, Map.of("sample", t), Map.of("policy", policy.spec(), "steps", String.valueOf(steps)));
             }
         }
         if (outImage != null) {
@@ -280,6 +283,7 @@ final class SampleCommand implements Callable<Integer> {
             ObjectNode o = om.createObjectNode();
             o.put("model", model);
             o.put("policy", policy.name());
+            o.put("spec", policy.spec());
             o.put("interval", policy.interval());
             o.put("order", policy.maxOrder());
             o.put("steps", steps);
@@ -319,6 +323,25 @@ final class SampleCommand implements Callable<Integer> {
         }
     }
 
+    /** --policy, or its shorthand --cache/--interval/--order (not both). */
+    private CachePolicy parsePolicy() {
+        if (policySpec != null) {
+            if (cache != null || interval != null || order != null) {
+                throw OptionChecks.invalid("--policy", policySpec, "either --policy or --cache/--interval/--order, not both");
+            }
+            return OptionChecks.policy("--policy", policySpec);
+        }
+        int n = interval == null ? 4 : interval;
+        int o = order == null ? 4 : order;
+        OptionChecks.range("--interval", n, 1, 1000);
+        OptionChecks.range("--order", o, 0, NativeKernels.MAX_ORDER);
+        String name = cache == null ? "taylorseer" : cache.toLowerCase(Locale.ROOT);
+        if (!CachePolicy.KINDS.containsKey(name)) {
+            throw OptionChecks.invalid("--cache", cache, String.join(", ", CachePolicy.KINDS.keySet()));
+        }
+        return CachePolicy.of(name, n, o);
+    }
+
     /** The options both paths use: ranges, names, the cache policy. */
     private void validateCommon() {
         OptionChecks.range("--steps", steps, 1, 1000);
@@ -327,14 +350,7 @@ final class SampleCommand implements Callable<Integer> {
         if (cfg != null) {
             OptionChecks.finiteRange("--cfg", cfg, 0, Double.MAX_VALUE);
         }
-        OptionChecks.range("--interval", interval, 1, 1000);
-        OptionChecks.range("--order", order, 0, NativeKernels.MAX_ORDER);
-        policy = switch (cache.toLowerCase(Locale.ROOT)) {
-            case "none" -> new CachePolicy.None();
-            case "fora" -> new CachePolicy.Fora(interval);
-            case "taylorseer" -> new CachePolicy.TaylorSeer(interval, order);
-            default -> throw OptionChecks.invalid("--cache", cache, "none, fora or taylorseer");
-        };
+        policy = parsePolicy();
         variantChoice = parseVariant(variant);
         forecastSumsChoice = parseForecastSums(forecastSums);
         OptionChecks.range("--per-class", perClass, 1, 100);

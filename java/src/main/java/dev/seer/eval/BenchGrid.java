@@ -1,13 +1,11 @@
 package dev.seer.eval;
 
 import dev.seer.cache.CachePolicy;
-import dev.seer.kernel.NativeKernels;
 import dev.seer.model.dit.DitFlops;
 import dev.seer.cache.TaylorSeerSchedule;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -24,7 +22,10 @@ public final class BenchGrid {
     private BenchGrid() {
     }
 
-    /** Parses grid specs into cached policies, in order, without duplicates; rejects unknown names and empty grids. */
+    /**
+     * Parses grid specs into cached policies, in order, without duplicates: each spec is a policy in
+     * {@link CachePolicy#parse}'s syntax whose numbers may be ranges a..b. Rejects unknown names and empty grids.
+     */
     public static List<CachePolicy> parse(List<String> specs) {
         if (specs == null || specs.isEmpty()) {
             throw new IllegalArgumentException("--policies: the grid is empty; give at least one of fora:N, taylorseer:N:O "
@@ -32,28 +33,30 @@ public final class BenchGrid {
         }
         Set<CachePolicy> out = new LinkedHashSet<>();
         for (String spec : specs) {
-            String[] f = spec.trim().toLowerCase(Locale.ROOT).split(":", -1);
-            switch (f[0]) {
-                case "fora" -> {
-                    need(spec, f, 2, "fora:N");
-                    for (int n : range(spec, f[1], "N")) {
-                        out.add(new CachePolicy.Fora(n));
+            String[] f = spec.trim().split(":", -1);
+            List<String> expanded = List.of(f[0]);
+            for (int i = 1; i < f.length; i++) {
+                List<String> next = new ArrayList<>();
+                for (String prefix : expanded) {
+                    for (int v : range(spec, f[i], i == 1 ? "N" : "O")) {
+                        next.add(prefix + ":" + v);
                     }
                 }
-                case "taylorseer" -> {
-                    need(spec, f, 3, "taylorseer:N:O");
-                    for (int n : range(spec, f[1], "N")) {
-                        for (int o : range(spec, f[2], "O")) {
-                            if (o > NativeKernels.MAX_ORDER) {
-                                throw new IllegalArgumentException("--policies: '" + spec + "': order must be in 0.."
-                                        + NativeKernels.MAX_ORDER + ", found " + o);
-                            }
-                            out.add(new CachePolicy.TaylorSeer(n, o));
-                        }
-                    }
+                expanded = next;
+            }
+            for (String one : expanded) {
+                CachePolicy p;
+                try {
+                    p = CachePolicy.parse(one);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("--policies: '" + spec + "': " + e.getMessage()
+                            + " (N and O may be ranges a..b)");
                 }
-                default -> throw new IllegalArgumentException("--policies: unknown policy '" + f[0] + "' in '" + spec
-                        + "'; expected fora:N or taylorseer:N:O (N and O may be ranges a..b)");
+                if (p instanceof CachePolicy.None) {
+                    throw new IllegalArgumentException("--policies: '" + spec + "': the uncached row is always the first;"
+                            + " give cached policies only");
+                }
+                out.add(p);
             }
         }
         return List.copyOf(out);
@@ -86,13 +89,6 @@ public final class BenchGrid {
     public static int equalFlopsSteps(CachePolicy p, int steps, DitFlops.Config flops) {
         double speedup = DitFlops.officialSpeedup(TaylorSeerSchedule.plan(steps, p.interval(), p.maxOrder()), flops);
         return (int) Math.max(1, Math.round(steps / speedup));
-    }
-
-    private static void need(String spec, String[] f, int parts, String form) {
-        if (f.length != parts) {
-            throw new IllegalArgumentException("--policies: '" + spec + "' is not of the form " + form
-                    + " (N and O may be ranges a..b)");
-        }
     }
 
     private static List<Integer> range(String spec, String s, String what) {

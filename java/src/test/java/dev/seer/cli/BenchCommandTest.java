@@ -90,7 +90,7 @@ class BenchCommandTest {
 
     @ParameterizedTest
     @CsvSource(delimiter = ';', value = {
-        "--policies=teacache:3; unknown policy 'teacache'",
+        "--policies=teacache:3; 'teacache:3' is not a cache policy",
         "--policies=fora:5..2; is empty",
         "--samples=1; --samples: 1 is not allowed",
         "--model=DiT-S/2; --speed-only",

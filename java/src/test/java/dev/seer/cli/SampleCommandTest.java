@@ -100,7 +100,7 @@ class SampleCommandTest {
         r = CliRun.of("sample", "--labels", "1000");
         assertTrue(r.err().contains("--labels: 1000 is not allowed; allowed: 0..999"), r.err());
         r = CliRun.of("sample", "--cache", "magic");
-        assertTrue(r.err().contains("--cache: 'magic' is not allowed; allowed: none, fora or taylorseer"), r.err());
+        assertTrue(r.err().contains("--cache: 'magic' is not allowed; allowed: none, fora, taylorseer"), r.err());
         Path config = dir.resolve("bad.json");
         Files.writeString(config, "{\"hidden_size\": 30, \"num_heads\": 4}");
         r = CliRun.of("sample", "--model", config.toString());

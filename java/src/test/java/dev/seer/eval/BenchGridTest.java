@@ -22,9 +22,10 @@ class BenchGridTest {
 
     @ParameterizedTest
     @CsvSource(delimiter = ';', value = {
-        "teacache:3; unknown policy 'teacache'",
-        "fora; not of the form fora:N",
-        "taylorseer:3; not of the form taylorseer:N:O",
+        "teacache:3; 'teacache:3' is not a cache policy; allowed: none, fora:N, taylorseer:N:O",
+        "fora; 'fora' is not a cache policy",
+        "taylorseer:3; 'taylorseer:3' is not a cache policy",
+        "none; the uncached row is always the first",
         "fora:6..2; is empty",
         "fora:x; must be a number or a range",
         "fora:0; must be >= 1",
