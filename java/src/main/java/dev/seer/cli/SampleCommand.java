@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.seer.cache.CachePolicy;
 import dev.seer.cache.ForecastSums;
+import dev.seer.families.ModelFamilies;
 import dev.seer.eval.FashionDemo;
 import dev.seer.eval.FashionProbe;
 import dev.seer.eval.ShippedModels;
@@ -134,7 +135,7 @@ final class SampleCommand implements Callable<Integer> {
     static final class Presets implements Iterable<String> {
         @Override
         public java.util.Iterator<String> iterator() {
-            return DitConfig.presetNames().iterator();
+            return ModelFamilies.presetNames().iterator();
         }
     }
 
@@ -362,20 +363,24 @@ final class SampleCommand implements Callable<Integer> {
 
     /** --model as a config file, else as a preset sized by --input-size and --num-classes. */
     private DitConfig parseModel() throws IOException {
-        if (Files.isRegularFile(Path.of(model))) {
-            try {
-                return DitConfig.fromJson(Path.of(model));
-            } catch (IllegalArgumentException | IOException e) {
+        ModelFamilies.Resolved resolved;
+        try {
+            resolved = ModelFamilies.resolve(model);
+        } catch (IllegalArgumentException | IOException e) {
+            if (Files.isRegularFile(Path.of(model))) {
                 throw new IllegalArgumentException("--model: " + e.getMessage(), e);
             }
+            throw OptionChecks.invalid("--model", model, "a preset (" + String.join(", ", ModelFamilies.presetNames())
+                    + ") or an existing config JSON file");
         }
-        DitConfig preset;
-        try {
-            preset = DitConfig.preset(model);
-        } catch (IllegalArgumentException e) {
-            throw OptionChecks.invalid("--model", model, "a preset (" + String.join(", ", DitConfig.presetNames())
-                    + ") or an existing DiT config JSON file");
+        if (!(resolved.config() instanceof DitConfig config)) {
+            throw OptionChecks.invalid("--model", model, "a DiT model (this command samples the " + resolved.family().name()
+                    + " family with other options)");
         }
+        if (Files.isRegularFile(Path.of(model))) {
+            return config;
+        }
+        DitConfig preset = config;
         if (inputSize % preset.patchSize() != 0) {
             throw OptionChecks.invalid("--input-size", inputSize, "a multiple of " + model + "'s patch size "
                     + preset.patchSize() + " in 1..1024");

@@ -19,6 +19,9 @@ public record DitConfig(int inputSize, int patchSize, int inChannels, int hidden
                         double mlpRatio, double classDropoutProb, int numClasses, boolean learnSigma) {
 
     /** Official presets: depth, hidden size, heads. */
+    /** The keys of a config JSON: the official constructor arguments. */
+    public static final Set<String> CONFIG_KEYS = Set.of("input_size", "patch_size", "in_channels", "hidden_size", "depth",
+            "num_heads", "mlp_ratio", "class_dropout_prob", "num_classes", "learn_sigma");
     private static final Map<String, int[]> SIZES = new LinkedHashMap<>();
 
     static {
@@ -85,8 +88,7 @@ public record DitConfig(int inputSize, int patchSize, int inChannels, int hidden
         if (root == null || !root.isObject()) {
             throw new IOException(file + ": expected a JSON object of DiT constructor arguments");
         }
-        Set<String> known = Set.of("input_size", "patch_size", "in_channels", "hidden_size", "depth", "num_heads",
-                "mlp_ratio", "class_dropout_prob", "num_classes", "learn_sigma");
+        Set<String> known = CONFIG_KEYS;
         for (var it = root.fieldNames(); it.hasNext(); ) {
             String k = it.next();
             if (!known.contains(k)) {
