@@ -26,8 +26,6 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.InferenceMode;
 import org.bytedeco.pytorch.TensorVector;
@@ -71,29 +69,16 @@ public final class DitModel implements AutoCloseable {
     private final NativeWeights nw;
     private final List<HookPoint> hookPoints;
     private final org.bytedeco.pytorch.Tensor frequencies;
-    /** The timestep embedding's frequencies, as the float32 values of the reference. */
-    private final float[] frequencyValues;
-    /** For its weight-free ops (modulate, gate) only: the blocks' linear weights are not in {@link #weights}. */
-    private final DitGraph graph;
-    /**
-     * The conditioning of every (timestep, label) pair met so far ({@link #conditionRows}): it depends on nothing
-     * else, and a run's steps and a service's repeated runs meet the same pairs again (a guided run of 50 steps
-     * with 10 labels: 550 pairs, whose recomputation took ~3% of a TaylorSeer run of the shipped model). One
-     * segment a pair: silu(c) (C floats), the blocks' gates (2 depth C), the final shift/scale (2C), back to back,
-     * in native memory that lives as long as the model (on the Java heap the memo failed the soak: the process
-     * kept ~15 MiB more at the end, docs/BENCHMARKS.md). Filled up to {@link #CONDITIONING_MEMO_BYTES}, then only
-     * read.
-     */
-    private final Map<Long, MemorySegment> conditioningMemo = new ConcurrentHashMap<>();
-    private volatile Arena conditioningArena = Arena.ofShared();
-    private final AtomicLong conditioningArenaBytes = new AtomicLong();
+    /** The conditioning path and its memo of (timestep, label) pairs met. */
+    private final DitConditioning conditioning;
     private volatile boolean closed;
 
     /** The most the conditioning memo holds (DiT-XL/2: 265 KiB a pair, enough for a run of 50 steps and 2 labels). */
     public static final long CONDITIONING_MEMO_BYTES = 32L << 20;
-
+    /** For its weight-free ops (modulate, gate) only: the blocks' linear weights are not in {@link #weights}. */
+    private final DitGraph graph;
     /** The weights of the native ops, in the layouts they take (packed: {@link DitOps#packLinear}). */
-    private record NativeWeights(Tensor embedT, Tensor embedBias, Tensor pos, Tensor tMlp0Panels, Tensor tMlp0Bias,
+    record NativeWeights(Tensor embedT, Tensor embedBias, Tensor pos, Tensor tMlp0Panels, Tensor tMlp0Bias,
                                  Tensor tMlp2Panels, Tensor tMlp2Bias, Tensor labelTable, Tensor gatePanels,
                                  Tensor gateBias, Tensor shiftScalePanels, Tensor shiftScaleBias, Tensor finalModPanels,
                                  Tensor finalModBias, Tensor finalLinearT, Tensor finalLinearBias) {
@@ -174,7 +159,6 @@ public final class DitModel implements AutoCloseable {
             }
             blockWeights.add(new BlockWeights(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]));
         }
-        frequencyValues = Torch.view(frequencies).toFloatArray();
         nw = new NativeWeights(
                 Torch.view(nativeLayout.get("x_embedder.proj.weight")), Torch.view(weights.get("x_embedder.proj.bias")),
                 Torch.view(weights.get("pos_embed")).reshape(config.tokens(), C),
@@ -185,6 +169,7 @@ public final class DitModel implements AutoCloseable {
                 Torch.view(nativeLayout.get("final_layer.adaLN_modulation.1.weight")),
                 Torch.view(weights.get("final_layer.adaLN_modulation.1.bias")),
                 Torch.view(nativeLayout.get("final_layer.linear.weight")), Torch.view(weights.get("final_layer.linear.bias")));
+        conditioning = new DitConditioning(config, nw, Torch.view(frequencies).toFloatArray());
         List<HookPoint> points = new ArrayList<>();
         for (int i = 0; i < depth; i++) {
             points.add(new HookPoint("blocks." + i + ".attn", i, 2 * i, STREAM, config.tokens(), C));
@@ -452,104 +437,19 @@ public final class DitModel implements AutoCloseable {
         return new StepConditioning(this, schedule, labels);
     }
 
-    /**
-     * silu(c), the blocks' gates and the final layer's shift/scale for rows of (timestep, label) pairs. Rows with
-     * the same pair are the same: each distinct pair is computed once (a guided run's null-label rows, a run's
-     * repeated labels) and copied to its rows, which is bit-identical since no product mixes rows. Pairs met
-     * before come from the model's conditioning memo ({@link #conditioningMemoBytes}).
-     */
+    /** The conditioning rows of (timestep, label) pairs (see {@link DitConditioning#rows}). */
     StepConditioning.Rows conditionRows(Arena arena, long[] timesteps, long[] labels) {
-        int rows = timesteps.length;
-        long C = config.hiddenSize();
-        long gateWidth = 2L * config.depth() * C;
-        Map<Long, MemorySegment> byPair = new LinkedHashMap<>();
-        List<Integer> missing = new ArrayList<>(); // the first row of each pair the memo does not hold
-        long[] keys = new long[rows];
-        for (int r = 0; r < rows; r++) {
-            keys[r] = conditioningKey(timesteps[r], labels[r]);
-            if (!byPair.containsKey(keys[r])) {
-                MemorySegment known = conditioningMemo.get(keys[r]);
-                byPair.put(keys[r], known);
-                if (known == null) {
-                    missing.add(r);
-                }
-            }
-        }
-        if (!missing.isEmpty()) {
-            computeConditioning(arena, missing, timesteps, labels, keys, byPair);
-        }
-        Tensor siluC = Tensor.allocate(arena, DType.F32, rows, C);
-        Tensor gates = Tensor.allocate(arena, DType.F32, rows, gateWidth);
-        Tensor finalMods = Tensor.allocate(arena, DType.F32, rows, 2L * C);
-        long f = Float.BYTES;
-        for (int r = 0; r < rows; r++) {
-            MemorySegment row = byPair.get(keys[r]); // silu(c) | gates | final shift/scale
-            MemorySegment.copy(row, 0, siluC.segment(), r * C * f, C * f);
-            MemorySegment.copy(row, C * f, gates.segment(), r * gateWidth * f, gateWidth * f);
-            MemorySegment.copy(row, (C + gateWidth) * f, finalMods.segment(), r * 2 * C * f, 2 * C * f);
-        }
-        return new StepConditioning.Rows(siluC, gates, finalMods);
+        return conditioning.rows(arena, timesteps, labels);
     }
 
     /** Bytes the conditioning memo holds: one row of silu(c), gates and final shift/scale per pair met. */
     public long conditioningMemoBytes() {
-        return conditioningArenaBytes.get();
+        return conditioning.memoBytes();
     }
 
     /** Empties the conditioning memo and frees its memory (for measuring what the memo saves). */
-    synchronized void clearConditioningMemo() {
-        conditioningMemo.clear();
-        Arena old = conditioningArena;
-        conditioningArena = Arena.ofShared();
-        conditioningArenaBytes.set(0);
-        old.close();
-    }
-
-    /** One key per (timestep, label): labels are checked to lie in 0..numClasses. */
-    private long conditioningKey(long timestep, long label) {
-        return timestep * (config.numClasses() + 1L) + label;
-    }
-
-    /**
-     * The conditioning of the pairs of the given rows, computed together (one product per map for all of them),
-     * into byPair by key: each row in the memo's memory while the memo has room (a row is never evicted: the memo
-     * is filled once and then only read), else in the caller's arena.
-     */
-    private void computeConditioning(Arena arena, List<Integer> rowsToCompute, long[] timesteps, long[] labels,
-                                     long[] keys, Map<Long, MemorySegment> byPair) {
-        int n = rowsToCompute.size();
-        long C = config.hiddenSize();
-        long gateWidth = 2L * config.depth() * C;
-        long f = Float.BYTES;
-        long rowBytes = (C + gateWidth + 2 * C) * f;
-        long[] ts = new long[n];
-        long[] ys = new long[n];
-        for (int i = 0; i < n; i++) {
-            ts[i] = timesteps[rowsToCompute.get(i)];
-            ys[i] = labels[rowsToCompute.get(i)];
-        }
-        try (Arena scratch = Arena.ofConfined()) {
-            Tensor siluC = siluConditioning(scratch, ts, ys);
-            Tensor gates = Tensor.allocate(scratch, DType.F32, n, gateWidth);
-            DitOps.linearRows(Variant.AUTO, gates, siluC, nw.gatePanels(), nw.gateBias());
-            Tensor finalMods = Tensor.allocate(scratch, DType.F32, n, 2L * C);
-            DitOps.linearRows(Variant.AUTO, finalMods, siluC, nw.finalModPanels(), nw.finalModBias());
-            for (int i = 0; i < n; i++) {
-                boolean memo = conditioningArenaBytes.addAndGet(rowBytes) <= CONDITIONING_MEMO_BYTES;
-                if (!memo) {
-                    conditioningArenaBytes.addAndGet(-rowBytes);
-                }
-                MemorySegment row = (memo ? conditioningArena : arena).allocate(rowBytes, Float.BYTES);
-                MemorySegment.copy(siluC.segment(), i * C * f, row, 0, C * f);
-                MemorySegment.copy(gates.segment(), i * gateWidth * f, row, C * f, gateWidth * f);
-                MemorySegment.copy(finalMods.segment(), i * 2 * C * f, row, (C + gateWidth) * f, 2 * C * f);
-                long key = keys[rowsToCompute.get(i)];
-                byPair.put(key, row);
-                if (memo) {
-                    conditioningMemo.putIfAbsent(key, row); // another thread's row for the pair: the same bits
-                }
-            }
-        }
+    void clearConditioningMemo() {
+        conditioning.clearMemo();
     }
 
     /**
@@ -650,63 +550,6 @@ public final class DitModel implements AutoCloseable {
         return out;
     }
 
-    /**
-     * silu(c), c = t_embedder(t) + y_embedder(y): (B, C). The frequency embedding is computed as the official
-     * code does in float32 (t * freqs, then cos and sin), the two MLP layers natively, once per distinct timestep.
-     */
-    private Tensor siluConditioning(Arena arena, long[] timesteps, long[] labels) {
-        int batch = timesteps.length;
-        int C = config.hiddenSize();
-        int half = frequencyValues.length;
-        Map<Long, Integer> distinct = new LinkedHashMap<>();
-        int[] tRow = new int[batch];
-        for (int b = 0; b < batch; b++) {
-            tRow[b] = distinct.computeIfAbsent(timesteps[b], k -> distinct.size());
-        }
-        int nt = distinct.size();
-        // The scalar work runs on Java arrays, copied in and out in bulk: loops over arrays compile quickly, where
-        // element-wise MemorySegment loops kept the JIT busy for a few hundred ms on one of the cores a sampling
-        // run's first steps were using.
-        float[] freq = new float[nt * 2 * half];
-        for (var e : distinct.entrySet()) {
-            int row = e.getValue() * 2 * half;
-            float t = (float) (long) e.getKey();
-            for (int k = 0; k < half; k++) {
-                float arg = t * frequencyValues[k];
-                freq[row + k] = (float) Math.cos(arg);
-                freq[row + half + k] = (float) Math.sin(arg);
-            }
-        }
-        Tensor tFreq = Tensor.ofFloats(arena, freq, nt, 2L * half);
-        Tensor hidden = Tensor.allocate(arena, DType.F32, nt, C);
-        DitOps.linearRows(Variant.AUTO, hidden, tFreq, nw.tMlp0Panels(), nw.tMlp0Bias());
-        float[] h = hidden.toFloatArray();
-        siluInPlace(h);
-        hidden.copyFrom(h);
-        Tensor tEmb = Tensor.allocate(arena, DType.F32, nt, C);
-        DitOps.linearRows(Variant.AUTO, tEmb, hidden, nw.tMlp2Panels(), nw.tMlp2Bias());
-        float[] te = tEmb.toFloatArray();
-        float[] c = new float[batch * C];
-        float[] embedding = new float[C];
-        MemorySegment table = nw.labelTable().segment();
-        for (int b = 0; b < batch; b++) {
-            MemorySegment.copy(table, ValueLayout.JAVA_FLOAT, labels[b] * C * Float.BYTES, embedding, 0, C);
-            for (int k = 0; k < C; k++) {
-                c[b * C + k] = te[tRow[b] * C + k] + embedding[k];
-            }
-        }
-        siluInPlace(c);
-        return Tensor.ofFloats(arena, c, batch, C);
-    }
-
-    /** x / (1 + exp(-x)), rounded once to float. */
-    private static void siluInPlace(float[] a) {
-        for (int i = 0; i < a.length; i++) {
-            double v = a[i];
-            a[i] = (float) (v / (1.0 + Math.exp(-v)));
-        }
-    }
-
     private interface TorchBranch {
         org.bytedeco.pytorch.Tensor compute();
     }
@@ -726,9 +569,7 @@ public final class DitModel implements AutoCloseable {
     public synchronized void close() {
         if (!closed) {
             closed = true;
-            conditioningMemo.clear();
-            conditioningArenaBytes.set(0);
-            conditioningArena.close();
+            conditioning.close();
             for (org.bytedeco.pytorch.Tensor t : weights.values()) {
                 t.close();
             }
