@@ -27,7 +27,6 @@ public final class GaussianDiffusion {
     final double[] alphasCumprodNext;
     final double[] sqrtAlphasCumprod;
     final double[] sqrtOneMinusAlphasCumprod;
-    final double[] logOneMinusAlphasCumprod;
     final double[] sqrtRecipAlphasCumprod;
     final double[] sqrtRecipm1AlphasCumprod;
     final double[] posteriorVariance;
@@ -79,7 +78,6 @@ public final class GaussianDiffusion {
 
         sqrtAlphasCumprod = new double[n];
         sqrtOneMinusAlphasCumprod = new double[n];
-        logOneMinusAlphasCumprod = new double[n];
         sqrtRecipAlphasCumprod = new double[n];
         sqrtRecipm1AlphasCumprod = new double[n];
         posteriorVariance = new double[n];
@@ -91,7 +89,6 @@ public final class GaussianDiffusion {
             double acPrev = alphasCumprodPrev[i];
             sqrtAlphasCumprod[i] = Math.sqrt(ac);
             sqrtOneMinusAlphasCumprod[i] = Math.sqrt(1.0 - ac);
-            logOneMinusAlphasCumprod[i] = Math.log(1.0 - ac);
             sqrtRecipAlphasCumprod[i] = Math.sqrt(1.0 / ac);
             sqrtRecipm1AlphasCumprod[i] = Math.sqrt(1.0 / ac - 1);
             // Same association as the numpy expressions: (a * b) / c.
@@ -335,11 +332,6 @@ public final class GaussianDiffusion {
     /** @return sqrt(1 - alphas_cumprod) */
     public double[] sqrtOneMinusAlphasCumprod() {
         return sqrtOneMinusAlphasCumprod.clone();
-    }
-
-    /** @return log(1 - alphas_cumprod) */
-    public double[] logOneMinusAlphasCumprod() {
-        return logOneMinusAlphasCumprod.clone();
     }
 
     /** @return sqrt(1 / alphas_cumprod) */

@@ -1,0 +1,2 @@
+/** Training of the shipped Fashion-MNIST DiT and its probe (resumable). */
+package dev.seer.train;
