@@ -48,58 +48,6 @@ void seer_coeffs_init(seer_coeffs *k, float delta) {
     }
 }
 
-/* ---- variants ---- */
-
-static const seer_kernels seer_kernels_ref = {seer_taylor_update_ref, seer_taylor_forecast_ref,
-                                              seer_taylor_forecast_residual_ref, seer_taylor_update_residual_ref,
-                                              seer_taylor_forecast_residual_rows_ref,
-                                              seer_taylor_forecast_sums_rows_ref};
-#if defined(SEER_HAVE_AVX2)
-static const seer_kernels seer_kernels_avx2 = {seer_taylor_update_avx2, seer_taylor_forecast_avx2,
-                                               seer_taylor_forecast_residual_avx2,
-                                               seer_taylor_update_residual_avx2,
-                                               seer_taylor_forecast_residual_rows_avx2,
-                                              seer_taylor_forecast_sums_rows_avx2};
-#endif
-#if defined(SEER_HAVE_AVX512)
-static const seer_kernels seer_kernels_avx512 = {seer_taylor_update_avx512, seer_taylor_forecast_avx512,
-                                                 seer_taylor_forecast_residual_avx512,
-                                                 seer_taylor_update_residual_avx512,
-                                                 seer_taylor_forecast_residual_rows_avx512,
-                                              seer_taylor_forecast_sums_rows_avx512};
-#endif
-
-static const char *seer_variant_name(int v) {
-    switch (v) {
-    case SEER_VARIANT_AUTO: return "auto";
-    case SEER_VARIANT_REF: return "ref";
-    case SEER_VARIANT_AVX2: return "avx2";
-    case SEER_VARIANT_AVX512: return "avx512";
-    default: return "?";
-    }
-}
-
-static seer_status seer_resolve(const char *fn, int variant, const seer_kernels **out) {
-    if (variant < SEER_VARIANT_AUTO || variant > SEER_VARIANT_AVX512)
-        return seer_set_error(SEER_ERR_INVALID_ARGUMENT,
-                              "%s: variant=%d is not a seer_variant (expected 0=auto, 1=ref, 2=avx2, 3=avx512)",
-                              fn, variant);
-    if (!seer_variant_available(variant))
-        return seer_set_error(SEER_ERR_UNSUPPORTED, "%s: variant %s is not available on this CPU", fn,
-                              seer_variant_name(variant));
-    if (variant == SEER_VARIANT_AUTO) variant = seer_variant_best();
-    switch (variant) {
-#if defined(SEER_HAVE_AVX512)
-    case SEER_VARIANT_AVX512: *out = &seer_kernels_avx512; break;
-#endif
-#if defined(SEER_HAVE_AVX2)
-    case SEER_VARIANT_AVX2: *out = &seer_kernels_avx2; break;
-#endif
-    default: *out = &seer_kernels_ref; break;
-    }
-    return SEER_OK;
-}
-
 /* ---- argument checks ---- */
 
 static seer_status seer_check_dtype(const char *fn, int dtype) {

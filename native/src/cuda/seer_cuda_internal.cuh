@@ -131,7 +131,8 @@ struct SeerMultiArgs {
     SeerCoeffs k;
 };
 
-/* ---- launchers (kernels/<op>/<op>.cu); `vec`: every pointer (and row) allows 16-byte vectors ---- */
+/* ---- launchers (kernels/<op>/<op>.cu, the CUDA lines of seer_ops.h); `vec`: every pointer (and row) allows
+ * 16-byte vectors ---- */
 
 /* Blocks for a grid-stride loop of `kernel` over `items`: no more than one full wave of the blocks that can be
  * resident at once on the current device (a second, partial wave would leave most multiprocessors idle). */
@@ -144,15 +145,10 @@ cudaError_t seer_cuda_run(void (*kernel)(P...), int64_t items, cudaStream_t s, c
     return cudaGetLastError();
 }
 
-cudaError_t seer_cuda_launch_update(int dtype, const SeerUpdateArgs &a, int64_t n, bool vec, cudaStream_t s);
-cudaError_t seer_cuda_launch_forecast(int dtype, void *out, const SeerForecastArgs &a, int64_t n, bool vec,
-                                      int *d_nonfinite, cudaStream_t s);
-cudaError_t seer_cuda_launch_forecast_residual(int dtype, void *x, const void *gate, const SeerForecastArgs &a,
-                                               const SeerShape &sh, bool vec, int *d_nonfinite, cudaStream_t s);
-cudaError_t seer_cuda_launch_forecast_residual_multi(int dtype, void *x, const SeerMultiArgs &a, const SeerShape &sh,
-                                                     bool vec, int *d_nonfinite, cudaStream_t s);
-cudaError_t seer_cuda_launch_update_residual(int dtype, void *x, const void *gate, const SeerUpdateArgs &a,
-                                             const SeerShape &sh, bool vec, cudaStream_t s);
+#include "seer_ops.h"
+#define SEER_CUDA_LAUNCH_DECLARE(slot, params) cudaError_t seer_cuda_launch_##slot params;
+SEER_OP_TABLE(SEER_OP_SKIP, SEER_OP_SKIP, SEER_CUDA_LAUNCH_DECLARE)
+#undef SEER_CUDA_LAUNCH_DECLARE
 
 /* Runs the statements with T the storage type of dtype. */
 #define SEER_CUDA_BY_DTYPE(dtype, ...)                                                                       \
