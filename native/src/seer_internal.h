@@ -73,6 +73,26 @@ SEER_OP_TABLE(SEER_OP_SKIP, SEER_PRIM_DECLARE, SEER_OP_SKIP)
 /* The primitives of `variant` (checked and resolved: AUTO becomes the best on this CPU); errors name fn. */
 SEER_HIDDEN seer_status seer_resolve(const char *fn, int variant, const seer_kernels **out);
 
+/* ---- argument checks shared by the entry points (dispatch.c); messages start with fn ---- */
+
+SEER_HIDDEN seer_status seer_check_dtype(const char *fn, int dtype);
+/* 0 <= order <= SEER_MAX_ORDER; what names the argument ("order", "new_order"). */
+SEER_HIDDEN seer_status seer_check_order(const char *fn, const char *what, int order);
+/* p non-null and aligned to its elements. */
+SEER_HIDDEN seer_status seer_check_ptr(const char *fn, const char *what, const void *p, int dtype);
+/* factors[0..order] of branch `branch` (-1: single-branch call): non-null, aligned. */
+SEER_HIDDEN seer_status seer_check_factors(const char *fn, const char *what, const void *const *factors, int order,
+                                           int dtype, int branch);
+/* 1 if the byte ranges [a, a+abytes) and [b, b+bbytes) overlap. */
+SEER_HIDDEN int seer_overlap(const void *a, int64_t abytes, const void *b, int64_t bbytes);
+/* distance finite and non-zero where new_order > 0. */
+SEER_HIDDEN seer_status seer_check_distance(const char *fn, int new_order, float distance);
+/* n = batch * tokens * channels, and the bytes of x and of the gate rows, without overflow. */
+SEER_HIDDEN seer_status seer_check_shape(const char *fn, int dtype, int64_t batch, int64_t tokens, int64_t channels,
+                                         int64_t gate_row_stride, int64_t *n, int64_t *gate_bytes);
+/* n >= 0 elements whose bytes fit an int64_t. */
+SEER_HIDDEN seer_status seer_check_n(const char *fn, int dtype, int64_t n);
+
 /*
  * The multi-branch forecast residual over elements [e0, e1) of x (flattened (batch, tokens, channels)):
  * x is processed in chunks small enough to stay in L1 while every branch's factors for that chunk stream past.
