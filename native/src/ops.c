@@ -9,16 +9,16 @@
 
 #define SEER_PRIM_SLOT(slot, base, ret, params) .slot = SEER_CAT(seer_##base, SEER_OPS_VARIANT),
 #define SEER_OPS_VARIANT ref
-static const seer_kernels seer_kernels_ref = {SEER_OP_TABLE(SEER_OP_SKIP, SEER_PRIM_SLOT, SEER_OP_SKIP)};
+static const seer_kernels seer_kernels_ref = {SEER_OP_TABLE(SEER_OP_SKIP, SEER_PRIM_SLOT)};
 #undef SEER_OPS_VARIANT
 #if defined(SEER_HAVE_AVX2)
 #define SEER_OPS_VARIANT avx2
-static const seer_kernels seer_kernels_avx2 = {SEER_OP_TABLE(SEER_OP_SKIP, SEER_PRIM_SLOT, SEER_OP_SKIP)};
+static const seer_kernels seer_kernels_avx2 = {SEER_OP_TABLE(SEER_OP_SKIP, SEER_PRIM_SLOT)};
 #undef SEER_OPS_VARIANT
 #endif
 #if defined(SEER_HAVE_AVX512)
 #define SEER_OPS_VARIANT avx512
-static const seer_kernels seer_kernels_avx512 = {SEER_OP_TABLE(SEER_OP_SKIP, SEER_PRIM_SLOT, SEER_OP_SKIP)};
+static const seer_kernels seer_kernels_avx512 = {SEER_OP_TABLE(SEER_OP_SKIP, SEER_PRIM_SLOT)};
 #undef SEER_OPS_VARIANT
 #endif
 #undef SEER_PRIM_SLOT
@@ -63,7 +63,7 @@ typedef struct {
 } seer_op;
 
 #define SEER_OP_ENTRY(name, family, flags) {#name, #family, flags, (void (*)(void))seer_##name},
-static const seer_op seer_ops[] = {SEER_OP_TABLE(SEER_OP_ENTRY, SEER_OP_SKIP, SEER_OP_SKIP)};
+static const seer_op seer_ops[] = {SEER_OP_TABLE(SEER_OP_ENTRY, SEER_OP_SKIP)};
 #undef SEER_OP_ENTRY
 
 #define SEER_OP_COUNT ((int)(sizeof seer_ops / sizeof seer_ops[0]))

@@ -44,28 +44,28 @@ static inline size_t seer_dtype_size(int dtype) { return dtype == SEER_DTYPE_F32
 
 /* seer_<slot>_fn: the type of a primitive; seer_kernels: one variant's primitives, picked by seer_resolve. */
 #define SEER_PRIM_TYPEDEF(slot, base, ret, params) typedef ret(*seer_##slot##_fn) params;
-SEER_OP_TABLE(SEER_OP_SKIP, SEER_PRIM_TYPEDEF, SEER_OP_SKIP)
+SEER_OP_TABLE(SEER_OP_SKIP, SEER_PRIM_TYPEDEF)
 #undef SEER_PRIM_TYPEDEF
 
 #define SEER_PRIM_FIELD(slot, base, ret, params) seer_##slot##_fn slot;
 typedef struct seer_kernels {
-    SEER_OP_TABLE(SEER_OP_SKIP, SEER_PRIM_FIELD, SEER_OP_SKIP)
+    SEER_OP_TABLE(SEER_OP_SKIP, SEER_PRIM_FIELD)
 } seer_kernels;
 #undef SEER_PRIM_FIELD
 
 /* The definitions of each built variant, seer_<base>_<variant> (SEER_OPS_VARIANT names the variant). */
 #define SEER_PRIM_DECLARE(slot, base, ret, params) SEER_HIDDEN ret SEER_CAT(seer_##base, SEER_OPS_VARIANT) params;
 #define SEER_OPS_VARIANT ref
-SEER_OP_TABLE(SEER_OP_SKIP, SEER_PRIM_DECLARE, SEER_OP_SKIP)
+SEER_OP_TABLE(SEER_OP_SKIP, SEER_PRIM_DECLARE)
 #undef SEER_OPS_VARIANT
 #if defined(SEER_HAVE_AVX2)
 #define SEER_OPS_VARIANT avx2
-SEER_OP_TABLE(SEER_OP_SKIP, SEER_PRIM_DECLARE, SEER_OP_SKIP)
+SEER_OP_TABLE(SEER_OP_SKIP, SEER_PRIM_DECLARE)
 #undef SEER_OPS_VARIANT
 #endif
 #if defined(SEER_HAVE_AVX512)
 #define SEER_OPS_VARIANT avx512
-SEER_OP_TABLE(SEER_OP_SKIP, SEER_PRIM_DECLARE, SEER_OP_SKIP)
+SEER_OP_TABLE(SEER_OP_SKIP, SEER_PRIM_DECLARE)
 #undef SEER_OPS_VARIANT
 #endif
 #undef SEER_PRIM_DECLARE

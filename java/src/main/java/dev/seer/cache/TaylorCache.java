@@ -199,7 +199,7 @@ public final class TaylorCache implements BranchHooks, AutoCloseable {
 
     @Override
     public int stackGateCalls(StepContext ctx) {
-        if (!sumsWanted() || current.isFull() || sumsCover(position()) || !variant.isCpu()) {
+        if (!sumsWanted() || current.isFull() || sumsCover(position())) {
             return 1;
         }
         return 1 + Math.min(classifier.forecastsAhead(), NativeKernels.MAX_SUM_STEPS - 1);
