@@ -7,7 +7,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * DiT ops as native float32 kernels (native/include/seer.h, "DiT glue ops"): the linear maps over packed weights
+ * DiT ops as native float32 kernels (native/include/seer_dit.h): the linear maps over packed weights
  * (the conditioning path's few rows and the blocks' qkv, output and MLP maps), the patch embedding, the final
  * layer, and a whole forecast step in one pass ({@link #forecastStep}), so a forecast step runs no libtorch op.
  * Weights are passed transposed (inputs x outputs) or packed ({@link #packLinear}). Every variant gives the same
