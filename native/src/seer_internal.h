@@ -1,5 +1,6 @@
 /*
- * Private declarations shared by dispatch.c and the kernel variants (kernels/<op>/<op>_{ref,avx2,avx512}.c).
+ * Private declarations shared by native/src and the kernel folders: entry points (kernels/<op>/<op>.c) and variants
+ * (kernels/<op>/<op>_{ref,avx2,avx512}.c).
  *
  * Every variant implements the same primitives (the op table, seer_ops.h) over a range of elements; the exported
  * entry points validate arguments, split the range over OpenMP threads (seer_run) and call the variant. Residual
@@ -73,7 +74,7 @@ SEER_OP_TABLE(SEER_OP_SKIP, SEER_PRIM_DECLARE)
 /* The primitives of `variant` (checked and resolved: AUTO becomes the best on this CPU); errors name fn. */
 SEER_HIDDEN seer_status seer_resolve(const char *fn, int variant, const seer_kernels **out);
 
-/* ---- argument checks shared by the entry points (dispatch.c); messages start with fn ---- */
+/* ---- argument checks shared by the entry points (defined in dispatch.c); messages start with fn ---- */
 
 SEER_HIDDEN seer_status seer_check_dtype(const char *fn, int dtype);
 /* 0 <= order <= SEER_MAX_ORDER; what names the argument ("order", "new_order"). */
@@ -134,7 +135,7 @@ SEER_HIDDEN seer_status seer_multi_prepare(const char *fn, int variant, int dtyp
 SEER_HIDDEN int seer_multi_run_range(const seer_multi_plan *plan, int64_t e0, int64_t e1);
 
 /*
- * The threading of every parallel entry point (dispatch.c): runs job over [0, n) in one contiguous piece per
+ * The threading of every parallel entry point (defined in dispatch.c): runs job over [0, n) in one contiguous piece per
  * thread, pieces starting on multiples of 64 elements; serially, with no OpenMP region, when n * weight is below
  * the parallel threshold or only one thread is set. Returns the OR of the jobs' results.
  */
