@@ -1,46 +1,10 @@
 /*
- * The exported DiT glue ops (seer.h, "DiT glue ops"): argument checks, variant selection, threading through
+ * The exported DiT ops (seer_dit.h): argument checks, variant selection (seer_resolve), threading through
  * seer_run. The loops are in dit_ops_body.h.
  */
 #include <stdint.h>
 
 #include "dit_ops_internal.h"
-
-typedef int (*seer_dit_job)(const void *ctx, int64_t i0, int64_t i1);
-
-typedef struct {
-    seer_dit_job linear_rows, patch_embed, final_layer;
-} seer_dit_ops;
-
-static const seer_dit_ops seer_dit_ops_ref = {seer_linear_rows_ref, seer_dit_patch_embed_ref, seer_dit_final_layer_ref};
-#if defined(SEER_HAVE_AVX2)
-static const seer_dit_ops seer_dit_ops_avx2 = {seer_linear_rows_avx2, seer_dit_patch_embed_avx2,
-                                               seer_dit_final_layer_avx2};
-#endif
-#if defined(SEER_HAVE_AVX512)
-static const seer_dit_ops seer_dit_ops_avx512 = {seer_linear_rows_avx512, seer_dit_patch_embed_avx512,
-                                                 seer_dit_final_layer_avx512};
-#endif
-
-static seer_status seer_dit_resolve(const char *fn, int variant, const seer_dit_ops **out) {
-    if (variant < SEER_VARIANT_AUTO || variant > SEER_VARIANT_AVX512)
-        return seer_set_error(SEER_ERR_INVALID_ARGUMENT,
-                              "%s: variant=%d is not a seer_variant (expected 0=auto, 1=ref, 2=avx2, 3=avx512)",
-                              fn, variant);
-    if (!seer_variant_available(variant))
-        return seer_set_error(SEER_ERR_UNSUPPORTED, "%s: variant %d is not available on this CPU", fn, variant);
-    if (variant == SEER_VARIANT_AUTO) variant = seer_variant_best();
-    switch (variant) {
-#if defined(SEER_HAVE_AVX512)
-    case SEER_VARIANT_AVX512: *out = &seer_dit_ops_avx512; break;
-#endif
-#if defined(SEER_HAVE_AVX2)
-    case SEER_VARIANT_AVX2: *out = &seer_dit_ops_avx2; break;
-#endif
-    default: *out = &seer_dit_ops_ref; break;
-    }
-    return SEER_OK;
-}
 
 static seer_status seer_dit_check_ptr(const char *fn, const char *what, const void *p) {
     if (!p) return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: %s is NULL", fn, what);
@@ -84,10 +48,10 @@ static seer_status seer_dit_panel_bytes(const char *fn, int64_t k, int64_t n, in
 SEER_API seer_status seer_linear_rows(int variant, float *y, const float *x, const float *w_panels,
                                       const float *bias, int64_t rows, int64_t k, int64_t n) {
     static const char fn[] = "linear_rows";
-    const seer_dit_ops *ops = NULL;
+    const seer_kernels *ops = NULL;
     int64_t yb = 0, xb = 0, wb = 0;
     seer_status s;
-    if ((s = seer_dit_resolve(fn, variant, &ops)) || (s = seer_dit_bytes(fn, "y", rows, n, 1, &yb)) ||
+    if ((s = seer_resolve(fn, variant, &ops)) || (s = seer_dit_bytes(fn, "y", rows, n, 1, &yb)) ||
         (s = seer_dit_bytes(fn, "x", rows, k, 1, &xb)) || (s = seer_dit_panel_bytes(fn, k, n, &wb)))
         return s;
     if (yb == 0) return SEER_OK;
@@ -159,17 +123,17 @@ SEER_API seer_status seer_dit_patch_embed(int variant, float *out, const float *
                                           const float *bias, const float *pos, int64_t batch, int64_t in_channels,
                                           int64_t size, int64_t patch, int64_t channels) {
     static const char fn[] = "dit_patch_embed";
-    const seer_dit_ops *ops = NULL;
+    const seer_kernels *ops = NULL;
     seer_dit_patch_embed_ctx c;
     int64_t ob = 0;
     seer_status s;
-    if ((s = seer_dit_resolve(fn, variant, &ops)) ||
+    if ((s = seer_resolve(fn, variant, &ops)) ||
         (s = seer_dit_patch_embed_prepare(fn, out, x, w_t, bias, pos, batch, in_channels, size, patch, channels, &c,
                                           &ob)))
         return s;
     if (ob == 0) return SEER_OK;
     int64_t kk = in_channels * patch * patch, tokens = (size / patch) * (size / patch);
-    if (seer_run(ops->patch_embed, &c, batch * tokens, channels * (kk + 2)))
+    if (seer_run(ops->dit_patch_embed, &c, batch * tokens, channels * (kk + 2)))
         return seer_set_error(SEER_ERR_INTERNAL, "%s: out of memory for %lld floats of scratch", fn, (long long)(4 * kk));
     return SEER_OK;
 }
@@ -210,24 +174,24 @@ SEER_API seer_status seer_dit_final_layer(int variant, float *out, const float *
                                           const float *w_t, const float *bias, int64_t batch, int64_t channels,
                                           int64_t size, int64_t patch, int64_t out_channels, float eps) {
     static const char fn[] = "dit_final_layer";
-    const seer_dit_ops *ops = NULL;
+    const seer_kernels *ops = NULL;
     seer_dit_final_layer_ctx c;
     int64_t ob = 0;
     seer_status s;
-    if ((s = seer_dit_resolve(fn, variant, &ops)) ||
+    if ((s = seer_resolve(fn, variant, &ops)) ||
         (s = seer_dit_final_layer_prepare(fn, out, h, mods, w_t, bias, batch, channels, size, patch, out_channels, eps,
                                           &c, &ob)))
         return s;
     if (ob == 0) return SEER_OK;
     int64_t cols = patch * patch * out_channels, tokens = (size / patch) * (size / patch);
-    if (seer_run(ops->final_layer, &c, batch * tokens, channels * (cols + 4)))
+    if (seer_run(ops->dit_final_layer, &c, batch * tokens, channels * (cols + 4)))
         return seer_set_error(SEER_ERR_INTERNAL, "%s: out of memory for %lld floats of scratch", fn,
                               (long long)(channels + cols));
     return SEER_OK;
 }
 
 typedef struct {
-    const seer_dit_ops *ops;
+    const seer_kernels *ops;
     seer_dit_patch_embed_ctx embed;
     seer_multi_plan stack;
     seer_dit_final_layer_ctx final;
@@ -238,9 +202,9 @@ typedef struct {
 static int seer_dit_forecast_step_job(const void *p, int64_t t0, int64_t t1) {
     const seer_dit_forecast_step_ctx *c = p;
     int64_t C = c->embed.channels;
-    int r = c->ops->patch_embed(&c->embed, t0, t1) ? 2 : 0;
+    int r = c->ops->dit_patch_embed(&c->embed, t0, t1) ? 2 : 0;
     r |= seer_multi_run_range(&c->stack, t0 * C, t1 * C) ? 1 : 0;
-    r |= c->ops->final_layer(&c->final, t0, t1) ? 2 : 0;
+    r |= c->ops->dit_final_layer(&c->final, t0, t1) ? 2 : 0;
     return r;
 }
 
@@ -255,7 +219,7 @@ SEER_API seer_status seer_dit_forecast_step(int variant, float *out, float *h, c
     seer_dit_forecast_step_ctx c;
     int64_t hb = 0, ob = 0, n = 0, xb = 0, tokens = 0;
     seer_status s;
-    if ((s = seer_dit_resolve(fn, variant, &c.ops)) ||
+    if ((s = seer_resolve(fn, variant, &c.ops)) ||
         (s = seer_dit_patch_embed_prepare(fn, h, x, embed_w_t, embed_bias, pos, batch, in_channels, size, patch,
                                           channels, &c.embed, &hb)) ||
         (s = seer_dit_final_layer_prepare(fn, out, h, final_mods, final_w_t, final_bias, batch, channels, size, patch,

@@ -39,10 +39,36 @@ __global__ void __launch_bounds__(SEER_CUDA_BLOCK)
     if (bad && nf) atomicOr(nf, 1);
 }
 
-cudaError_t seer_cuda_launch_forecast(int dtype, void *out, const SeerForecastArgs &a, int64_t n, bool vec,
+static cudaError_t seer_cuda_launch_forecast(int dtype, void *out, const SeerForecastArgs &a, int64_t n, bool vec,
                                       int *d_nonfinite, cudaStream_t s) {
     SEER_CUDA_BY_DTYPE(dtype, {
         if (vec) return seer_cuda_run(seer_forecast_kernel<T, true>, n / SeerVec<T>::N + 1, s, out, a, n, d_nonfinite);
         return seer_cuda_run(seer_forecast_kernel<T, false>, n, s, out, a, n, d_nonfinite);
     })
+}
+
+/* ---- the entry point (seer.h): argument checks as libseer_cpu's, then the launch ---- */
+
+extern "C" SEER_API seer_status seer_cuda_taylor_forecast(int dtype, void *out, const void *const *factors, int order,
+                                                          int64_t n, float delta, int32_t *nonfinite, void *stream) {
+    static const char fn[] = "cuda_taylor_forecast";
+    seer_status s;
+    if ((s = seer_check_common(fn, dtype, "order", order)) || (s = seer_check_n(fn, dtype, n))) return s;
+    if (n == 0) return SEER_OK;
+    if ((s = seer_check_ptr(fn, "out", out, dtype)) || (s = seer_check_factors(fn, "order", factors, order, dtype, 0)))
+        return s;
+    const int64_t bytes = n * (int64_t)seer_es(dtype);
+    SeerForecastArgs a{{}, order, seer_coeffs(delta)};
+    bool vec = seer_a16(out);
+    for (int i = 0; i <= order; i++) {
+        if (seer_overlap(out, bytes, factors[i], bytes))
+            return seer_cuda_fail(SEER_ERR_INVALID_ARGUMENT, "%s: out overlaps factors[%d]", fn, i);
+        a.factors[i] = factors[i];
+        vec = vec && seer_a16(factors[i]);
+    }
+    cudaStream_t st = (cudaStream_t)stream;
+    int *flag;
+    if ((s = seer_cuda_flag_begin(fn, nonfinite, st, &flag))) return s;
+    if ((s = seer_cuda_check(fn, seer_cuda_launch_forecast(dtype, out, a, n, vec, flag, st)))) return s;
+    return seer_cuda_flag_end(fn, nonfinite, st, flag);
 }

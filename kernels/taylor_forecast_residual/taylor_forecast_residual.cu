@@ -11,6 +11,8 @@
  * gate_row_stride and every pointer allow it; 32-bit index math when the tensors are small enough.
  * Check and time: kernels/gpu_check.sh
  */
+#include <stdio.h>
+
 #include "seer_cuda_internal.cuh"
 
 /* f[0..N) = forecast of factors at element e */
@@ -151,7 +153,7 @@ static bool seer_small(const SeerShape &sh) {
     return sh.n < ((int64_t)1 << 31) && gate_extent < ((int64_t)1 << 31);
 }
 
-cudaError_t seer_cuda_launch_forecast_residual(int dtype, void *x, const void *gate, const SeerForecastArgs &a,
+static cudaError_t seer_cuda_launch_forecast_residual(int dtype, void *x, const void *gate, const SeerForecastArgs &a,
                                                const SeerShape &sh, bool vec, int *d_nonfinite, cudaStream_t s) {
     const bool small = seer_small(sh);
     SEER_CUDA_BY_DTYPE(dtype, {
@@ -179,7 +181,7 @@ static cudaError_t seer_run_multi_vec(void *x, const SeerMultiArgs &a, const See
     }
 }
 
-cudaError_t seer_cuda_launch_forecast_residual_multi(int dtype, void *x, const SeerMultiArgs &a, const SeerShape &sh,
+static cudaError_t seer_cuda_launch_forecast_residual_multi(int dtype, void *x, const SeerMultiArgs &a, const SeerShape &sh,
                                                      bool vec, int *d_nonfinite, cudaStream_t s) {
     const bool small = seer_small(sh);
     SEER_CUDA_BY_DTYPE(dtype, {
@@ -188,4 +190,99 @@ cudaError_t seer_cuda_launch_forecast_residual_multi(int dtype, void *x, const S
         if (small) return seer_cuda_run(seer_forecast_residual_multi_kernel<T, uint32_t>, sh.n, s, x, a, sh, d_nonfinite);
         return seer_cuda_run(seer_forecast_residual_multi_kernel<T, int64_t>, sh.n, s, x, a, sh, d_nonfinite);
     })
+}
+
+/* ---- the entry point (seer.h): argument checks as libseer_cpu's, then the launch ---- */
+
+extern "C" SEER_API seer_status seer_cuda_taylor_forecast_residual(int dtype, void *x, const void *gate,
+                                                                   int64_t gate_row_stride, const void *const *factors,
+                                                                   int order, int64_t batch, int64_t tokens,
+                                                                   int64_t channels, float delta, int32_t *nonfinite,
+                                                                   void *stream) {
+    static const char fn[] = "cuda_taylor_forecast_residual";
+    seer_status s;
+    SeerShape sh;
+    int64_t gate_bytes = 0;
+    if ((s = seer_check_common(fn, dtype, "order", order)) ||
+        (s = seer_check_shape(fn, dtype, batch, tokens, channels, gate_row_stride, &sh, &gate_bytes)))
+        return s;
+    if (sh.n == 0) return SEER_OK;
+    if ((s = seer_check_ptr(fn, "x", x, dtype)) || (s = seer_check_ptr(fn, "gate", gate, dtype)) ||
+        (s = seer_check_factors(fn, "order", factors, order, dtype, 0)))
+        return s;
+    const int64_t bytes = sh.n * (int64_t)seer_es(dtype), N = 16 / (int64_t)seer_es(dtype);
+    if (seer_overlap(x, bytes, gate, gate_bytes))
+        return seer_cuda_fail(SEER_ERR_INVALID_ARGUMENT, "%s: x overlaps gate", fn);
+    SeerForecastArgs a{{}, order, seer_coeffs(delta)};
+    bool vec = seer_a16(x) && seer_a16(gate) && channels % N == 0 && gate_row_stride % N == 0;
+    for (int i = 0; i <= order; i++) {
+        if (seer_overlap(x, bytes, factors[i], bytes))
+            return seer_cuda_fail(SEER_ERR_INVALID_ARGUMENT, "%s: x overlaps factors[%d]", fn, i);
+        a.factors[i] = factors[i];
+        vec = vec && seer_a16(factors[i]);
+    }
+    cudaStream_t st = (cudaStream_t)stream;
+    int *flag;
+    if ((s = seer_cuda_flag_begin(fn, nonfinite, st, &flag))) return s;
+    if ((s = seer_cuda_check(fn, seer_cuda_launch_forecast_residual(dtype, x, gate, a, sh, vec, flag, st)))) return s;
+    return seer_cuda_flag_end(fn, nonfinite, st, flag);
+}
+
+extern "C" SEER_API seer_status seer_cuda_taylor_forecast_residual_multi(
+    int dtype, void *x, int64_t batch, int64_t tokens, int64_t channels, int num_branches, const void *const *gates,
+    int64_t gate_row_stride, const void *const *factors, const int32_t *orders, float delta, int32_t *nonfinite,
+    void *stream) {
+    static const char fn[] = "cuda_taylor_forecast_residual_multi";
+    seer_status s;
+    SeerShape sh;
+    int64_t gate_bytes = 0;
+    if ((s = seer_check_common(fn, dtype, "order", 0)) ||
+        (s = seer_check_shape(fn, dtype, batch, tokens, channels, gate_row_stride, &sh, &gate_bytes)))
+        return s;
+    if (num_branches < 0)
+        return seer_cuda_fail(SEER_ERR_INVALID_ARGUMENT, "%s: num_branches=%d is negative", fn, num_branches);
+    if (sh.n == 0 || num_branches == 0) return SEER_OK;
+    if ((s = seer_check_ptr(fn, "x", x, dtype))) return s;
+    if (!gates) return seer_cuda_fail(SEER_ERR_INVALID_ARGUMENT, "%s: gates is NULL", fn);
+    if (!orders) return seer_cuda_fail(SEER_ERR_INVALID_ARGUMENT, "%s: orders is NULL", fn);
+    if (!factors) return seer_cuda_fail(SEER_ERR_INVALID_ARGUMENT, "%s: factors is NULL", fn);
+    const int64_t bytes = sh.n * (int64_t)seer_es(dtype), N = 16 / (int64_t)seer_es(dtype);
+    bool vec = seer_a16(x) && channels % N == 0 && gate_row_stride % N == 0;
+    for (int b = 0; b < num_branches; b++) {
+        const int order = orders[b];
+        if (order < 0 || order > SEER_MAX_ORDER)
+            return seer_cuda_fail(SEER_ERR_INVALID_ARGUMENT, "%s: orders[%d]=%d is outside 0..SEER_MAX_ORDER=%d", fn, b,
+                                  order, SEER_MAX_ORDER);
+        char name[32];
+        snprintf(name, sizeof name, "gates[%d]", b);
+        const void *const *fb = factors + (int64_t)b * (SEER_MAX_ORDER + 1);
+        if ((s = seer_check_ptr(fn, name, gates[b], dtype)) ||
+            (s = seer_check_factors(fn, "order", fb, order, dtype, b * (SEER_MAX_ORDER + 1))))
+            return s;
+        if (seer_overlap(x, bytes, gates[b], gate_bytes))
+            return seer_cuda_fail(SEER_ERR_INVALID_ARGUMENT, "%s: x overlaps gates[%d]", fn, b);
+        vec = vec && seer_a16(gates[b]);
+        for (int i = 0; i <= order; i++) {
+            if (seer_overlap(x, bytes, fb[i], bytes))
+                return seer_cuda_fail(SEER_ERR_INVALID_ARGUMENT, "%s: x overlaps factors[%d] (branch %d)", fn,
+                                      b * (SEER_MAX_ORDER + 1) + i, b);
+            vec = vec && seer_a16(fb[i]);
+        }
+    }
+    cudaStream_t st = (cudaStream_t)stream;
+    int *flag;
+    if ((s = seer_cuda_flag_begin(fn, nonfinite, st, &flag))) return s;
+    SeerMultiArgs a{};
+    a.k = seer_coeffs(delta);
+    for (int b0 = 0; b0 < num_branches; b0 += SEER_CUDA_MAX_BRANCHES) {
+        a.num_branches = num_branches - b0 < SEER_CUDA_MAX_BRANCHES ? num_branches - b0 : SEER_CUDA_MAX_BRANCHES;
+        for (int b = 0; b < a.num_branches; b++) {
+            a.gates[b] = gates[b0 + b];
+            a.orders[b] = orders[b0 + b];
+            for (int i = 0; i <= SEER_MAX_ORDER; i++)
+                a.factors[b][i] = i <= a.orders[b] ? factors[(int64_t)(b0 + b) * (SEER_MAX_ORDER + 1) + i] : nullptr;
+        }
+        if ((s = seer_cuda_check(fn, seer_cuda_launch_forecast_residual_multi(dtype, x, a, sh, vec, flag, st)))) return s;
+    }
+    return seer_cuda_flag_end(fn, nonfinite, st, flag);
 }

@@ -2,8 +2,9 @@
  * taylor_forecast_residual, reference variant (the specification), on one segment of a (b, t) row:
  *   f = taylor_forecast(D, delta)  (same op order as taylor_forecast_ref.c);  x = x + (gate * f)
  * The product is rounded to float, then the sum (no FMA). bf16/f16: x is rounded once per call.
- * The nonfinite bit looks at f, before gating. Row walking and threading live in dispatch.c; the multi-branch
- * form is taylor_forecast_residual_multi.c. Variants: ref, avx2, avx512, CUDA (taylor_forecast_residual.cu).
+ * The nonfinite bit looks at f, before gating. Threading lives in the entry point, taylor_forecast_residual.c;
+ * the multi-branch form is in taylor_forecast_residual_multi.c. Variants: ref, avx2, avx512, CUDA
+ * (taylor_forecast_residual.cu).
  * Dev bench: seer_kernel_bench taylor_forecast_residual f32 67108864 --variant ref
  */
 #include "seer_internal.h"

@@ -54,9 +54,37 @@ __global__ void __launch_bounds__(SEER_CUDA_BLOCK) seer_update_kernel(const __gr
         }
 }
 
-cudaError_t seer_cuda_launch_update(int dtype, const SeerUpdateArgs &a, int64_t n, bool vec, cudaStream_t s) {
+static cudaError_t seer_cuda_launch_update(int dtype, const SeerUpdateArgs &a, int64_t n, bool vec, cudaStream_t s) {
     SEER_CUDA_BY_DTYPE(dtype, {
         if (vec) return seer_cuda_run(seer_update_kernel<T, true>, n / SeerVec<T>::N + 1, s, a, n);
         return seer_cuda_run(seer_update_kernel<T, false>, n, s, a, n);
     })
+}
+
+/* ---- the entry point (seer.h): argument checks as libseer_cpu's, then the launch ---- */
+
+extern "C" SEER_API seer_status seer_cuda_taylor_update(int dtype, const void *feature, void *const *factors,
+                                                        int new_order, int64_t n, float distance, void *stream) {
+    static const char fn[] = "cuda_taylor_update";
+    seer_status s;
+    if ((s = seer_check_common(fn, dtype, "new_order", new_order)) || (s = seer_check_distance(fn, new_order, distance)) ||
+        (s = seer_check_n(fn, dtype, n)))
+        return s;
+    if (n == 0) return SEER_OK;
+    if ((s = seer_check_ptr(fn, "feature", feature, dtype)) ||
+        (s = seer_check_factors(fn, "new_order", (const void *const *)factors, new_order, dtype, 0)))
+        return s;
+    const int64_t bytes = n * (int64_t)seer_es(dtype);
+    SeerUpdateArgs a{feature, {}, new_order, distance};
+    bool vec = seer_a16(feature);
+    for (int i = 0; i <= new_order; i++) {
+        if (seer_overlap(feature, bytes, factors[i], bytes))
+            return seer_cuda_fail(SEER_ERR_INVALID_ARGUMENT, "%s: feature overlaps factors[%d]", fn, i);
+        for (int j = 0; j < i; j++)
+            if (seer_overlap(factors[j], bytes, factors[i], bytes))
+                return seer_cuda_fail(SEER_ERR_INVALID_ARGUMENT, "%s: factors[%d] overlaps factors[%d]", fn, j, i);
+        a.factors[i] = factors[i];
+        vec = vec && seer_a16(factors[i]);
+    }
+    return seer_cuda_check(fn, seer_cuda_launch_update(dtype, a, n, vec, (cudaStream_t)stream));
 }

@@ -59,7 +59,7 @@ __global__ void __launch_bounds__(SEER_CUDA_BLOCK)
     }
 }
 
-cudaError_t seer_cuda_launch_update_residual(int dtype, void *x, const void *gate, const SeerUpdateArgs &a,
+static cudaError_t seer_cuda_launch_update_residual(int dtype, void *x, const void *gate, const SeerUpdateArgs &a,
                                              const SeerShape &sh, bool vec, cudaStream_t s) {
     const int64_t gate_extent = (sh.n / (sh.channels * sh.tokens)) * sh.gate_row_stride;
     const bool small = sh.n < ((int64_t)1 << 31) && gate_extent < ((int64_t)1 << 31);
@@ -70,4 +70,43 @@ cudaError_t seer_cuda_launch_update_residual(int dtype, void *x, const void *gat
         if (small) return seer_cuda_run(seer_update_residual_kernel<T, false, uint32_t>, items, s, x, gate, a, sh);
         return seer_cuda_run(seer_update_residual_kernel<T, false, int64_t>, items, s, x, gate, a, sh);
     })
+}
+
+/* ---- the entry point (seer.h): argument checks as libseer_cpu's, then the launch ---- */
+
+extern "C" SEER_API seer_status seer_cuda_taylor_update_residual(int dtype, void *x, const void *gate,
+                                                                 int64_t gate_row_stride, const void *feature,
+                                                                 void *const *factors, int new_order, int64_t batch,
+                                                                 int64_t tokens, int64_t channels, float distance,
+                                                                 void *stream) {
+    static const char fn[] = "cuda_taylor_update_residual";
+    seer_status s;
+    SeerShape sh;
+    int64_t gate_bytes = 0;
+    if ((s = seer_check_common(fn, dtype, "new_order", new_order)) || (s = seer_check_distance(fn, new_order, distance)) ||
+        (s = seer_check_shape(fn, dtype, batch, tokens, channels, gate_row_stride, &sh, &gate_bytes)))
+        return s;
+    if (sh.n == 0) return SEER_OK;
+    if ((s = seer_check_ptr(fn, "x", x, dtype)) || (s = seer_check_ptr(fn, "gate", gate, dtype)) ||
+        (s = seer_check_ptr(fn, "feature", feature, dtype)) ||
+        (s = seer_check_factors(fn, "new_order", (const void *const *)factors, new_order, dtype, 0)))
+        return s;
+    const int64_t bytes = sh.n * (int64_t)seer_es(dtype), N = 16 / (int64_t)seer_es(dtype);
+    if (seer_overlap(x, bytes, gate, gate_bytes))
+        return seer_cuda_fail(SEER_ERR_INVALID_ARGUMENT, "%s: x overlaps gate", fn);
+    if (seer_overlap(x, bytes, feature, bytes))
+        return seer_cuda_fail(SEER_ERR_INVALID_ARGUMENT, "%s: x overlaps feature", fn);
+    SeerUpdateArgs a{feature, {}, new_order, distance};
+    bool vec = seer_a16(x) && seer_a16(gate) && seer_a16(feature) && channels % N == 0 && gate_row_stride % N == 0;
+    for (int i = 0; i <= new_order; i++) {
+        if (seer_overlap(x, bytes, factors[i], bytes) || seer_overlap(feature, bytes, factors[i], bytes) ||
+            seer_overlap(gate, gate_bytes, factors[i], bytes))
+            return seer_cuda_fail(SEER_ERR_INVALID_ARGUMENT, "%s: factors[%d] overlaps x, gate or feature", fn, i);
+        for (int j = 0; j < i; j++)
+            if (seer_overlap(factors[j], bytes, factors[i], bytes))
+                return seer_cuda_fail(SEER_ERR_INVALID_ARGUMENT, "%s: factors[%d] overlaps factors[%d]", fn, j, i);
+        a.factors[i] = factors[i];
+        vec = vec && seer_a16(factors[i]);
+    }
+    return seer_cuda_check(fn, seer_cuda_launch_update_residual(dtype, x, gate, a, sh, vec, (cudaStream_t)stream));
 }

@@ -1,9 +1,11 @@
 /*
- * Private declarations shared by dispatch.c and the kernel variants (kernels/<op>/<op>_{ref,avx2,avx512}.c).
+ * Private declarations shared by native/src and the kernel folders: entry points (kernels/<op>/<op>.c) and variants
+ * (kernels/<op>/<op>_{ref,avx2,avx512}.c).
  *
- * Every variant implements the same four primitives over a range of elements; dispatch.c validates arguments,
- * splits the range over OpenMP threads and calls the variant. Residual primitives work on a "segment": a run of
- * elements inside one (b, t) row, so the gate row is fixed and the gate is read at goff .. goff+len.
+ * Every variant implements the same primitives (the op table, seer_ops.h) over a range of elements; the exported
+ * entry points validate arguments, split the range over OpenMP threads (seer_run) and call the variant. Residual
+ * primitives work on a "segment": a run of elements inside one (b, t) row, so the gate row is fixed and the gate is
+ * read at goff .. goff+len.
  */
 #ifndef SEER_INTERNAL_H
 #define SEER_INTERNAL_H
@@ -15,6 +17,10 @@
 #include "seer.h"
 
 #define SEER_HIDDEN __attribute__((visibility("hidden")))
+
+/* a_b, after expanding a and b */
+#define SEER_CAT_(a, b) a##_##b
+#define SEER_CAT(a, b) SEER_CAT_(a, b)
 
 SEER_HIDDEN seer_status seer_set_error(seer_status status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -30,69 +36,63 @@ SEER_HIDDEN void seer_coeffs_init(seer_coeffs *k, float delta);
 
 static inline size_t seer_dtype_size(int dtype) { return dtype == SEER_DTYPE_F32 ? 4 : 2; }
 
-/* ---- the primitives every variant provides ---- */
+/* ---- the primitives every variant provides (the PRIM lines of the op table, seer_ops.h) ---- */
 
-/* taylor_update on elements [i0, i1). */
-typedef void (*seer_update_fn)(int dtype, const void *feature, void *const *factors, int new_order,
-                               float distance, int64_t i0, int64_t i1);
-/* taylor_forecast on [i0, i1); returns 1 if a forecast value is NaN/Inf. `stream` asks for non-temporal
- * stores of out (only worth it when out is far larger than the cache). */
-typedef int (*seer_forecast_fn)(int dtype, void *out, const void *const *factors, int order,
-                                const seer_coeffs *k, int64_t i0, int64_t i1, int stream);
-/* x[off..off+len) += gate[goff..goff+len) * forecast(factors at off..off+len); returns the nonfinite bit. */
-typedef int (*seer_forecast_residual_fn)(int dtype, void *x, const void *gate, int64_t goff,
-                                         const void *const *factors, int order, const seer_coeffs *k,
-                                         int64_t off, int64_t len);
-/* The same over elements [e0, e1) of x flattened as (batch, tokens, channels), walking the rows itself: element e
- * of batch row b takes gate[b * gate_row_stride + e % channels]. One call per range instead of one per row. */
-typedef int (*seer_forecast_residual_rows_fn)(int dtype, void *x, const void *gate, int64_t gate_row_stride,
-                                              int64_t tokens, int64_t channels, const void *const *factors,
-                                              int order, const seer_coeffs *k, int64_t e0, int64_t e1);
-/* x[off..) += gate[goff..) * F[off..) and taylor_update of the factors with F, on one segment. */
-typedef void (*seer_update_residual_fn)(int dtype, void *x, const void *gate, int64_t goff, const void *feature,
-                                        void *const *factors, int new_order, float distance, int64_t off,
-                                        int64_t len);
-
-/* The forecast sums (seer_taylor_forecast_sums) of a group of nb <= SEER_SUMS_GROUP consecutive branches of one
- * order over elements [e0, e1): for s = 0..steps-1 and b = 0..nb-1 in order,
- * out[s][e] += gates[s * SEER_SUMS_GROUP + b][row gate] * forecast(factors[b] at e, k[s]). */
+/* The forecast sums primitive takes the branches in groups of at most this many (seer_ops.h, forecast_sums_rows). */
 #define SEER_SUMS_GROUP 4
-typedef void (*seer_forecast_sums_rows_fn)(int dtype, void *const *out, int steps, const void *const *gates,
-                                           int64_t gate_row_stride, int64_t tokens, int64_t channels, int nb,
-                                           const void *const *const *factors, int order, const seer_coeffs *k,
-                                           int64_t e0, int64_t e1);
 
+#include "seer_ops.h"
+
+/* seer_<slot>_fn: the type of a primitive; seer_kernels: one variant's primitives, picked by seer_resolve. */
+#define SEER_PRIM_TYPEDEF(slot, base, ret, params) typedef ret(*seer_##slot##_fn) params;
+SEER_OP_TABLE(SEER_OP_SKIP, SEER_PRIM_TYPEDEF)
+#undef SEER_PRIM_TYPEDEF
+
+#define SEER_PRIM_FIELD(slot, base, ret, params) seer_##slot##_fn slot;
 typedef struct seer_kernels {
-    seer_update_fn update;
-    seer_forecast_fn forecast;
-    seer_forecast_residual_fn forecast_residual;
-    seer_update_residual_fn update_residual;
-    seer_forecast_residual_rows_fn forecast_residual_rows;
-    seer_forecast_sums_rows_fn forecast_sums_rows;
+    SEER_OP_TABLE(SEER_OP_SKIP, SEER_PRIM_FIELD)
 } seer_kernels;
+#undef SEER_PRIM_FIELD
 
-#define SEER_DECLARE_VARIANT(v)                                                                             \
-    SEER_HIDDEN void seer_taylor_update_##v(int, const void *, void *const *, int, float, int64_t, int64_t); \
-    SEER_HIDDEN int seer_taylor_forecast_##v(int, void *, const void *const *, int, const seer_coeffs *,     \
-                                             int64_t, int64_t, int);                                         \
-    SEER_HIDDEN int seer_taylor_forecast_residual_##v(int, void *, const void *, int64_t, const void *const *, \
-                                                      int, const seer_coeffs *, int64_t, int64_t);           \
-    SEER_HIDDEN void seer_taylor_update_residual_##v(int, void *, const void *, int64_t, const void *,       \
-                                                     void *const *, int, float, int64_t, int64_t);       \
-    SEER_HIDDEN int seer_taylor_forecast_residual_rows_##v(int, void *, const void *, int64_t, int64_t, int64_t, \
-                                                           const void *const *, int, const seer_coeffs *,      \
-                                                           int64_t, int64_t);                                  \
-    SEER_HIDDEN void seer_taylor_forecast_sums_rows_##v(int, void *const *, int, const void *const *, int64_t,     \
-                                                        int64_t, int64_t, int, const void *const *const *, int,    \
-                                                        const seer_coeffs *, int64_t, int64_t);
-
-SEER_DECLARE_VARIANT(ref)
+/* The definitions of each built variant, seer_<base>_<variant> (SEER_OPS_VARIANT names the variant). */
+#define SEER_PRIM_DECLARE(slot, base, ret, params) SEER_HIDDEN ret SEER_CAT(seer_##base, SEER_OPS_VARIANT) params;
+#define SEER_OPS_VARIANT ref
+SEER_OP_TABLE(SEER_OP_SKIP, SEER_PRIM_DECLARE)
+#undef SEER_OPS_VARIANT
 #if defined(SEER_HAVE_AVX2)
-SEER_DECLARE_VARIANT(avx2)
+#define SEER_OPS_VARIANT avx2
+SEER_OP_TABLE(SEER_OP_SKIP, SEER_PRIM_DECLARE)
+#undef SEER_OPS_VARIANT
 #endif
 #if defined(SEER_HAVE_AVX512)
-SEER_DECLARE_VARIANT(avx512)
+#define SEER_OPS_VARIANT avx512
+SEER_OP_TABLE(SEER_OP_SKIP, SEER_PRIM_DECLARE)
+#undef SEER_OPS_VARIANT
 #endif
+#undef SEER_PRIM_DECLARE
+
+/* The primitives of `variant` (checked and resolved: AUTO becomes the best on this CPU); errors name fn. */
+SEER_HIDDEN seer_status seer_resolve(const char *fn, int variant, const seer_kernels **out);
+
+/* ---- argument checks shared by the entry points (defined in dispatch.c); messages start with fn ---- */
+
+SEER_HIDDEN seer_status seer_check_dtype(const char *fn, int dtype);
+/* 0 <= order <= SEER_MAX_ORDER; what names the argument ("order", "new_order"). */
+SEER_HIDDEN seer_status seer_check_order(const char *fn, const char *what, int order);
+/* p non-null and aligned to its elements. */
+SEER_HIDDEN seer_status seer_check_ptr(const char *fn, const char *what, const void *p, int dtype);
+/* factors[0..order] of branch `branch` (-1: single-branch call): non-null, aligned. */
+SEER_HIDDEN seer_status seer_check_factors(const char *fn, const char *what, const void *const *factors, int order,
+                                           int dtype, int branch);
+/* 1 if the byte ranges [a, a+abytes) and [b, b+bbytes) overlap. */
+SEER_HIDDEN int seer_overlap(const void *a, int64_t abytes, const void *b, int64_t bbytes);
+/* distance finite and non-zero where new_order > 0. */
+SEER_HIDDEN seer_status seer_check_distance(const char *fn, int new_order, float distance);
+/* n = batch * tokens * channels, and the bytes of x and of the gate rows, without overflow. */
+SEER_HIDDEN seer_status seer_check_shape(const char *fn, int dtype, int64_t batch, int64_t tokens, int64_t channels,
+                                         int64_t gate_row_stride, int64_t *n, int64_t *gate_bytes);
+/* n >= 0 elements whose bytes fit an int64_t. */
+SEER_HIDDEN seer_status seer_check_n(const char *fn, int dtype, int64_t n);
 
 /*
  * The multi-branch forecast residual over elements [e0, e1) of x (flattened (batch, tokens, channels)):
@@ -135,7 +135,7 @@ SEER_HIDDEN seer_status seer_multi_prepare(const char *fn, int variant, int dtyp
 SEER_HIDDEN int seer_multi_run_range(const seer_multi_plan *plan, int64_t e0, int64_t e1);
 
 /*
- * The threading of every parallel entry point (dispatch.c): runs job over [0, n) in one contiguous piece per
+ * The threading of every parallel entry point (defined in dispatch.c): runs job over [0, n) in one contiguous piece per
  * thread, pieces starting on multiples of 64 elements; serially, with no OpenMP region, when n * weight is below
  * the parallel threshold or only one thread is set. Returns the OR of the jobs' results.
  */
@@ -214,9 +214,6 @@ static inline float seer_round(int dtype, float v) {
 }
 
 /* ---- helpers for the SIMD variants ---- */
-
-#define SEER_CAT_(a, b) a##_##b
-#define SEER_CAT(a, b) SEER_CAT_(a, b)
 
 /* Instantiates BODY(DT, ORDER) for every dtype and order, so each loop is compiled with both constant. */
 #define SEER_ORDER_CASES(DT, BODY)                                                                           \

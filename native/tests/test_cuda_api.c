@@ -1,5 +1,7 @@
 /* libseer_cuda without a GPU: the library loads (cudart is static), reports its device count with SEER_OK, and
- * rejects bad arguments before touching CUDA. With a GPU the kernels are checked by kernels/gpu_check.sh. */
+ * rejects bad arguments before touching CUDA; it exports seer_cuda_<name> exactly for the ops the op list
+ * (libseer_cpu, seer_ops.h) marks SEER_OP_CUDA. With a GPU the kernels are checked by kernels/gpu_check.sh. */
+#include <dlfcn.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,6 +31,16 @@ int main(void) {
     expect(seer_cuda_taylor_forecast_residual(0, buf, buf, 1, f, 1, 1, 1, 2, 1.0f, NULL, NULL), SEER_ERR_INVALID_ARGUMENT,
            "gate_row_stride=1 is less than channels=2");
     expect(seer_cuda_device_count(NULL), SEER_ERR_INVALID_ARGUMENT, "count is NULL");
+    for (int op = 0; op < seer_op_count(); op++) {
+        char sym[96];
+        snprintf(sym, sizeof sym, "seer_cuda_%s", seer_op_name(op));
+        int listed = (seer_op_flags(op) & SEER_OP_CUDA) != 0, exported = dlsym(RTLD_DEFAULT, sym) != NULL;
+        if (listed != exported) {
+            failures++;
+            printf("FAIL: %s is %s, the op list says %s\n", sym, exported ? "exported" : "missing",
+                   listed ? "SEER_OP_CUDA" : "CPU only");
+        }
+    }
     printf("%s\n", failures ? "FAILED" : "OK");
     return failures != 0;
 }

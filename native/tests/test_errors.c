@@ -1,5 +1,7 @@
 /* Error paths: every bad argument returns the documented status and a message naming the function and what
  * was expected, and leaves the buffers untouched. */
+#include <dlfcn.h>
+
 #include "test_common.h"
 
 static void expect(seer_status got, seer_status want, const char *needle, const char *what) {
@@ -133,6 +135,24 @@ int main(void) {
         expect(seer_stream_triad(a, a, c, 1.0f, 4), SEER_ERR_INVALID_ARGUMENT, "a overlaps b", "triad alias");
         expect(seer_stream_triad(a, b, c, 1.0f, -1), SEER_ERR_INVALID_ARGUMENT, "n=-1 is negative", "triad n");
     }
+
+    /* the op list follows the op table (seer_ops.h), in its order, and names functions this library exports */
+    CHECK(seer_max_order() == SEER_MAX_ORDER, "seer_max_order %d", seer_max_order());
+    int op = 0;
+#define OP_LISTED(name, family, flags)                                                                       \
+    CHECK(seer_op_name(op) && !strcmp(seer_op_name(op), #name), "op %d: name %s, table %s", op,             \
+          seer_op_name(op) ? seer_op_name(op) : "NULL", #name);                                              \
+    CHECK(seer_op_family(op) && !strcmp(seer_op_family(op), #family), "op %s: family", #name);              \
+    CHECK(seer_op_flags(op) == (flags), "op %s: flags %d", #name, seer_op_flags(op));                       \
+    CHECK(dlsym(RTLD_DEFAULT, "seer_" #name) != NULL, "seer_%s is not exported", #name);                    \
+    op++;
+    SEER_OP_TABLE(OP_LISTED, SEER_OP_SKIP)
+#undef OP_LISTED
+    CHECK(seer_op_count() == op, "seer_op_count %d, the table has %d ops", seer_op_count(), op);
+    CHECK(seer_op_name(op) == NULL && seer_op_name(-1) == NULL && seer_op_family(op) == NULL && seer_op_flags(op) == -1,
+          "out-of-range ops");
+    for (int i = 0; i < seer_op_count(); i++)
+        for (int j = 0; j < i; j++) CHECK(strcmp(seer_op_name(i), seer_op_name(j)), "op %s listed twice", seer_op_name(i));
 
     /* settings */
     expect(seer_set_parallel_threshold(-1), SEER_ERR_INVALID_ARGUMENT, "must be >= 0", "threshold");

@@ -1,7 +1,8 @@
 /*
- * The exported seer_cuda_* functions: argument checks (as libseer_cpu's), the thread-local error message, the
- * cached device flag for nonfinite, and the launches (kernels/<op>/<op>.cu). cudart is linked statically, so
- * this library loads on a machine without a driver; seer_cuda_device_count then reports 0.
+ * libseer_cuda's library functions and what every op's entry point (kernels/<op>/<op>.cu) shares: argument checks
+ * (as libseer_cpu's), the thread-local error message, the cached device flag for nonfinite, the grid size. cudart
+ * is linked statically, so this library loads on a machine without a driver; seer_cuda_device_count then
+ * reports 0.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -11,7 +12,7 @@
 
 static thread_local char seer_cuda_error_buf[512];
 
-__attribute__((format(printf, 2, 3))) static seer_status seer_cuda_fail(seer_status s, const char *fmt, ...) {
+seer_status seer_cuda_fail(seer_status s, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(seer_cuda_error_buf, sizeof seer_cuda_error_buf, fmt, ap);
@@ -19,7 +20,7 @@ __attribute__((format(printf, 2, 3))) static seer_status seer_cuda_fail(seer_sta
     return s;
 }
 
-static seer_status seer_cuda_check(const char *fn, cudaError_t e) {
+seer_status seer_cuda_check(const char *fn, cudaError_t e) {
     if (e == cudaSuccess) return SEER_OK;
     return seer_cuda_fail(SEER_ERR_CUDA, "%s: CUDA error %s: %s", fn, cudaGetErrorName(e), cudaGetErrorString(e));
 }
@@ -81,7 +82,7 @@ static seer_status seer_cuda_flag(const char *fn, int **flag) {
     return SEER_OK;
 }
 
-static seer_status seer_cuda_flag_begin(const char *fn, int32_t *nonfinite, cudaStream_t s, int **d_flag) {
+seer_status seer_cuda_flag_begin(const char *fn, int32_t *nonfinite, cudaStream_t s, int **d_flag) {
     *d_flag = nullptr;
     if (!nonfinite) return SEER_OK;
     seer_status st = seer_cuda_flag(fn, d_flag);
@@ -89,7 +90,7 @@ static seer_status seer_cuda_flag_begin(const char *fn, int32_t *nonfinite, cuda
     return seer_cuda_check(fn, cudaMemsetAsync(*d_flag, 0, sizeof(int), s));
 }
 
-static seer_status seer_cuda_flag_end(const char *fn, int32_t *nonfinite, cudaStream_t s, int *d_flag) {
+seer_status seer_cuda_flag_end(const char *fn, int32_t *nonfinite, cudaStream_t s, int *d_flag) {
     if (!nonfinite) return SEER_OK;
     int h = 0;
     cudaError_t e = cudaMemcpyAsync(&h, d_flag, sizeof(int), cudaMemcpyDeviceToHost, s);
@@ -101,9 +102,9 @@ static seer_status seer_cuda_flag_end(const char *fn, int32_t *nonfinite, cudaSt
 
 /* ---- argument checks (same rules and messages as libseer_cpu) ---- */
 
-static size_t seer_es(int dtype) { return dtype == SEER_DTYPE_F32 ? 4 : 2; }
+size_t seer_es(int dtype) { return dtype == SEER_DTYPE_F32 ? 4 : 2; }
 
-static seer_status seer_check_common(const char *fn, int dtype, const char *what, int order) {
+seer_status seer_check_common(const char *fn, int dtype, const char *what, int order) {
     if (dtype < SEER_DTYPE_F32 || dtype > SEER_DTYPE_F16)
         return seer_cuda_fail(SEER_ERR_INVALID_ARGUMENT, "%s: dtype=%d is not a seer_dtype (expected 0=f32, 1=bf16, 2=f16)",
                               fn, dtype);
@@ -114,7 +115,7 @@ static seer_status seer_check_common(const char *fn, int dtype, const char *what
     return SEER_OK;
 }
 
-static seer_status seer_check_ptr(const char *fn, const char *what, const void *p, int dtype) {
+seer_status seer_check_ptr(const char *fn, const char *what, const void *p, int dtype) {
     if (!p) return seer_cuda_fail(SEER_ERR_INVALID_ARGUMENT, "%s: %s is NULL", fn, what);
     if ((uintptr_t)p % seer_es(dtype))
         return seer_cuda_fail(SEER_ERR_INVALID_ARGUMENT, "%s: %s=%p is not aligned to its %zu-byte elements", fn, what, p,
@@ -122,8 +123,8 @@ static seer_status seer_check_ptr(const char *fn, const char *what, const void *
     return SEER_OK;
 }
 
-static seer_status seer_check_factors(const char *fn, const char *what, const void *const *f, int order, int dtype,
-                                      int base) {
+seer_status seer_check_factors(const char *fn, const char *what, const void *const *f, int order, int dtype,
+                               int base) {
     if (!f) return seer_cuda_fail(SEER_ERR_INVALID_ARGUMENT, "%s: factors is NULL", fn);
     for (int i = 0; i <= order; i++) {
         if (!f[i])
@@ -137,22 +138,22 @@ static seer_status seer_check_factors(const char *fn, const char *what, const vo
     return SEER_OK;
 }
 
-static seer_status seer_check_distance(const char *fn, int new_order, float distance) {
+seer_status seer_check_distance(const char *fn, int new_order, float distance) {
     if (new_order > 0 && (distance == 0.0f || !isfinite(distance)))
         return seer_cuda_fail(SEER_ERR_INVALID_ARGUMENT, "%s: distance=%g must be finite and non-zero (new_order=%d)", fn,
                               (double)distance, new_order);
     return SEER_OK;
 }
 
-static bool seer_overlap(const void *a, int64_t ab, const void *b, int64_t bb) {
+bool seer_overlap(const void *a, int64_t ab, const void *b, int64_t bb) {
     uintptr_t pa = (uintptr_t)a, pb = (uintptr_t)b;
     return pa < pb + (uintptr_t)bb && pb < pa + (uintptr_t)ab;
 }
 
-static bool seer_a16(const void *p) { return ((uintptr_t)p & 15u) == 0; }
+bool seer_a16(const void *p) { return ((uintptr_t)p & 15u) == 0; }
 
-static seer_status seer_check_shape(const char *fn, int dtype, int64_t batch, int64_t tokens, int64_t channels,
-                                    int64_t grs, SeerShape *sh, int64_t *gate_bytes) {
+seer_status seer_check_shape(const char *fn, int dtype, int64_t batch, int64_t tokens, int64_t channels,
+                             int64_t grs, SeerShape *sh, int64_t *gate_bytes) {
     if (batch < 0 || tokens < 0 || channels < 0)
         return seer_cuda_fail(SEER_ERR_INVALID_ARGUMENT, "%s: negative shape (batch=%lld, tokens=%lld, channels=%lld)", fn,
                               (long long)batch, (long long)tokens, (long long)channels);
@@ -174,7 +175,7 @@ static seer_status seer_check_shape(const char *fn, int dtype, int64_t batch, in
     return SEER_OK;
 }
 
-static seer_status seer_check_n(const char *fn, int dtype, int64_t n) {
+seer_status seer_check_n(const char *fn, int dtype, int64_t n) {
     int64_t b;
     if (n < 0) return seer_cuda_fail(SEER_ERR_INVALID_ARGUMENT, "%s: n=%lld is negative", fn, (long long)n);
     if (__builtin_mul_overflow(n, (int64_t)seer_es(dtype), &b))
@@ -182,7 +183,7 @@ static seer_status seer_check_n(const char *fn, int dtype, int64_t n) {
     return SEER_OK;
 }
 
-static SeerCoeffs seer_coeffs(float delta) {
+SeerCoeffs seer_coeffs(float delta) {
     SeerCoeffs k;
     double fact = 1.0, pw = 1.0;
     for (int i = 0; i <= SEER_MAX_ORDER; i++) {
@@ -191,186 +192,4 @@ static SeerCoeffs seer_coeffs(float delta) {
         k.p[i] = (float)pw;
     }
     return k;
-}
-
-/* ---- kernels ---- */
-
-extern "C" SEER_API seer_status seer_cuda_taylor_update(int dtype, const void *feature, void *const *factors,
-                                                        int new_order, int64_t n, float distance, void *stream) {
-    static const char fn[] = "cuda_taylor_update";
-    seer_status s;
-    if ((s = seer_check_common(fn, dtype, "new_order", new_order)) || (s = seer_check_distance(fn, new_order, distance)) ||
-        (s = seer_check_n(fn, dtype, n)))
-        return s;
-    if (n == 0) return SEER_OK;
-    if ((s = seer_check_ptr(fn, "feature", feature, dtype)) ||
-        (s = seer_check_factors(fn, "new_order", (const void *const *)factors, new_order, dtype, 0)))
-        return s;
-    const int64_t bytes = n * (int64_t)seer_es(dtype);
-    SeerUpdateArgs a{feature, {}, new_order, distance};
-    bool vec = seer_a16(feature);
-    for (int i = 0; i <= new_order; i++) {
-        if (seer_overlap(feature, bytes, factors[i], bytes))
-            return seer_cuda_fail(SEER_ERR_INVALID_ARGUMENT, "%s: feature overlaps factors[%d]", fn, i);
-        for (int j = 0; j < i; j++)
-            if (seer_overlap(factors[j], bytes, factors[i], bytes))
-                return seer_cuda_fail(SEER_ERR_INVALID_ARGUMENT, "%s: factors[%d] overlaps factors[%d]", fn, j, i);
-        a.factors[i] = factors[i];
-        vec = vec && seer_a16(factors[i]);
-    }
-    return seer_cuda_check(fn, seer_cuda_launch_update(dtype, a, n, vec, (cudaStream_t)stream));
-}
-
-extern "C" SEER_API seer_status seer_cuda_taylor_forecast(int dtype, void *out, const void *const *factors, int order,
-                                                          int64_t n, float delta, int32_t *nonfinite, void *stream) {
-    static const char fn[] = "cuda_taylor_forecast";
-    seer_status s;
-    if ((s = seer_check_common(fn, dtype, "order", order)) || (s = seer_check_n(fn, dtype, n))) return s;
-    if (n == 0) return SEER_OK;
-    if ((s = seer_check_ptr(fn, "out", out, dtype)) || (s = seer_check_factors(fn, "order", factors, order, dtype, 0)))
-        return s;
-    const int64_t bytes = n * (int64_t)seer_es(dtype);
-    SeerForecastArgs a{{}, order, seer_coeffs(delta)};
-    bool vec = seer_a16(out);
-    for (int i = 0; i <= order; i++) {
-        if (seer_overlap(out, bytes, factors[i], bytes))
-            return seer_cuda_fail(SEER_ERR_INVALID_ARGUMENT, "%s: out overlaps factors[%d]", fn, i);
-        a.factors[i] = factors[i];
-        vec = vec && seer_a16(factors[i]);
-    }
-    cudaStream_t st = (cudaStream_t)stream;
-    int *flag;
-    if ((s = seer_cuda_flag_begin(fn, nonfinite, st, &flag))) return s;
-    if ((s = seer_cuda_check(fn, seer_cuda_launch_forecast(dtype, out, a, n, vec, flag, st)))) return s;
-    return seer_cuda_flag_end(fn, nonfinite, st, flag);
-}
-
-extern "C" SEER_API seer_status seer_cuda_taylor_forecast_residual(int dtype, void *x, const void *gate,
-                                                                   int64_t gate_row_stride, const void *const *factors,
-                                                                   int order, int64_t batch, int64_t tokens,
-                                                                   int64_t channels, float delta, int32_t *nonfinite,
-                                                                   void *stream) {
-    static const char fn[] = "cuda_taylor_forecast_residual";
-    seer_status s;
-    SeerShape sh;
-    int64_t gate_bytes = 0;
-    if ((s = seer_check_common(fn, dtype, "order", order)) ||
-        (s = seer_check_shape(fn, dtype, batch, tokens, channels, gate_row_stride, &sh, &gate_bytes)))
-        return s;
-    if (sh.n == 0) return SEER_OK;
-    if ((s = seer_check_ptr(fn, "x", x, dtype)) || (s = seer_check_ptr(fn, "gate", gate, dtype)) ||
-        (s = seer_check_factors(fn, "order", factors, order, dtype, 0)))
-        return s;
-    const int64_t bytes = sh.n * (int64_t)seer_es(dtype), N = 16 / (int64_t)seer_es(dtype);
-    if (seer_overlap(x, bytes, gate, gate_bytes))
-        return seer_cuda_fail(SEER_ERR_INVALID_ARGUMENT, "%s: x overlaps gate", fn);
-    SeerForecastArgs a{{}, order, seer_coeffs(delta)};
-    bool vec = seer_a16(x) && seer_a16(gate) && channels % N == 0 && gate_row_stride % N == 0;
-    for (int i = 0; i <= order; i++) {
-        if (seer_overlap(x, bytes, factors[i], bytes))
-            return seer_cuda_fail(SEER_ERR_INVALID_ARGUMENT, "%s: x overlaps factors[%d]", fn, i);
-        a.factors[i] = factors[i];
-        vec = vec && seer_a16(factors[i]);
-    }
-    cudaStream_t st = (cudaStream_t)stream;
-    int *flag;
-    if ((s = seer_cuda_flag_begin(fn, nonfinite, st, &flag))) return s;
-    if ((s = seer_cuda_check(fn, seer_cuda_launch_forecast_residual(dtype, x, gate, a, sh, vec, flag, st)))) return s;
-    return seer_cuda_flag_end(fn, nonfinite, st, flag);
-}
-
-extern "C" SEER_API seer_status seer_cuda_taylor_forecast_residual_multi(
-    int dtype, void *x, int64_t batch, int64_t tokens, int64_t channels, int num_branches, const void *const *gates,
-    int64_t gate_row_stride, const void *const *factors, const int32_t *orders, float delta, int32_t *nonfinite,
-    void *stream) {
-    static const char fn[] = "cuda_taylor_forecast_residual_multi";
-    seer_status s;
-    SeerShape sh;
-    int64_t gate_bytes = 0;
-    if ((s = seer_check_common(fn, dtype, "order", 0)) ||
-        (s = seer_check_shape(fn, dtype, batch, tokens, channels, gate_row_stride, &sh, &gate_bytes)))
-        return s;
-    if (num_branches < 0)
-        return seer_cuda_fail(SEER_ERR_INVALID_ARGUMENT, "%s: num_branches=%d is negative", fn, num_branches);
-    if (sh.n == 0 || num_branches == 0) return SEER_OK;
-    if ((s = seer_check_ptr(fn, "x", x, dtype))) return s;
-    if (!gates) return seer_cuda_fail(SEER_ERR_INVALID_ARGUMENT, "%s: gates is NULL", fn);
-    if (!orders) return seer_cuda_fail(SEER_ERR_INVALID_ARGUMENT, "%s: orders is NULL", fn);
-    if (!factors) return seer_cuda_fail(SEER_ERR_INVALID_ARGUMENT, "%s: factors is NULL", fn);
-    const int64_t bytes = sh.n * (int64_t)seer_es(dtype), N = 16 / (int64_t)seer_es(dtype);
-    bool vec = seer_a16(x) && channels % N == 0 && gate_row_stride % N == 0;
-    for (int b = 0; b < num_branches; b++) {
-        const int order = orders[b];
-        if (order < 0 || order > SEER_MAX_ORDER)
-            return seer_cuda_fail(SEER_ERR_INVALID_ARGUMENT, "%s: orders[%d]=%d is outside 0..SEER_MAX_ORDER=%d", fn, b,
-                                  order, SEER_MAX_ORDER);
-        char name[32];
-        snprintf(name, sizeof name, "gates[%d]", b);
-        const void *const *fb = factors + (int64_t)b * (SEER_MAX_ORDER + 1);
-        if ((s = seer_check_ptr(fn, name, gates[b], dtype)) ||
-            (s = seer_check_factors(fn, "order", fb, order, dtype, b * (SEER_MAX_ORDER + 1))))
-            return s;
-        if (seer_overlap(x, bytes, gates[b], gate_bytes))
-            return seer_cuda_fail(SEER_ERR_INVALID_ARGUMENT, "%s: x overlaps gates[%d]", fn, b);
-        vec = vec && seer_a16(gates[b]);
-        for (int i = 0; i <= order; i++) {
-            if (seer_overlap(x, bytes, fb[i], bytes))
-                return seer_cuda_fail(SEER_ERR_INVALID_ARGUMENT, "%s: x overlaps factors[%d] (branch %d)", fn,
-                                      b * (SEER_MAX_ORDER + 1) + i, b);
-            vec = vec && seer_a16(fb[i]);
-        }
-    }
-    cudaStream_t st = (cudaStream_t)stream;
-    int *flag;
-    if ((s = seer_cuda_flag_begin(fn, nonfinite, st, &flag))) return s;
-    SeerMultiArgs a{};
-    a.k = seer_coeffs(delta);
-    for (int b0 = 0; b0 < num_branches; b0 += SEER_CUDA_MAX_BRANCHES) {
-        a.num_branches = num_branches - b0 < SEER_CUDA_MAX_BRANCHES ? num_branches - b0 : SEER_CUDA_MAX_BRANCHES;
-        for (int b = 0; b < a.num_branches; b++) {
-            a.gates[b] = gates[b0 + b];
-            a.orders[b] = orders[b0 + b];
-            for (int i = 0; i <= SEER_MAX_ORDER; i++)
-                a.factors[b][i] = i <= a.orders[b] ? factors[(int64_t)(b0 + b) * (SEER_MAX_ORDER + 1) + i] : nullptr;
-        }
-        if ((s = seer_cuda_check(fn, seer_cuda_launch_forecast_residual_multi(dtype, x, a, sh, vec, flag, st)))) return s;
-    }
-    return seer_cuda_flag_end(fn, nonfinite, st, flag);
-}
-
-extern "C" SEER_API seer_status seer_cuda_taylor_update_residual(int dtype, void *x, const void *gate,
-                                                                 int64_t gate_row_stride, const void *feature,
-                                                                 void *const *factors, int new_order, int64_t batch,
-                                                                 int64_t tokens, int64_t channels, float distance,
-                                                                 void *stream) {
-    static const char fn[] = "cuda_taylor_update_residual";
-    seer_status s;
-    SeerShape sh;
-    int64_t gate_bytes = 0;
-    if ((s = seer_check_common(fn, dtype, "new_order", new_order)) || (s = seer_check_distance(fn, new_order, distance)) ||
-        (s = seer_check_shape(fn, dtype, batch, tokens, channels, gate_row_stride, &sh, &gate_bytes)))
-        return s;
-    if (sh.n == 0) return SEER_OK;
-    if ((s = seer_check_ptr(fn, "x", x, dtype)) || (s = seer_check_ptr(fn, "gate", gate, dtype)) ||
-        (s = seer_check_ptr(fn, "feature", feature, dtype)) ||
-        (s = seer_check_factors(fn, "new_order", (const void *const *)factors, new_order, dtype, 0)))
-        return s;
-    const int64_t bytes = sh.n * (int64_t)seer_es(dtype), N = 16 / (int64_t)seer_es(dtype);
-    if (seer_overlap(x, bytes, gate, gate_bytes))
-        return seer_cuda_fail(SEER_ERR_INVALID_ARGUMENT, "%s: x overlaps gate", fn);
-    if (seer_overlap(x, bytes, feature, bytes))
-        return seer_cuda_fail(SEER_ERR_INVALID_ARGUMENT, "%s: x overlaps feature", fn);
-    SeerUpdateArgs a{feature, {}, new_order, distance};
-    bool vec = seer_a16(x) && seer_a16(gate) && seer_a16(feature) && channels % N == 0 && gate_row_stride % N == 0;
-    for (int i = 0; i <= new_order; i++) {
-        if (seer_overlap(x, bytes, factors[i], bytes) || seer_overlap(feature, bytes, factors[i], bytes) ||
-            seer_overlap(gate, gate_bytes, factors[i], bytes))
-            return seer_cuda_fail(SEER_ERR_INVALID_ARGUMENT, "%s: factors[%d] overlaps x, gate or feature", fn, i);
-        for (int j = 0; j < i; j++)
-            if (seer_overlap(factors[j], bytes, factors[i], bytes))
-                return seer_cuda_fail(SEER_ERR_INVALID_ARGUMENT, "%s: factors[%d] overlaps factors[%d]", fn, j, i);
-        a.factors[i] = factors[i];
-        vec = vec && seer_a16(factors[i]);
-    }
-    return seer_cuda_check(fn, seer_cuda_launch_update_residual(dtype, x, gate, a, sh, vec, (cudaStream_t)stream));
 }

@@ -131,7 +131,8 @@ struct SeerMultiArgs {
     SeerCoeffs k;
 };
 
-/* ---- launchers (kernels/<op>/<op>.cu); `vec`: every pointer (and row) allows 16-byte vectors ---- */
+/* ---- launching (each op's launcher and entry point are in kernels/<op>/<op>.cu); a launcher's `vec`: every
+ * pointer (and row) allows 16-byte vectors ---- */
 
 /* Blocks for a grid-stride loop of `kernel` over `items`: no more than one full wave of the blocks that can be
  * resident at once on the current device (a second, partial wave would leave most multiprocessors idle). */
@@ -144,15 +145,32 @@ cudaError_t seer_cuda_run(void (*kernel)(P...), int64_t items, cudaStream_t s, c
     return cudaGetLastError();
 }
 
-cudaError_t seer_cuda_launch_update(int dtype, const SeerUpdateArgs &a, int64_t n, bool vec, cudaStream_t s);
-cudaError_t seer_cuda_launch_forecast(int dtype, void *out, const SeerForecastArgs &a, int64_t n, bool vec,
-                                      int *d_nonfinite, cudaStream_t s);
-cudaError_t seer_cuda_launch_forecast_residual(int dtype, void *x, const void *gate, const SeerForecastArgs &a,
-                                               const SeerShape &sh, bool vec, int *d_nonfinite, cudaStream_t s);
-cudaError_t seer_cuda_launch_forecast_residual_multi(int dtype, void *x, const SeerMultiArgs &a, const SeerShape &sh,
-                                                     bool vec, int *d_nonfinite, cudaStream_t s);
-cudaError_t seer_cuda_launch_update_residual(int dtype, void *x, const void *gate, const SeerUpdateArgs &a,
-                                             const SeerShape &sh, bool vec, cudaStream_t s);
+/* ---- shared by the entry points (seer_cuda.cu; same rules and messages as libseer_cpu's checks) ---- */
+
+/* Sets the thread-local message (seer_cuda_last_error) and returns s. */
+__attribute__((format(printf, 2, 3))) seer_status seer_cuda_fail(seer_status s, const char *fmt, ...);
+/* SEER_OK for cudaSuccess, else SEER_ERR_CUDA with the CUDA error's name and text. */
+seer_status seer_cuda_check(const char *fn, cudaError_t e);
+/* The nonfinite flag: cleared on the device before the launch (d_flag NULL when nonfinite is NULL) and read back
+ * after it, synchronising on s. */
+seer_status seer_cuda_flag_begin(const char *fn, int32_t *nonfinite, cudaStream_t s, int **d_flag);
+seer_status seer_cuda_flag_end(const char *fn, int32_t *nonfinite, cudaStream_t s, int *d_flag);
+size_t seer_es(int dtype);
+/* dtype is a seer_dtype and 0 <= order <= SEER_MAX_ORDER (what names the order argument). */
+seer_status seer_check_common(const char *fn, int dtype, const char *what, int order);
+seer_status seer_check_ptr(const char *fn, const char *what, const void *p, int dtype);
+/* f[0..order] non-null and aligned; messages number them from base. */
+seer_status seer_check_factors(const char *fn, const char *what, const void *const *f, int order, int dtype, int base);
+seer_status seer_check_distance(const char *fn, int new_order, float distance);
+bool seer_overlap(const void *a, int64_t ab, const void *b, int64_t bb);
+/* p is 16-byte aligned */
+bool seer_a16(const void *p);
+/* (batch, tokens, channels) and the gate extent without overflow; fills sh and the gate rows' bytes. */
+seer_status seer_check_shape(const char *fn, int dtype, int64_t batch, int64_t tokens, int64_t channels, int64_t grs,
+                             SeerShape *sh, int64_t *gate_bytes);
+seer_status seer_check_n(const char *fn, int dtype, int64_t n);
+/* The taylor_forecast coefficients for delta, as seer_coeffs_init in libseer_cpu. */
+SeerCoeffs seer_coeffs(float delta);
 
 /* Runs the statements with T the storage type of dtype. */
 #define SEER_CUDA_BY_DTYPE(dtype, ...)                                                                       \

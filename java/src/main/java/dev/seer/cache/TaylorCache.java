@@ -246,8 +246,7 @@ public final class TaylorCache implements FusedStackHooks, RunCache {
 
     @Override
     public int stackGateCalls(StepContext ctx) {
-        if (!sumsWanted() || current.isFull() || !variant.isCpu()
-                || groups.values().stream().anyMatch(g -> g.sumsCover(position()))) {
+        if (!sumsWanted() || current.isFull() || groups.values().stream().anyMatch(g -> g.sumsCover(position()))) {
             return 1;
         }
         return 1 + Math.min(classifier.forecastsAhead(), NativeKernels.MAX_SUM_STEPS - 1);

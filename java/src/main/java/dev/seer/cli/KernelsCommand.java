@@ -42,9 +42,17 @@ final class KernelsCommand implements Callable<Integer> {
             description = "Working sets (bytes read + written per call): integers with an optional KiB/MiB/GiB suffix, 4KiB..4096MiB. Default: 64KiB,1MiB,16MiB,64MiB,256MiB (--quick: 64KiB,1MiB,16MiB).")
     List<String> sizes;
 
-    @Option(names = "--ops", split = ",", paramLabel = "OP",
-            description = "Kernels: taylor_update, taylor_forecast, taylor_forecast_residual, taylor_forecast_residual_multi, taylor_update_residual, taylor_forecast_sums. Default: all.")
+    @Option(names = "--ops", split = ",", paramLabel = "OP", completionCandidates = OpNames.class,
+            description = "Kernels: ${COMPLETION-CANDIDATES}. Default: all.")
     List<String> ops;
+
+    /** The --ops names, from KernelBench.Op (checked against libseer_cpu's op list by OpTableTest). */
+    static final class OpNames implements Iterable<String> {
+        @Override
+        public java.util.Iterator<String> iterator() {
+            return Op.names().iterator();
+        }
+    }
 
     @Option(names = "--dtypes", split = ",", paramLabel = "DTYPE", description = "Storage types: f32, bf16, f16. Default: all.")
     List<String> dtypes;

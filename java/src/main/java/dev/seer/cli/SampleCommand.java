@@ -398,7 +398,7 @@ final class SampleCommand implements Callable<Integer> {
 
     static Variant parseVariant(String name) {
         for (Variant v : Variant.values()) {
-            if (v.isCpu() && v.name().equalsIgnoreCase(name)) {
+            if (v.name().equalsIgnoreCase(name)) {
                 return v;
             }
         }

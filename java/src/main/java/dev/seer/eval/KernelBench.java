@@ -233,7 +233,7 @@ public final class KernelBench {
     /** The CPU variants this machine runs (REF always). */
     public static List<Variant> availableVariants() {
         NativeKernels lib = NativeKernels.cpu();
-        return List.of(Variant.REF, Variant.AVX2, Variant.AVX512).stream().filter(lib::isAvailable).toList();
+        return Arrays.stream(Variant.values()).filter(v -> v != Variant.AUTO && lib.isAvailable(v)).toList();
     }
 
     /** Validates every available variant of {@code op} on {@link #VALIDATION_SHAPES}. */

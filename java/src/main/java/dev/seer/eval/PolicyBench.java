@@ -503,7 +503,7 @@ public final class PolicyBench {
         double square = matmulGflops(1024, 1024, 1024, seconds);
         double packed = packedGflops(m, c.hiddenSize(), hidden, seconds);
         long stackBytes = row == null ? 0 : forecastBytes(c, fc.batch(), row.policy().maxOrder(), 1, false);
-        double kernel = row == null || !s.variant().isCpu() ? Double.NaN
+        double kernel = row == null ? Double.NaN
                 : stackKernelSeconds(c, fc.batch(), row.policy().maxOrder(), s.variant(), seconds);
         return new Machine(bytes, window, row, stream, Math.max(packed, Math.max(model, square)), model, packed,
                 stackBytes, kernel);

@@ -7,7 +7,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * DiT ops as native float32 kernels (native/include/seer.h, "DiT glue ops"): the linear maps over packed weights
+ * DiT ops as native float32 kernels (native/include/seer_dit.h): the linear maps over packed weights
  * (the conditioning path's few rows and the blocks' qkv, output and MLP maps), the patch embedding, the final
  * layer, and a whole forecast step in one pass ({@link #forecastStep}), so a forecast step runs no libtorch op.
  * Weights are passed transposed (inputs x outputs) or packed ({@link #packLinear}). Every variant gives the same
@@ -47,7 +47,7 @@ public final class DitOps {
      */
     public static void linearRows(Variant variant, Tensor y, Tensor x, Tensor wPanels, Tensor bias) {
         String op = "linear_rows";
-        Kernels.checkCpu(variant, op);
+        Kernels.checkVariant(variant, op);
         checkF32(op, "y", y, true);
         checkF32(op, "x", x, false);
         checkF32(op, "w_panels", wPanels, false);
@@ -73,7 +73,7 @@ public final class DitOps {
      */
     public static void patchEmbed(Variant variant, Tensor out, Tensor x, Tensor wT, Tensor bias, Tensor pos, int patch) {
         String op = "dit_patch_embed";
-        Kernels.checkCpu(variant, op);
+        Kernels.checkVariant(variant, op);
         patchEmbedChecks(op, "out", out, x, wT, bias, pos, patch);
         Shape xs = x.shape();
         long size = xs.dim(2);
@@ -89,7 +89,7 @@ public final class DitOps {
     public static void finalLayer(Variant variant, Tensor out, Tensor h, Tensor mods, Tensor wT, Tensor bias, int patch,
                                   float eps) {
         String op = "dit_final_layer";
-        Kernels.checkCpu(variant, op);
+        Kernels.checkVariant(variant, op);
         finalLayerChecks(op, out, h, mods, wT, bias, patch, eps);
         Shape os = out.shape();
         long size = os.dim(2);
@@ -111,7 +111,7 @@ public final class DitOps {
                                        Tensor pos, BranchStack stack, float delta, Tensor finalMods, Tensor finalWT,
                                        Tensor finalBias, int patch, float eps) {
         String op = "dit_forecast_step";
-        Kernels.checkCpu(variant, op);
+        Kernels.checkVariant(variant, op);
         if (stack == null) {
             throw new IllegalArgumentException(op + ": stack is null");
         }

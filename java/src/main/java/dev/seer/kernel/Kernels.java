@@ -36,7 +36,7 @@ public final class Kernels {
      * than the current order (and at most the factors' max order).
      */
     public static void taylorUpdate(Variant variant, TaylorFactors factors, Tensor feature, int newOrder, float distance) {
-        checkCpu(variant, "taylor_update");
+        checkVariant(variant, "taylor_update");
         checkSameLayout("taylor_update", "feature", feature, factors);
         checkNewOrder("taylor_update", factors, newOrder, distance);
         factors.checkUsable("taylor_update");
@@ -51,7 +51,7 @@ public final class Kernels {
 
     /** out = sum_i ((1/i!) D^i) delta^i over the valid factors. */
     public static boolean taylorForecast(Variant variant, Tensor out, TaylorFactors factors, float delta) {
-        checkCpu(variant, "taylor_forecast");
+        checkVariant(variant, "taylor_forecast");
         checkSameLayout("taylor_forecast", "out", out, factors);
         checkForecastable("taylor_forecast", factors, delta);
         factors.checkUsable("taylor_forecast");
@@ -67,7 +67,7 @@ public final class Kernels {
 
     /** x (B, N, C) += gate (B, C) * forecast, in one pass. */
     public static boolean taylorForecastResidual(Variant variant, Tensor x, GateView gate, TaylorFactors factors, float delta) {
-        checkCpu(variant, "taylor_forecast_residual");
+        checkVariant(variant, "taylor_forecast_residual");
         checkSameLayout("taylor_forecast_residual", "x", x, factors);
         checkResidual("taylor_forecast_residual", x, gate);
         checkForecastable("taylor_forecast_residual", factors, delta);
@@ -87,7 +87,7 @@ public final class Kernels {
     /** The full-step twin: x += gate * F, and the factors updated with F, in one pass. */
     public static void taylorUpdateResidual(Variant variant, Tensor x, GateView gate, Tensor feature, TaylorFactors factors,
                                             int newOrder, float distance) {
-        checkCpu(variant, "taylor_update_residual");
+        checkVariant(variant, "taylor_update_residual");
         checkSameLayout("taylor_update_residual", "x", x, factors);
         checkSameLayout("taylor_update_residual", "feature", feature, factors);
         checkResidual("taylor_update_residual", x, gate);
@@ -108,7 +108,7 @@ public final class Kernels {
 
     /** Whole-stack forecast: x += sum over the stack's branches, in order, of gate * forecast; x read/written once. */
     public static boolean taylorForecastResidualMulti(Variant variant, Tensor x, BranchStack stack, float delta) {
-        checkCpu(variant, "taylor_forecast_residual_multi");
+        checkVariant(variant, "taylor_forecast_residual_multi");
         if (stack == null) {
             throw new IllegalArgumentException("taylor_forecast_residual_multi: stack is null");
         }
@@ -137,7 +137,7 @@ public final class Kernels {
     public static void taylorForecastSums(Variant variant, List<TaylorFactors> sums, BranchStack stack,
                                           List<List<GateView>> gatesByStep, float[] deltas) {
         String op = "taylor_forecast_sums";
-        checkCpu(variant, op);
+        checkVariant(variant, op);
         if (sums == null || stack == null || gatesByStep == null || deltas == null) {
             throw new IllegalArgumentException(op + ": " + (sums == null ? "sums" : stack == null ? "stack"
                     : gatesByStep == null ? "gatesByStep" : "deltas") + " is null");
@@ -211,13 +211,9 @@ public final class Kernels {
         return a.byteSize() > 0 && b.byteSize() > 0 && a0 < b1 && b0 < a1;
     }
 
-    static void checkCpu(Variant variant, String op) {
+    static void checkVariant(Variant variant, String op) {
         if (variant == null) {
             throw new IllegalArgumentException(op + ": variant is null");
-        }
-        if (!variant.isCpu()) {
-            throw new IllegalArgumentException(op + ": variant " + variant
-                    + " needs CUDA tensors; this build's libtorch is CPU-only, use a CPU variant");
         }
     }
 

@@ -13,14 +13,27 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
- * Raw Panama bindings to libseer_cpu (native/include/seer.h). Arguments are not validated here: callers go
- * through {@link Kernels}, which checks shapes, dtypes and devices first. Every call's status is turned into a
- * {@link KernelException} carrying the library's thread-local message.
+ * Raw Panama bindings to libseer_cpu (native/include/seer.h, seer_dit.h). Arguments are not validated here: callers
+ * go through {@link Kernels} and {@link DitOps}, which check shapes, dtypes and devices first. Every call's status
+ * is turned into a {@link KernelException} carrying the library's thread-local message.
+ *
+ * <p>The library lists its ops (the op table, native/src/seer_ops.h): {@link #ops()}. Every op is bound here, each
+ * with its Java signature; OpTableTest checks that the two lists agree, so a kernel added to the table without a
+ * binding (or a binding left behind by a removed kernel) fails the build's tests.
  */
 public final class NativeKernels {
     public static final int ABI_VERSION = 1;
+    /**
+     * The highest Taylor order the kernels store (SEER_MAX_ORDER in seer.h): the one constant for the Java side
+     * (cache policies and schedules included). The library is checked to agree when it loads.
+     */
     public static final int MAX_ORDER = 4;
     /** Most steps one forecast-sums call computes (SEER_MAX_SUM_STEPS in seer.h). */
     public static final int MAX_SUM_STEPS = 32;
@@ -30,6 +43,8 @@ public final class NativeKernels {
     private static volatile NativeKernels cpu;
 
     private final Path path;
+    private final List<NativeOp> ops;
+    private final Set<String> boundOps = new TreeSet<>();
     private final MethodHandle lastError;
     private final MethodHandle cpuFeatures;
     private final MethodHandle variantAvailable;
@@ -66,6 +81,11 @@ public final class NativeKernels {
         if (version != ABI_VERSION) {
             throw new IllegalStateException(path + " has ABI version " + version + ", this Seer expects " + ABI_VERSION);
         }
+        int maxOrder = callInt(handle(linker, lib, "seer_max_order", FunctionDescriptor.of(JAVA_INT)));
+        if (maxOrder != MAX_ORDER) {
+            throw new IllegalStateException(path + " has SEER_MAX_ORDER " + maxOrder + ", this Seer expects " + MAX_ORDER);
+        }
+        ops = readOps(linker, lib);
         lastError = handle(linker, lib, "seer_last_error", FunctionDescriptor.of(ADDRESS));
         cpuFeatures = handle(linker, lib, "seer_cpu_features", FunctionDescriptor.of(JAVA_INT));
         variantAvailable = handle(linker, lib, "seer_variant_available", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
@@ -73,37 +93,37 @@ public final class NativeKernels {
         setNumThreads = handle(linker, lib, "seer_set_num_threads", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
         setParallelThreshold = handle(linker, lib, "seer_set_parallel_threshold", FunctionDescriptor.of(JAVA_INT, JAVA_LONG));
         getParallelThreshold = handle(linker, lib, "seer_get_parallel_threshold", FunctionDescriptor.of(JAVA_LONG));
-        update = handle(linker, lib, "seer_taylor_update", FunctionDescriptor.of(JAVA_INT,
+        update = op(linker, lib, "taylor_update", FunctionDescriptor.of(JAVA_INT,
                 JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_FLOAT));
-        forecast = handle(linker, lib, "seer_taylor_forecast", FunctionDescriptor.of(JAVA_INT,
+        forecast = op(linker, lib, "taylor_forecast", FunctionDescriptor.of(JAVA_INT,
                 JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_FLOAT, ADDRESS));
-        forecastResidual = handle(linker, lib, "seer_taylor_forecast_residual", FunctionDescriptor.of(JAVA_INT,
+        forecastResidual = op(linker, lib, "taylor_forecast_residual", FunctionDescriptor.of(JAVA_INT,
                 JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG,
                 JAVA_FLOAT, ADDRESS));
-        forecastResidualMulti = handle(linker, lib, "seer_taylor_forecast_residual_multi", FunctionDescriptor.of(JAVA_INT,
+        forecastResidualMulti = op(linker, lib, "taylor_forecast_residual_multi", FunctionDescriptor.of(JAVA_INT,
                 JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS,
                 ADDRESS, JAVA_FLOAT, ADDRESS));
-        forecastSums = handle(linker, lib, "seer_taylor_forecast_sums", FunctionDescriptor.of(JAVA_INT,
+        forecastSums = op(linker, lib, "taylor_forecast_sums", FunctionDescriptor.of(JAVA_INT,
                 JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, ADDRESS,
                 JAVA_LONG, ADDRESS, ADDRESS));
-        updateResidual = handle(linker, lib, "seer_taylor_update_residual", FunctionDescriptor.of(JAVA_INT,
+        updateResidual = op(linker, lib, "taylor_update_residual", FunctionDescriptor.of(JAVA_INT,
                 JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_LONG,
                 JAVA_LONG, JAVA_FLOAT));
-        linearRows = handle(linker, lib, "seer_linear_rows", FunctionDescriptor.of(JAVA_INT,
+        linearRows = op(linker, lib, "linear_rows", FunctionDescriptor.of(JAVA_INT,
                 JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG));
-        linearRowsPack = handle(linker, lib, "seer_linear_rows_pack", FunctionDescriptor.of(JAVA_INT,
+        linearRowsPack = op(linker, lib, "linear_rows_pack", FunctionDescriptor.of(JAVA_INT,
                 ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG));
-        ditPatchEmbed = handle(linker, lib, "seer_dit_patch_embed", FunctionDescriptor.of(JAVA_INT,
+        ditPatchEmbed = op(linker, lib, "dit_patch_embed", FunctionDescriptor.of(JAVA_INT,
                 JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
-        ditFinalLayer = handle(linker, lib, "seer_dit_final_layer", FunctionDescriptor.of(JAVA_INT,
+        ditFinalLayer = op(linker, lib, "dit_final_layer", FunctionDescriptor.of(JAVA_INT,
                 JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG,
                 JAVA_FLOAT));
-        ditForecastStep = handle(linker, lib, "seer_dit_forecast_step", FunctionDescriptor.of(JAVA_INT,
+        ditForecastStep = op(linker, lib, "dit_forecast_step", FunctionDescriptor.of(JAVA_INT,
                 JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS,
                 ADDRESS, JAVA_FLOAT, ADDRESS, ADDRESS, ADDRESS, JAVA_FLOAT, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG,
                 JAVA_LONG, JAVA_LONG, ADDRESS));
-        streamCopy = handle(linker, lib, "seer_stream_copy", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
-        streamTriad = handle(linker, lib, "seer_stream_triad", FunctionDescriptor.of(JAVA_INT,
+        streamCopy = op(linker, lib, "stream_copy", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
+        streamTriad = op(linker, lib, "stream_triad", FunctionDescriptor.of(JAVA_INT,
                 ADDRESS, ADDRESS, ADDRESS, JAVA_FLOAT, JAVA_LONG));
     }
 
@@ -134,6 +154,43 @@ public final class NativeKernels {
         }
     }
 
+    /** Binds the op seer_{@code name} and records it as bound. */
+    private MethodHandle op(Linker linker, SymbolLookup lib, String name, FunctionDescriptor fd) {
+        boundOps.add(name);
+        return handle(linker, lib, "seer_" + name, fd);
+    }
+
+    private static List<NativeOp> readOps(Linker linker, SymbolLookup lib) {
+        MethodHandle count = handle(linker, lib, "seer_op_count", FunctionDescriptor.of(JAVA_INT));
+        MethodHandle name = handle(linker, lib, "seer_op_name", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+        MethodHandle family = handle(linker, lib, "seer_op_family", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+        MethodHandle flags = handle(linker, lib, "seer_op_flags", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+        try {
+            int n = (int) count.invokeExact();
+            List<NativeOp> r = new ArrayList<>(n);
+            for (int i = 0; i < n; i++) {
+                int f = (int) flags.invokeExact(i);
+                r.add(new NativeOp(cString((MemorySegment) name.invokeExact(i)), cString((MemorySegment) family.invokeExact(i)),
+                        (f & OP_VARIANTS) != 0, (f & OP_CUDA) != 0));
+            }
+            return List.copyOf(r);
+        } catch (Throwable t) {
+            throw new IllegalStateException("reading the op list of libseer_cpu failed", t);
+        }
+    }
+
+    private static String cString(MemorySegment p) {
+        return p.reinterpret(256).getString(0);
+    }
+
+    private static int callInt(MethodHandle h) {
+        try {
+            return (int) h.invokeExact();
+        } catch (Throwable t) {
+            throw new IllegalStateException("calling libseer_cpu failed", t);
+        }
+    }
+
     private static MethodHandle handle(Linker linker, SymbolLookup lib, String name, FunctionDescriptor fd) {
         MemorySegment sym = lib.find(name).orElseThrow(() -> new IllegalStateException("symbol " + name + " missing from libseer_cpu"));
         return linker.downcallHandle(sym, fd);
@@ -141,6 +198,28 @@ public final class NativeKernels {
 
     public Path path() {
         return path;
+    }
+
+    /** SEER_OP_VARIANTS and SEER_OP_CUDA of seer.h. */
+    private static final int OP_VARIANTS = 1;
+    private static final int OP_CUDA = 2;
+
+    /**
+     * One op of the library's op list: seer_{@code name}, of {@code family} ("core" for seer.h, else the model
+     * family of its header, e.g. "dit"); {@code variants}: it takes a {@link Variant}; {@code cuda}: libseer_cuda has
+     * seer_cuda_{@code name}.
+     */
+    public record NativeOp(String name, String family, boolean variants, boolean cuda) {
+    }
+
+    /** The library's ops, in the op table's order. */
+    public List<NativeOp> ops() {
+        return ops;
+    }
+
+    /** The ops these bindings bind, by name (without the seer_ prefix). */
+    public Set<String> boundOps() {
+        return Collections.unmodifiableSet(boundOps);
     }
 
     public String lastError() {
@@ -163,9 +242,6 @@ public final class NativeKernels {
     public boolean isAvailable(Variant v) {
         if (v == null) {
             throw new IllegalArgumentException("variant is null");
-        }
-        if (!v.isCpu()) {
-            return false;
         }
         try {
             return (int) variantAvailable.invokeExact(v.code()) != 0;

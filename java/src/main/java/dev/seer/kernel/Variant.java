@@ -1,8 +1,11 @@
 package dev.seer.kernel;
 
-/** The implementations of each kernel. AUTO is the fastest CPU variant this machine runs. */
+/**
+ * The CPU implementations of each kernel (seer_variant in seer.h). AUTO is the fastest one this machine runs. The
+ * CUDA kernels are a library of their own ({@link CudaKernels}), not a variant.
+ */
 public enum Variant {
-    AUTO(0), REF(1), AVX2(2), AVX512(3), CUDA(-1);
+    AUTO(0), REF(1), AVX2(2), AVX512(3);
 
     private final int code;
 
@@ -10,16 +13,9 @@ public enum Variant {
         this.code = code;
     }
 
-    /** The seer_variant code of seer.h (CPU variants only). */
+    /** The seer_variant code of seer.h. */
     public int code() {
-        if (this == CUDA) {
-            throw new IllegalArgumentException("CUDA is not a CPU variant");
-        }
         return code;
-    }
-
-    public boolean isCpu() {
-        return this != CUDA;
     }
 
     public static Variant fromCode(int code) {
