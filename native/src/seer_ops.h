@@ -1,7 +1,7 @@
 /*
  * The op table: one line per exported op of libseer_cpu and one per primitive each CPU variant of an op provides.
  * What lists ops follows from it, so a new kernel is its folder (kernels/<op>/), its lines here, its public
- * declaration and its tests (docs/ARCHITECTURE-kernels.md):
+ * declaration and its tests (docs/ARCHITECTURE.md ("Native kernels")):
  *   - the declarations of every CPU variant's primitives, seer_<base>_{ref,avx2,avx512} (seer_internal.h),
  *   - the variant tables seer_resolve picks from, reached as kern-><slot> (ops.c),
  *   - the op list libseer_cpu exports (seer_op_count, seer_op_name, seer_op_family, seer_op_flags; ops.c), which
