@@ -6,19 +6,23 @@ import dev.seer.kernel.Variant;
  * What a {@link CachePolicy} needs to open one run's cache state.
  *
  * @param steps          network calls in the run (S)
- * @param schedule       the family's official schedule shape (direction, warm-up, derivative gate)
+ * @param schedule       the family's official TaylorSeer schedule shape (direction, warm-up, derivative gate)
+ * @param foraSchedule   the family's official FORA schedule shape (DiT: its TaylorSeer shape at order 0)
  * @param branches       hook points the model offers per network call
  * @param variant        kernel variant (AUTO: the fastest)
  * @param forecastSums   whether forecast steps add sums prepared at the first of them (see {@link TaylorCache})
  * @param factorPool     where factor memory comes from and goes back to; null: allocated per run
  * @param forecastErrors if not null, every forecast step also computes each branch and reports its error here
  */
-public record CacheRun(int steps, TaylorSeerSchedule.Shape schedule, int branches, Variant variant,
-                       ForecastSums forecastSums, FactorPool factorPool, TaylorCache.ForecastErrorSink forecastErrors) {
+public record CacheRun(int steps, TaylorSeerSchedule.Shape schedule, TaylorSeerSchedule.Shape foraSchedule, int branches,
+                       Variant variant, ForecastSums forecastSums, FactorPool factorPool,
+                       TaylorCache.ForecastErrorSink forecastErrors) {
     public CacheRun {
-        if (steps < 1 || branches < 0 || schedule == null || variant == null || forecastSums == null) {
-            throw new IllegalArgumentException("a cache run needs steps >= 1, branches >= 0, a schedule, a variant and a"
+        if (steps < 1 || branches < 0 || schedule == null || foraSchedule == null || variant == null
+                || forecastSums == null) {
+            throw new IllegalArgumentException("a cache run needs steps >= 1, branches >= 0, schedules, a variant and a"
                     + " forecast-sums mode, found steps " + steps + ", branches " + branches + ", schedule " + schedule
+                    + ", FORA schedule " + foraSchedule
                     + ", variant " + variant + ", forecast sums " + forecastSums);
         }
     }

@@ -97,10 +97,10 @@ public final class TaylorCache implements FusedStackHooks, RunCache {
         }
     }
 
-    /** The run cache of a FORA or TaylorSeer policy on the run's schedule shape. */
+    /** The run cache of a FORA or TaylorSeer policy on the family's schedule shape for it. */
     static TaylorCache open(CachePolicy policy, CacheRun run) {
-        TaylorCache cache = new TaylorCache(policy, run.schedule().config(run.steps(), policy.interval(), policy.maxOrder()),
-                run.variant());
+        TaylorSeerSchedule.Shape shape = policy instanceof CachePolicy.Fora ? run.foraSchedule() : run.schedule();
+        TaylorCache cache = new TaylorCache(policy, shape.config(run.steps(), policy.interval(), policy.maxOrder()), run.variant());
         cache.forecastSums(run.forecastSums());
         cache.factorPool(run.factorPool());
         if (run.forecastErrors() != null) {

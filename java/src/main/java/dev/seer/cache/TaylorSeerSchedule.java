@@ -59,6 +59,8 @@ public final class TaylorSeerSchedule {
         public static final Shape FLUX = new Shape(Direction.UP, 3, 2);
         /** HunyuanVideo, Wan2.1, HiDream ({@code first_enhance = 1}): counts up, one warm-up step. */
         public static final Shape VIDEO = new Shape(Direction.UP, 1, 0);
+        /** The official FORA branch of the count-up models: only step 0 forced full ({@link Config#fora}). */
+        public static final Shape FORA = new Shape(Direction.UP, 1, 0);
 
         /** This shape's schedule for S steps, interval N and the given max order. */
         public Config config(int steps, int interval, int maxOrder) {
@@ -140,7 +142,7 @@ public final class TaylorSeerSchedule {
          * @return the configuration
          */
         public static Config fora(int steps, int interval) {
-            return new Config(steps, interval, 0, Direction.UP, 1, 0);
+            return Shape.FORA.config(steps, interval, 0);
         }
 
         /**

@@ -10,4 +10,9 @@ public interface CallFlops {
      * call that evaluates them up to {@code order}.
      */
     double actual(boolean full, int order);
+
+    /** Work done once per run whatever its steps (e.g. text conditioning prepared for every call): 0 by default. */
+    default double actualPerRun() {
+        return 0;
+    }
 }

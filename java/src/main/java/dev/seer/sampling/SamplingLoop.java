@@ -63,7 +63,7 @@ public final class SamplingLoop {
         double seconds = (System.nanoTime() - startNanos) / 1e9;
         CallFlops flops = model.flops();
         double official = 0;
-        double actual = 0;
+        double actual = flops.actualPerRun();
         for (StepPlan p : cache.executedPlan()) {
             official += flops.official(p.isFull());
             actual += flops.actual(p.isFull(), p.order());

@@ -57,6 +57,6 @@ class TrainCommandTest {
     void badPolicyIsRefused() {
         String[] r = run("eval", "--policies", "taylorseer:4");
         assertEquals("2", r[0], r[2]);
-        assertTrue(r[2].contains("--policies: 'taylorseer:4' is not allowed; allowed: taylorseer:N:O"), r[2]);
+        assertTrue(r[2].contains("--policies: 'taylorseer:4' is not allowed; allowed: none, fora:N, taylorseer:N:O"), r[2]);
     }
 }

@@ -91,8 +91,8 @@ public final class DitPipeline implements AutoCloseable {
         }
 
         long t0 = System.nanoTime();
-        CacheRun cacheRun = new CacheRun(S, TaylorSeerSchedule.Shape.DIT, model.hookPoints().size(), req.variant(),
-                req.forecastSums(), factorPool, req.forecastErrors());
+        CacheRun cacheRun = new CacheRun(S, TaylorSeerSchedule.Shape.DIT, TaylorSeerSchedule.Shape.DIT,
+                model.hookPoints().size(), req.variant(), req.forecastSums(), factorPool, req.forecastErrors());
         try (PointerScope scope = new PointerScope();
              RunCache cache = req.policy().open(cacheRun);
              DitDenoiser denoiser = new DitDenoiser(model, labels, schedule, req.guided())) {
