@@ -128,6 +128,35 @@ public final class Safetensors {
         }
     }
 
+    /**
+     * Whether bytes look like a safetensors file: a little-endian header length that fits the file, then a JSON
+     * object. For telling a safetensors file under another name (.pt) apart from what that name promises.
+     */
+    public static boolean looksLikeSafetensors(MemorySegment bytes) {
+        if (bytes.byteSize() < 10) {
+            return false;
+        }
+        long n = bytes.get(U64_LE, 0);
+        return n >= 2 && n <= bytes.byteSize() - 8 && bytes.get(ValueLayout.JAVA_BYTE, 8) == '{';
+    }
+
+    /** {@link #looksLikeSafetensors(MemorySegment)} for the start of a file; false when it cannot be read. */
+    public static boolean looksLikeSafetensors(Path file) {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            ByteBuffer head = ByteBuffer.allocate(9).order(ByteOrder.LITTLE_ENDIAN);
+            while (head.hasRemaining() && ch.read(head) >= 0) {
+                // fill
+            }
+            if (head.hasRemaining()) {
+                return false;
+            }
+            long n = head.getLong(0);
+            return n >= 2 && n <= ch.size() - 8 && head.get(8) == '{';
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     /** As {@link #write(Path, Map, Map)} without metadata. */
     public static void write(Path file, Map<String, Tensor> tensors) throws IOException {
         write(file, tensors, Map.of());
