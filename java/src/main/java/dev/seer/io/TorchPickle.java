@@ -39,9 +39,9 @@ import java.util.Set;
  * <p>Bounded work and memory: integer and float text is at most {@link #MAX_NUMBER_CHARS} characters (torch.save
  * writes binary integers; a megabyte of decimal digits took a minute to parse), binary integers at most
  * {@link #MAX_LONG_BYTES} bytes, and every value, container item and memo entry the pickle makes is charged an
- * estimate of its Java heap cost against a budget of a third of the heap that is free when loading starts. A
- * pickle past the budget is refused before the heap runs out, whatever it builds (a few bytes of opcodes can ask
- * for a hundred bytes of heap).
+ * estimate of its Java heap cost against two budgets: {@link #HEAP_PER_BYTE} per byte read so far (plus
+ * {@link #HEAP_FLOOR}), and a third of the heap that is free when loading starts. A pickle past either is refused
+ * before the heap runs out, whatever it builds (one byte of opcode can ask for hundreds of bytes of heap).
  */
 final class TorchPickle {
     private final Path file;
@@ -484,10 +484,21 @@ final class TorchPickle {
         spent += bytes;
         if (spent > budget) {
             throw bad(here() + ": a pickle whose objects would take more than " + (budget >> 20) + " MiB of Java "
-                    + "heap (a third of the heap free when loading started; torch.save's pickles need a few bytes "
-                    + "per tensor; raise -Xmx if the file is trusted)");
+                    + "heap (a third of the heap free when loading started; raise -Xmx if the file is trusted)");
+        }
+        if (spent > HEAP_FLOOR + HEAP_PER_BYTE * pos) {
+            throw bad(here() + ": a pickle that makes far more objects than its size explains (" + (spent >> 20)
+                    + " MiB of estimated heap from " + pos + " bytes; torch.save's pickles need at most about "
+                    + HEAP_PER_BYTE / 2 + " bytes of heap per byte)");
         }
     }
+
+    /**
+     * Heap estimate allowed per byte read so far, and on top of that: the pickles of torch.save (libtorch's and
+     * Python's) measured 43 and 61 bytes per byte with their fixed overhead; a run of EMPTY_DICT opcodes asks 272.
+     */
+    static final long HEAP_PER_BYTE = 128;
+    static final long HEAP_FLOOR = 16L << 20;
 
     // Tuple items are immutable lists, which take no null: None inside a tuple is kept as this marker.
     private static final Object NONE_IN_TUPLE = new Object() {
