@@ -186,12 +186,17 @@ public record DitConfig(int inputSize, int patchSize, int inChannels, int hidden
                     hi = mid - 1;
                 }
             }
-            double ratio = values[f] / Math.max(lo, 0.5);
-            if (ratio > worstRatio) {
+            double ratio = values[f] / (double) lo;
+            if (lo >= 1 && ratio > worstRatio) { // a field that does not fit even at 1 is not the one to change
                 worstRatio = ratio;
                 worst = fields[f];
                 worstFit = lo;
             }
+        }
+        if (worst == null) {
+            throw new IllegalArgumentException("hidden_size " + hiddenSize + " with depth " + depth + " makes "
+                    + parameterCount() + " parameters, " + gib(weightBytes()) + " of float32 weights, more than this "
+                    + "machine's " + gib(memoryBytes) + " of memory, and no other single field's change would fit it");
         }
         String value = worst.equals("mlp_ratio") ? String.valueOf(mlpRatio) : String.valueOf(values[List.of(fields).indexOf(worst)]);
         String fit = worst.equals("mlp_ratio") ? String.format(java.util.Locale.ROOT, "%.3g", worstFit / (double) hiddenSize)
@@ -232,7 +237,7 @@ public record DitConfig(int inputSize, int patchSize, int inChannels, int hidden
         long xEmbedder = add(sat(sat(inCh, patch * patch), hidden), hidden);
         long tEmbedder = add(sat(freq + hidden, hidden), 2 * hidden);
         long yEmbedder = sat(classes + 1, hidden); // with the null class
-        long block = add(sat(hidden, add(10 * hidden, 2 * mlpHidden)), 10 * hidden + mlpHidden);
+        long block = add(sat(hidden, add(10 * hidden, 2 * mlpHidden)), 11 * hidden + mlpHidden);
         long finalLayer = add(sat(sat(patch * patch, outCh), hidden + 1), add(sat(hidden, 2 * hidden), 2 * hidden));
         return add(add(add(posEmbed, xEmbedder), add(tEmbedder, yEmbedder)), add(sat(depth, block), finalLayer));
     }
