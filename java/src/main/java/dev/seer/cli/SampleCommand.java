@@ -11,6 +11,7 @@ import dev.seer.io.CheckpointException;
 import dev.seer.io.Images;
 import dev.seer.io.Safetensors;
 import dev.seer.io.SafetensorsFile;
+import dev.seer.io.TorchCheckpoints;
 import dev.seer.kernel.NativeKernels;
 import dev.seer.kernel.Variant;
 import dev.seer.model.dit.DitConfig;
@@ -195,6 +196,8 @@ final class SampleCommand implements Callable<Integer> {
                     throw OptionChecks.invalid("--labels", sampleLabels.length + " labels",
                             "one label per sample of --noise (" + t.shape().dim(0) + ")");
                 }
+            } catch (InternalError e) {
+                throw TorchCheckpoints.changedWhileReading(noise, null, e); // the mapped file shrank while read
             }
         }
         if (sampleLabels == null) {

@@ -122,6 +122,10 @@ public final class Safetensors {
             MemorySegment data = map.asSlice(8 + n);
             Header h = parseHeader(file, header, data.byteSize());
             return new SafetensorsFile(file, arena, data, h.entries, h.metadata);
+        } catch (InternalError e) {
+            // The JDK's translation of SIGBUS: the mapped file shrank between mapping and reading its header.
+            arena.close();
+            throw TorchCheckpoints.changedWhileReading(file, null, e);
         } catch (IOException | RuntimeException | Error e) {
             arena.close();
             throw e;
