@@ -312,6 +312,7 @@ final class TorchPickle {
                 throw bad(here() + ": unknown protocol " + arg);
             }
             if (code == '(') {
+                charge(48); // a boxed int in the mark deque
                 marks.push(stack.size());
             } else if (code == '.') {
                 return pop(1).getFirst();

@@ -213,10 +213,12 @@ public record DitConfig(int inputSize, int patchSize, int inChannels, int hidden
     public void requireRunFits(long batch, long memoryBytes) {
         requireWeightsFit(memoryBytes);
         if (add(weightBytes(), activationBytes(batch)) > memoryBytes) {
+            long rowsThatFit = (memoryBytes - weightBytes()) / Math.max(1, activationBytes(1));
             throw new IllegalArgumentException("a batch of " + batch + " rows at " + gridSize() * gridSize()
                     + " tokens (input_size " + inputSize + ", patch_size " + patchSize + ") needs " + gib(activationBytes(batch))
                     + " of activations and " + gib(weightBytes()) + " of weights, more than this machine's "
-                    + gib(memoryBytes) + " of memory");
+                    + gib(memoryBytes) + " of memory; " + (rowsThatFit >= 1 ? "at most " + rowsThatFit + " rows fit"
+                    : "not even one row fits: lower input_size or raise patch_size"));
         }
     }
 

@@ -55,7 +55,7 @@ class HostileConfigsTest {
         Files.writeString(file, json);
         long start = System.nanoTime();
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DitConfig.fromJson(file));
-        assertTrue(System.nanoTime() - start < 2_000_000_000L, "took over 2 s");
+        assertTrue(System.nanoTime() - start < 10_000_000_000L, "took over 10 s: no hang, no allocation");
         assertTrue(e.getMessage().startsWith(file + ": "), e.getMessage());
         assertTrue(e.getMessage().contains(fragment), "no '" + fragment + "' in: " + e.getMessage());
         assertEquals(1, e.getMessage().lines().count(), e.getMessage());
