@@ -215,9 +215,11 @@ public final class DitModel implements AutoCloseable {
 
     /**
      * Builds a model from a state dict with the official key names. Every expected key must be present with
-     * its exact shape and no other key may appear; the values are copied into memory the model owns (float32).
+     * its exact shape and no other key may appear; the values are copied into memory the model owns (float32),
+     * through Java ({@link DitWeights#ownedFloatCopy}: a mapped file that shrinks meanwhile is a refusal, not a crash).
      *
-     * @throws WeightsMismatchException naming the key, the expected and the found shape
+     * @throws WeightsMismatchException naming the key, the expected and the found shape, or a NaN or infinite value
+     * @throws IllegalArgumentException if the weights would not fit in this machine's memory
      */
     public static DitModel fromStateDict(DitConfig config, Map<String, Tensor> stateDict) {
         config.requireWeightsFit(DitConfig.machineMemoryBytes());
