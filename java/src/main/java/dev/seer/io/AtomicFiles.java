@@ -138,13 +138,12 @@ final class AtomicFiles {
             // The old pattern, .<name>.<digits>.tmp, carries no pid: stale if written before this JVM started.
             return rest.matches("[0-9]+\\.tmp") && written.isBefore(startOf(ProcessHandle.current()).orElse(Instant.MAX));
         }
-        int dot = rest.indexOf('.');
-        long pid;
-        try {
-            pid = Long.parseLong(rest.substring(0, Math.max(dot, 0)));
-        } catch (NumberFormatException e) {
+        // Exactly <pid>.<random>.seer-tmp: a temporary file of another target (".a.5.<pid>..." for "a.5" when
+        // cleaning for "a") has more parts and is left alone.
+        if (!rest.matches("[0-9]{1,18}\\.[0-9]+\\" + TEMP_SUFFIX)) {
             return false;
         }
+        long pid = Long.parseLong(rest.substring(0, rest.indexOf('.')));
         if (pid == ProcessHandle.current().pid()) {
             return true; // ours and not in flight: left by a failed delete, or by an earlier process with this pid
         }

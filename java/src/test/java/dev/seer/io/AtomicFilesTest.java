@@ -46,11 +46,15 @@ class AtomicFilesTest {
         // Another target's temporary file and a live process's are left alone.
         Path otherTarget = dir.resolve(".other.png.99999999.1." + "seer-tmp");
         Files.writeString(otherTarget, "x");
+        // out.safetensors.5's, although its name starts like out.safetensors's.
+        Path longerName = dir.resolve(".out.safetensors.5.99999999.1." + "seer-tmp");
+        Files.writeString(longerName, "x");
         Path live = dir.resolve(".out.safetensors." + ProcessHandle.current().parent().orElseThrow().pid() + ".9.seer-tmp");
         Files.writeString(live, "x");
         write(target, "complete");
         assertEquals("complete", Files.readString(target));
-        assertEquals(java.util.Set.of(live.getFileName().toString(), otherTarget.getFileName().toString(), "out.safetensors"),
+        assertEquals(java.util.Set.of(live.getFileName().toString(), otherTarget.getFileName().toString(),
+                        longerName.getFileName().toString(), "out.safetensors"),
                 java.util.Set.copyOf(names()));
     }
 
