@@ -73,7 +73,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--sampler", defaultValue = "ddim", description = "ddim or ddpm. Default: ${DEFAULT-VALUE}.")
     String sampler;
 
-    @Option(names = "--eta", defaultValue = "0", description = "DDIM eta (>= 0). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--eta", defaultValue = "0", description = "DDIM eta, 0..1. Default: ${DEFAULT-VALUE}.")
     double eta;
 
     @Option(names = "--cfg", description = "Guidance scale, a finite number >= 0 (0: none). Default: 4 for the shipped model, else 1.5.")
@@ -134,7 +134,7 @@ final class BenchCommand implements Callable<Integer> {
         OptionChecks.existingFile("--weights", weights, "an existing .pt, .pth, .bin or .safetensors file");
         OptionChecks.existingFile("--probe", probe, "an existing probe weights file");
         OptionChecks.range("--steps", steps, 1, 1000);
-        OptionChecks.finiteRange("--eta", eta, 0, Double.MAX_VALUE);
+        OptionChecks.finiteRange("--eta", eta, 0, 1);
         OptionChecks.range("--chunk", chunk, 1, 10_000);
         OptionChecks.positive("--limit-seconds", limitSeconds, 600);
         threads.validate();

@@ -63,13 +63,40 @@ final class OptionChecks {
         }
     }
 
-    /** An output file whose directory exists and is writable, checked before hours of work rather than after. */
+    /**
+     * An output file given as text: {@link #writableFile(String, Path)}, and no trailing '/' (which names a
+     * directory; Path would drop it and write a file of the directory's name). Null stays null.
+     */
+    static Path outputFile(String option, String value) {
+        if (value == null) {
+            return null;
+        }
+        if (value.isEmpty() || value.endsWith("/") || value.endsWith(java.io.File.separator)) {
+            throw invalid(option, value, "a file path (a trailing '" + java.io.File.separator + "' names a directory)");
+        }
+        Path file;
+        try {
+            file = Path.of(value);
+        } catch (java.nio.file.InvalidPathException e) {
+            throw invalid(option, value, "a file path (" + e.getReason() + ")");
+        }
+        writableFile(option, file);
+        return file;
+    }
+
+    /**
+     * An output file whose directory exists and is writable, and which is absent or a regular file (never a
+     * directory or device, which the write would replace), checked before hours of work rather than after.
+     */
     static void writableFile(String option, Path file) {
         if (file == null) {
             return;
         }
         if (Files.isDirectory(file)) {
             throw invalid(option, file.toString(), "a file path, not a directory");
+        }
+        if (Files.exists(file) && !Files.isRegularFile(file)) {
+            throw invalid(option, file.toString(), "a new file or an existing regular file (this is a device, FIFO or socket)");
         }
         Path dir = file.toAbsolutePath().getParent();
         if (dir == null || !Files.isDirectory(dir) || !Files.isWritable(dir)) {

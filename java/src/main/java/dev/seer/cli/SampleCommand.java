@@ -12,6 +12,7 @@ import dev.seer.io.CheckpointException;
 import dev.seer.io.Images;
 import dev.seer.io.Safetensors;
 import dev.seer.io.SafetensorsFile;
+import dev.seer.io.TorchCheckpoints;
 import dev.seer.kernel.NativeKernels;
 import dev.seer.kernel.Variant;
 import dev.seer.model.dit.DitConfig;
@@ -52,7 +53,7 @@ final class SampleCommand implements Callable<Integer> {
     String model;
 
     @Option(names = "--out-grid", defaultValue = "seer-sample.png", description = "The shipped model's comparison grid (PNG), in an existing writable directory. Default: ${DEFAULT-VALUE}.")
-    Path outGrid;
+    String outGrid;
 
     @Option(names = "--per-class", defaultValue = "3", description = "The shipped model's samples per class and side of the grid, 1..100. Default: ${DEFAULT-VALUE}.")
     int perClass;
@@ -75,7 +76,7 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--sampler", defaultValue = "ddim", description = "Sampler: ddim or ddpm. Default: ${DEFAULT-VALUE}.")
     String sampler;
 
-    @Option(names = "--eta", defaultValue = "0", description = "DDIM eta, a finite number >= 0. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--eta", defaultValue = "0", description = "DDIM eta, a number in [0, 1] (0: deterministic; past 1 DDIM's noise exceeds what is left). Default: ${DEFAULT-VALUE}.")
     double eta;
 
     @Option(names = "--cfg", description = "Classifier-free guidance scale, a finite number >= 0; 0 turns guidance off. Default: 1.5, or 4 for the shipped Fashion-MNIST DiT.")
@@ -115,10 +116,10 @@ final class SampleCommand implements Callable<Integer> {
     ThreadsOption threads = new ThreadsOption();
 
     @Option(names = "--out-latents", description = "Write the final latents of the conditional half to this safetensors file (tensor 'sample'), in an existing writable directory. Default: not written.")
-    Path outLatents;
+    String outLatents;
 
     @Option(names = "--out-image", description = "Write a PNG, in an existing writable directory: the images for 1- or 3-channel models, a false-colour preview of channels 0..2 otherwise. Default: not written.")
-    Path outImage;
+    String outImage;
 
     @Option(names = "--json", description = "Print the statistics as one JSON object instead of a table. Default: off.")
     boolean json;
@@ -160,8 +161,8 @@ final class SampleCommand implements Callable<Integer> {
         }
         OptionChecks.existingFile("--weights", weights, "an existing .pt, .pth, .bin or .safetensors file");
         OptionChecks.existingFile("--noise", noise, "an existing safetensors file");
-        OptionChecks.writableFile("--out-latents", outLatents);
-        OptionChecks.writableFile("--out-image", outImage);
+        Path latentsFile = OptionChecks.outputFile("--out-latents", outLatents);
+        Path imageFile = OptionChecks.outputFile("--out-image", outImage);
         if (labels != null) {
             if (labels.length == 0) {
                 throw OptionChecks.invalid("--labels", "", "class labels in 0.." + (config.numClasses() - 1));
@@ -199,10 +200,17 @@ final class SampleCommand implements Callable<Integer> {
                     throw OptionChecks.invalid("--labels", sampleLabels.length + " labels",
                             "one label per sample of --noise (" + t.shape().dim(0) + ")");
                 }
+            } catch (InternalError e) {
+                throw TorchCheckpoints.changedWhileReading(noise, null, e); // the mapped file shrank while read
             }
         }
         if (sampleLabels == null) {
             sampleLabels = new long[] {0};
+        }
+        try {
+            config.requireRunFits(sampleLabels.length * (cfg > 0 ? 2L : 1L), DitConfig.machineMemoryBytes());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--model " + model + ": " + e.getMessage(), e);
         }
         SampleRequest request = SampleRequest.builder(sampleLabels).noise(noiseValues).steps(steps).sampler(samplerKind).eta(eta)
                 .cfgScale(cfg).guideAllChannels(guideAllChannels).policy(policy).seed(seed).variant(variantChoice)
@@ -233,14 +241,25 @@ final class SampleCommand implements Callable<Integer> {
         byTime.sort(Comparator.comparingDouble(r -> r.stats().seconds()));
         SampleResult result = byTime.get(byTime.size() / 2);
         runSeconds = runs.stream().mapToDouble(r -> r.stats().seconds()).toArray();
-        if (outLatents != null) {
+        String nonFinite = nonFinite(result.latents(), cfg, noiseValues);
+        if (nonFinite != null) {
+            System.err.println("seer sample: " + nonFinite + "; no output written");
+            return SeerCli.UNUSABLE_RESULT;
+        }
+        if (latentsFile != null) {
             try (Arena arena = Arena.ofConfined()) {
                 Tensor t = Tensor.ofFloats(arena, result.latents(), result.shape().toArray());
-                Safetensors.write(outLatents, Map.of("sample", t), Map.of("policy", policy.spec(), "steps", String.valueOf(steps)));
+                Safetensors.write(latentsFile, Map.of("sample", t), Map.of("policy", policy.spec(), "steps", String.valueOf(steps)));
+            } catch (IOException e) {
+                throw new IOException("--out-latents: " + e.getMessage(), e);
             }
         }
-        if (outImage != null) {
-            writeImage(result, config);
+        if (imageFile != null) {
+            try {
+                writeImage(result, config, imageFile);
+            } catch (IOException e) {
+                throw new IOException("--out-image: " + e.getMessage(), e);
+            }
         }
         print(result, config, policy);
         return 0;
@@ -248,8 +267,8 @@ final class SampleCommand implements Callable<Integer> {
 
     /** The main job: the shipped model, uncached vs the cache policy, one grid and one table. */
     private int fashionDemo() throws IOException {
-        OptionChecks.writableFile("--out-grid", outGrid);
-        OptionChecks.writableFile("--out-image", outImage);
+        Path outGrid = OptionChecks.outputFile("--out-grid", this.outGrid);
+        OptionChecks.outputFile("--out-image", outImage);
         double scale = cfg == null ? ShippedModels.DIT_CFG : cfg;
         SampleRequest request = SampleRequest.builder(0).steps(steps).sampler(samplerKind).eta(eta).cfgScale(scale)
                 .guideAllChannels(guideAllChannels).policy(policy).seed(seed).variant(variantChoice)
@@ -265,7 +284,7 @@ final class SampleCommand implements Callable<Integer> {
         return 0;
     }
 
-    private void writeImage(SampleResult r, DitConfig config) throws IOException {
+    private void writeImage(SampleResult r, DitConfig config, Path outImage) throws IOException {
         int n = (int) r.shape().dim(0);
         int c = config.inChannels();
         int s = config.inputSize();
@@ -343,11 +362,39 @@ final class SampleCommand implements Callable<Integer> {
         return CachePolicy.of(name, n, o);
     }
 
+    /**
+     * Null when every latent is finite; else one line saying how many are not, and the likeliest cause that the
+     * options or inputs show (a huge guidance scale, noise far from standard normal), else the weights.
+     */
+    private String nonFinite(float[] latents, double cfg, float[] noiseValues) {
+        long bad = 0;
+        for (float v : latents) {
+            if (!Float.isFinite(v)) {
+                bad++;
+            }
+        }
+        if (bad == 0) {
+            return null;
+        }
+        float noiseMax = 0;
+        if (noiseValues != null) {
+            for (float v : noiseValues) {
+                noiseMax = Math.max(noiseMax, Math.abs(v));
+            }
+        }
+        String cause = cfg > 20 ? "--cfg " + cfg + " (guidance scales past ~20 amplify the model's output beyond float range)"
+                : noiseMax > 100 ? "--noise " + noise + " (values up to " + noiseMax + "; standard normal noise expected)"
+                : weights != null ? "--weights " + weights + " (the model's outputs overflow float32: weights far larger than a trained model's?)"
+                : "the random weights (--weights-seed " + weightsSeed + ")";
+        return "the final latents are not finite (" + bad + " of " + latents.length + " values NaN or infinite); "
+                + "likely cause: " + cause;
+    }
+
     /** The options both paths use: ranges, names, the cache policy. */
     private void validateCommon() {
         OptionChecks.range("--steps", steps, 1, 1000);
         samplerKind = OptionChecks.sampler("--sampler", sampler);
-        OptionChecks.finiteRange("--eta", eta, 0, Double.MAX_VALUE);
+        OptionChecks.finiteRange("--eta", eta, 0, 1);
         if (cfg != null) {
             OptionChecks.finiteRange("--cfg", cfg, 0, Double.MAX_VALUE);
         }

@@ -7,7 +7,8 @@ import picocli.CommandLine.Command;
 /**
  * The {@code seer} command line. Results go to stdout, progress and logs to stderr. Exit codes: 0 success,
  * 1 a check failed (kernel validation, soak growth), 2 a usage error (a bad option or input file), reported in
- * one line without a stack trace.
+ * one line without a stack trace, 3 a run that finished with an unusable result (non-finite latents; nothing is
+ * written).
  */
 @Command(name = "seer", mixinStandardHelpOptions = true, version = "seer 0.1.0",
         description = "Diffusion transformers with TaylorSeer feature forecasting on the JVM.",
@@ -15,6 +16,7 @@ import picocli.CommandLine.Command;
                 EvalCommand.class, BenchCommand.class, SoakCommand.class, CommandLine.HelpCommand.class})
 public final class SeerCli implements Runnable {
     static final int USAGE = 2;
+    static final int UNUSABLE_RESULT = 3;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -3,7 +3,6 @@ package dev.seer.io;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.json.JsonReadFeature;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
@@ -30,7 +29,6 @@ public final class ConfigJson {
     public static final long MAX_BYTES = 1 << 20;
 
     private static final ObjectMapper MAPPER = JsonMapper.builder()
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .disable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
             .build();
@@ -64,6 +62,16 @@ public final class ConfigJson {
         JsonNode root;
         try (JsonParser parser = MAPPER.createParser(text)) {
             root = MAPPER.readTree(parser);
+            // After the one value only whitespace may follow ({...} garbage, {...} {...} are refused).
+            try {
+                if (root != null && parser.nextToken() != null) {
+                    throw new IllegalArgumentException(file + ": one JSON object expected, found more content after it at "
+                            + where(parser));
+                }
+            } catch (IOException e) {
+                throw new IllegalArgumentException(file + ": one JSON object expected, found more content after it at "
+                        + where(parser));
+            }
         } catch (IOException e) {
             String why = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
             throw new IllegalArgumentException(file + ": not valid JSON (" + why + ")");
@@ -160,6 +168,11 @@ public final class ConfigJson {
             throw bad(key, "a string", abbreviate(n.toString()));
         }
         return n.textValue();
+    }
+
+    private static String where(JsonParser parser) {
+        var at = parser.currentLocation();
+        return "line " + at.getLineNr() + ", column " + at.getColumnNr();
     }
 
     private JsonNode require(String key) {

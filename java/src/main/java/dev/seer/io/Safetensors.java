@@ -122,9 +122,42 @@ public final class Safetensors {
             MemorySegment data = map.asSlice(8 + n);
             Header h = parseHeader(file, header, data.byteSize());
             return new SafetensorsFile(file, arena, data, h.entries, h.metadata);
+        } catch (InternalError e) {
+            // The JDK's translation of SIGBUS: the mapped file shrank between mapping and reading its header.
+            arena.close();
+            throw TorchCheckpoints.changedWhileReading(file, null, e);
         } catch (IOException | RuntimeException | Error e) {
             arena.close();
             throw e;
+        }
+    }
+
+    /**
+     * Whether bytes look like a safetensors file: a little-endian header length that fits the file, then a JSON
+     * object. For telling a safetensors file under another name (.pt) apart from what that name promises.
+     */
+    public static boolean looksLikeSafetensors(MemorySegment bytes) {
+        if (bytes.byteSize() < 10) {
+            return false;
+        }
+        long n = bytes.get(U64_LE, 0);
+        return n >= 2 && n <= bytes.byteSize() - 8 && bytes.get(ValueLayout.JAVA_BYTE, 8) == '{';
+    }
+
+    /** {@link #looksLikeSafetensors(MemorySegment)} for the start of a file; false when it cannot be read. */
+    public static boolean looksLikeSafetensors(Path file) {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            ByteBuffer head = ByteBuffer.allocate(9).order(ByteOrder.LITTLE_ENDIAN);
+            while (head.hasRemaining() && ch.read(head) >= 0) {
+                // fill
+            }
+            if (head.hasRemaining()) {
+                return false;
+            }
+            long n = head.getLong(0);
+            return n >= 2 && n <= ch.size() - 8 && head.get(8) == '{';
+        } catch (IOException e) {
+            return false;
         }
     }
 

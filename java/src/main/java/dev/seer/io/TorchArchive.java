@@ -6,9 +6,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A {@code torch.save} archive read in Java: the zip container, then {@code <prefix>/data.pkl} through
@@ -52,8 +54,7 @@ final class TorchArchive {
         }
         String prefix = first.substring(0, slash + 1);
         String dataPrefix = (prefix + "data/").toLowerCase(Locale.ROOT);
-        // Zip readers (PyTorch's miniz among them) look names up ignoring ASCII case; of equal names the smallest
-        // record counts, and the first data.pkl.
+        // Zip readers (PyTorch's miniz among them) look names up ignoring ASCII case; equal names were refused.
         Map<String, MemorySegment> records = new HashMap<>();
         Entry pickle = null;
         Entry byteOrder = null;
@@ -61,7 +62,7 @@ final class TorchArchive {
             String lower = e.name().toLowerCase(Locale.ROOT);
             if (lower.startsWith(dataPrefix)) {
                 MemorySegment record = bytes.asSlice(e.offset(), e.size());
-                records.merge(lower.substring(dataPrefix.length()), record, (x, y) -> x.byteSize() <= y.byteSize() ? x : y);
+                records.put(lower.substring(dataPrefix.length()), record);
             } else if (pickle == null && lower.equals((prefix + "data.pkl").toLowerCase(Locale.ROOT))) {
                 pickle = e;
             } else if (byteOrder == null && lower.equals((prefix + "byteorder").toLowerCase(Locale.ROOT))) {
@@ -80,10 +81,17 @@ final class TorchArchive {
         return TorchPickle.load(file, a.bytes(pickle), pickle.name(), records);
     }
 
+    /**
+     * The most bytes of {@code data.pkl} read: torch.save writes a few hundred bytes per tensor, so even a state
+     * dict of 100,000 tensors stays far below; a quarter of the free heap where that is less.
+     */
+    static final long MAX_PICKLE_BYTES = 256L << 20;
+
     /** A small entry's bytes, copied. */
     private byte[] bytes(Entry e) throws CheckpointException {
-        if (e.size() > Integer.MAX_VALUE - 8) {
-            throw bad(ARCHIVE, "entry '" + e.name() + "' of " + e.size() + " bytes, too large to be a pickle");
+        long limit = Math.min(MAX_PICKLE_BYTES, TorchPickle.freeHeapBytes() / 4);
+        if (e.size() > limit) {
+            throw bad(ARCHIVE + " whose " + e.name() + " has at most " + limit + " bytes", e.size() + " bytes");
         }
         return b.asSlice(e.offset(), e.size()).toArray(ValueLayout.JAVA_BYTE);
     }
@@ -93,6 +101,9 @@ final class TorchArchive {
     }
 
     // ---- zip ------------------------------------------------------------------------------------------------
+
+    /** Entries read at most: torch.save writes one per storage and three more. */
+    static final long MAX_ENTRIES = 1 << 20;
 
     private static final int EOCD = 0x06054b50;
     private static final int ZIP64_LOCATOR = 0x07064b50;
@@ -113,6 +124,10 @@ final class TorchArchive {
         if (eocd < 0 && n >= 2 && u8(0) == 0x80 && u8(1) == 2) {
             throw bad(ARCHIVE + " (the zip format of PyTorch 1.6 and later)", "a legacy torch.save file (a bare pickle "
                     + "stream); load and save it again with a current PyTorch, or convert it to safetensors");
+        }
+        if (eocd < 0 && Safetensors.looksLikeSafetensors(b)) {
+            throw bad(ARCHIVE, "a safetensors file (by its content; its name says .pt): load it as safetensors, "
+                    + "or rename it to .safetensors");
         }
         if (eocd < 0) {
             throw bad(ARCHIVE, "no zip end of central directory record in " + n + " bytes");
@@ -135,12 +150,19 @@ final class TorchArchive {
         if (count == 0) {
             throw bad(ARCHIVE, "an empty zip archive");
         }
+        if (count > MAX_ENTRIES) {
+            throw bad(ARCHIVE + " of at most " + MAX_ENTRIES + " entries", Long.toUnsignedString(count) + " entries");
+        }
         if (cdOffset < 0 || cdSize < 0 || cdOffset > cdLimit - cdSize) {
             throw bad(ARCHIVE, "a central directory of " + Long.toUnsignedString(cdSize) + " bytes at offset "
                     + Long.toUnsignedString(cdOffset) + ", beyond its end records at " + cdLimit);
         }
         long end = cdOffset + cdSize;
         List<Entry> entries = new ArrayList<>();
+        // Zip readers disagree on which of two equal names counts (Seer's took the first, torch.load the last),
+        // so a scanner and a loader could see different contents: equal names are refused. Names are compared
+        // ignoring ASCII case, as PyTorch's miniz looks them up.
+        Set<String> names = new HashSet<>();
         long p = cdOffset;
         for (long i = 0; i < count; i++) {
             if (p > end - 46 || i32(p) != CENTRAL) {
@@ -153,6 +175,10 @@ final class TorchArchive {
                 throw bad(ARCHIVE, "central directory entry " + i + " running past the directory's end");
             }
             String name = new String(b.asSlice(p + 46, nameLen).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.ISO_8859_1);
+            if (!names.add(name.toLowerCase(Locale.ROOT))) {
+                throw bad(ARCHIVE + " with distinct entry names", "entry '" + name + "' twice (entries " + i + " and an "
+                        + "earlier one, names compared ignoring case)");
+            }
             entries.add(entry(p, name, p + 46 + nameLen, extraLen, cdOffset));
             p = next;
         }

@@ -62,7 +62,21 @@ public final class TorchCheckpoints {
             // An automatic arena: the mapping lives as long as some tensor (or slice) of it is reachable.
             mapped = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), Arena.ofAuto());
         }
-        return toStateDict(file, TorchArchive.load(file, mapped));
+        try {
+            return toStateDict(file, TorchArchive.load(file, mapped));
+        } catch (InternalError e) {
+            throw changedWhileReading(file, null, e);
+        }
+    }
+
+    /**
+     * A mapped file that shrank while being read: the JDK turns the SIGBUS of a Java access to a vanished page
+     * into an {@link InternalError} (native code touching it would crash the JVM instead, which is why mapped
+     * tensors are copied through Java before libtorch sees them).
+     */
+    public static CheckpointException changedWhileReading(Path file, String key, InternalError e) {
+        return new CheckpointException(file, key, "a file that stays unchanged while it loads",
+                "its mapped bytes could not be read: it was truncated or rewritten during the load", e);
     }
 
     /**
@@ -194,6 +208,9 @@ public final class TorchCheckpoints {
         try {
             long numel = 1;
             long last = t.offset();
+            if (t.offset() < 0) {
+                throw new ArithmeticException();
+            }
             for (int i = 0; i < sizes.length; i++) {
                 if (sizes[i] < 0 || strides[i] < 0) {
                     throw new ArithmeticException();
@@ -206,10 +223,14 @@ public final class TorchCheckpoints {
                 throw new ArithmeticException();
             }
         } catch (ArithmeticException e) {
-            throw new CheckpointException(file, key, "sizes, strides and offset within its storage of " + storageBytes
-                    + " bytes", "sizes " + Arrays.toString(sizes) + ", strides " + Arrays.toString(strides)
-                    + ", offset " + t.offset() + " (" + item + "-byte elements)");
+            throw new CheckpointException(file, key, "non-negative sizes, strides and offset whose elements all lie "
+                    + "within its storage of " + storageBytes + " bytes", "sizes " + abbreviate(sizes) + ", strides "
+                    + abbreviate(strides) + ", offset " + t.offset() + " (" + item + "-byte elements)");
         }
+    }
+
+    private static String abbreviate(long[] v) {
+        return v.length <= 8 ? Arrays.toString(v) : Arrays.toString(Arrays.copyOf(v, 8)).replace("]", ", ...] (" + v.length + ")");
     }
 
     private static String firstLine(Throwable e) {

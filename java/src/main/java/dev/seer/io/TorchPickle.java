@@ -35,6 +35,13 @@ import java.util.Set;
  * indices are bounded by its size, the stack is checked before every pop, and each storage reference
  * {@code ('storage', torch.FloatStorage, key, device, numel)} must name a record {@code data/<key>} holding at
  * least {@code numel * itemsize} bytes. Nothing is recursive, so self-referencing containers are harmless.
+ *
+ * <p>Bounded work and memory: integer and float text is at most {@link #MAX_NUMBER_CHARS} characters (torch.save
+ * writes binary integers; a megabyte of decimal digits took a minute to parse), binary integers at most
+ * {@link #MAX_LONG_BYTES} bytes, and every value, container item and memo entry the pickle makes is charged an
+ * estimate of its Java heap cost against two budgets: {@link #HEAP_PER_BYTE} per byte read so far (plus
+ * {@link #HEAP_FLOOR}), and a third of the heap that is free when loading starts. A pickle past either is refused
+ * before the heap runs out, whatever it builds (one byte of opcode can ask for hundreds of bytes of heap).
  */
 final class TorchPickle {
     private final Path file;
@@ -48,6 +55,14 @@ final class TorchPickle {
     private int pos;
     private Op op;
     private int at;
+    /** Estimated heap bytes of everything made so far, and the most allowed. */
+    private long spent;
+    private final long budget;
+
+    /** Digits (with sign) of an INT/LONG/GET/PUT text argument, and characters of a FLOAT: torch.save needs fewer. */
+    static final int MAX_NUMBER_CHARS = 20;
+    /** Bytes of a LONG1/LONG4 integer (2040 bits). */
+    static final int MAX_LONG_BYTES = 255;
 
     /**
      * @param pickle  the bytes of data.pkl
@@ -55,17 +70,30 @@ final class TorchPickle {
      * @param records the archive's {@code data/} records by lower-cased key (zip readers match names ignoring
      *                ASCII case)
      */
-    private TorchPickle(Path file, byte[] pickle, String name, Map<String, MemorySegment> records) {
+    private TorchPickle(Path file, byte[] pickle, String name, Map<String, MemorySegment> records, long budget) {
         this.file = file;
         this.b = pickle;
         this.end = pickle.length;
         this.expected = "a well-formed pickle in " + name;
         this.records = records;
+        this.budget = budget;
     }
 
-    /** Unpickles data.pkl; returns the pickled object. */
+    /** Unpickles data.pkl within a third of the heap that is free now; returns the pickled object. */
     static Object load(Path file, byte[] pickle, String name, Map<String, MemorySegment> records) throws CheckpointException {
-        return new TorchPickle(file, pickle, name, records).run();
+        return load(file, pickle, name, records, freeHeapBytes() / 3);
+    }
+
+    /** As {@link #load(Path, byte[], String, Map)} with an explicit budget of estimated heap bytes. */
+    static Object load(Path file, byte[] pickle, String name, Map<String, MemorySegment> records, long budget)
+            throws CheckpointException {
+        return new TorchPickle(file, pickle, name, records, budget).run();
+    }
+
+    /** The Java heap not in use now: what the heap may still grow to, less what is allocated. */
+    static long freeHeapBytes() {
+        Runtime rt = Runtime.getRuntime();
+        return rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
     }
 
     // ---- values -----------------------------------------------------------------------------------------------
@@ -284,6 +312,7 @@ final class TorchPickle {
                 throw bad(here() + ": unknown protocol " + arg);
             }
             if (code == '(') {
+                charge(48); // a boxed int in the mark deque
                 marks.push(stack.size());
             } else if (code == '.') {
                 return pop(1).getFirst();
@@ -353,9 +382,15 @@ final class TorchPickle {
         List<Object> p = pop(op.pops());
         Object top = p.isEmpty() ? null : p.getLast();
         int len = pos - payload;
+        charge(heapCost(code, items.size(), len + (text == null ? 0 : text.length())) + 16L * op.pushes());
         Object pushed = switch (code) {
             case 'J', 'K', 'M' -> arg;
-            case 0x8a, 0x8b -> littleEndian(payload, len);
+            case 0x8a, 0x8b -> {
+                if (len > MAX_LONG_BYTES) {
+                    throw bad(here() + " with an integer of " + len + " bytes; at most " + MAX_LONG_BYTES + " expected");
+                }
+                yield littleEndian(payload, len);
+            }
             case 'I' -> text.equals("01") ? Boolean.TRUE : text.equals("00") ? Boolean.FALSE : integer(text);
             case 'L' -> integer(text);
             case 'F' -> floating(text);
@@ -418,6 +453,53 @@ final class TorchPickle {
             stack.add(pushed);
         }
     }
+
+    /**
+     * An upper estimate of the heap bytes an opcode adds (64-bit JVM, compressed or not): the value it makes, the
+     * items it adds to a container ({@code n}: the items above the mark), its text or payload ({@code len}).
+     * Stack slots are charged separately; nothing is credited back when popped.
+     */
+    private static long heapCost(int code, int n, long len) {
+        return switch (code) {
+            case 'J', 'K', 'M', 'F', 'G' -> 24;
+            case 'I', 'L', 0x8a, 0x8b -> 64 + len;
+            case 'X', 0x8c, 0x8d, 'T', 'U', 'S', 'V' -> 64 + 2 * len;
+            case 'B', 'C', 0x8e, 0x96 -> 32 + len;
+            case ']' -> 96;
+            case 'l', 'a', 'e' -> 96 + 16L * n + 16;
+            case ')', 0x85, 0x86, 0x87, 't' -> 96 + 24L * n + 48;
+            case '}', 0x8f, 0x81, 0x92 -> 256;
+            case 'd', 'u', 0x90, 0x91 -> 256 + 96L * n;
+            case 's' -> 96;
+            case '(' -> 48;
+            case 'g', 'p', 'q', 'r', 0x94 -> 96 + len;
+            case 'c', 'i' -> 256 + 2 * len + 24L * n;
+            case 0x93 -> 256;
+            // REDUCE may build a dict from a list of pairs, or a tensor from tuples of ints.
+            case 'R', 'b', 'o', 'Q' -> 512 + 24L * n;
+            default -> 0;
+        };
+    }
+
+    private void charge(long bytes) throws CheckpointException {
+        spent += bytes;
+        if (spent > budget) {
+            throw bad(here() + ": a pickle whose objects would take more than " + (budget >> 20) + " MiB of Java "
+                    + "heap (a third of the heap free when loading started; raise -Xmx if the file is trusted)");
+        }
+        if (spent > HEAP_FLOOR + HEAP_PER_BYTE * pos) {
+            throw bad(here() + ": a pickle that makes far more objects than its size explains (" + (spent >> 20)
+                    + " MiB of estimated heap from " + pos + " bytes; torch.save's pickles need at most about "
+                    + HEAP_PER_BYTE / 2 + " bytes of heap per byte)");
+        }
+    }
+
+    /**
+     * Heap estimate allowed per byte read so far, and on top of that: the pickles of torch.save (libtorch's and
+     * Python's) measured 43 and 61 bytes per byte with their fixed overhead; a run of EMPTY_DICT opcodes asks 272.
+     */
+    static final long HEAP_PER_BYTE = 128;
+    static final long HEAP_FLOOR = 16L << 20;
 
     // Tuple items are immutable lists, which take no null: None inside a tuple is kept as this marker.
     private static final Object NONE_IN_TUPLE = new Object() {
@@ -552,6 +634,7 @@ final class TorchPickle {
     private Object dict(Tuple args) throws CheckpointException {
         Map<Object, Object> map = new LinkedHashMap<>();
         if (!args.items().isEmpty() && item(args, 0) instanceof List<?> pairs) {
+            charge(96L * pairs.size());
             for (Object pair : pairs) {
                 List<?> kv = pair instanceof Tuple(List<Object> i) ? i : pair instanceof List<?> l ? l : List.of();
                 if (kv.size() != 2) {
@@ -582,10 +665,13 @@ final class TorchPickle {
         if (list == null) {
             throw bad(here() + ": " + what + " given as " + kind(o) + ", not a tuple of int");
         }
+        charge(8L * list.size());
         long[] out = new long[list.size()];
         for (int i = 0; i < out.length; i++) {
             if (!(list.get(i) instanceof Long v)) {
-                throw bad(here() + ": " + what + " holding " + kind(list.get(i)) + ", not an int");
+                String found = list.get(i) instanceof BigInteger ? "an int beyond 64 bits" : kind(list.get(i));
+                throw bad(here() + ": " + what + " holding " + found + " at position " + i + ", where a 64-bit int "
+                        + "is expected");
             }
             out[i] = v;
         }
@@ -614,8 +700,11 @@ final class TorchPickle {
         int size = itemSize == null ? MAX_ITEM_SIZE : itemSize;
         MemorySegment record = records.get(key.toLowerCase(Locale.ROOT));
         if (numel < 0 || numel > 0 && (record == null || numel > record.byteSize() / size)) {
-            throw bad(here() + ": storage '" + key + "' of " + numel + " " + module + "." + cls + " elements, but "
-                    + (record == null ? "no record data/" + key : "its record holds " + record.byteSize() + " bytes"));
+            String declared = "storage '" + key + "' declaring " + numel + " elements of " + module + "." + cls;
+            throw bad(here() + ": " + declared + (numel < 0 ? "" : " (" + (itemSize == null ? "at most " + size
+                    : size) + " bytes each)") + ", but " + (record == null ? "the archive has no data/" + key + " entry"
+                    : "its data (entry data/" + key + ") is only " + record.byteSize() + " bytes: a truncated or "
+                    + "altered file"));
         }
         String type = "torch".equals(module) && cls.endsWith("Storage") ? cls.substring(0, cls.length() - "Storage".length())
                 : module + "." + cls;
@@ -626,6 +715,11 @@ final class TorchPickle {
     private Object integer(String text) throws CheckpointException {
         String s = text.strip();
         s = s.endsWith("L") ? s.substring(0, s.length() - 1) : s;
+        if (s.length() > MAX_NUMBER_CHARS) {
+            // Never parsed (BigInteger's decimal parsing is quadratic) and never echoed: it could be megabytes.
+            throw bad(here() + " with an integer of " + s.length() + " characters; at most " + MAX_NUMBER_CHARS
+                    + " expected (torch.save writes binary integers)");
+        }
         try {
             BigInteger v = new BigInteger(s);
             return v.bitLength() < 64 ? (Object) v.longValue() : v;
@@ -635,6 +729,10 @@ final class TorchPickle {
     }
 
     private Object floating(String text) throws CheckpointException {
+        if (text.strip().length() > 2 * MAX_NUMBER_CHARS) {
+            throw bad(here() + " with a float of " + text.strip().length() + " characters; at most "
+                    + 2 * MAX_NUMBER_CHARS + " expected");
+        }
         try {
             return Double.parseDouble(text.strip());
         } catch (NumberFormatException e) {
@@ -682,6 +780,7 @@ final class TorchPickle {
             case Storage x -> "a storage";
             case Global g -> "the name " + g;
             case PyObject o -> "an object of class " + o.typeName();
+            case IdentityKey k -> kind(k.value);
             default -> v == NONE_IN_TUPLE ? "None" : "a " + v.getClass().getSimpleName();
         };
     }

@@ -36,8 +36,8 @@ class ConfigJsonTest {
 
     @Test
     void refusesTrailingContentUnknownKeysAndBadValues() throws Exception {
-        assertTrue(refusal("{\"a\": 1} garbage").contains("not valid JSON"));
-        assertTrue(refusal("{\"a\": 1} {\"a\": 2}").contains("not valid JSON"));
+        assertTrue(refusal("{\"a\": 1} garbage").contains("one JSON object expected, found more content after it at line 1"));
+        assertTrue(refusal("{\"a\": 1} {\"a\": 2}").contains("one JSON object expected, found more content after it at line 1"));
         assertTrue(refusal("{\"a\": 1, \"a\": 2}").contains("not valid JSON"));
         assertTrue(refusal("[1]").contains("a JSON object expected, found array"));
         assertTrue(refusal("{\"zz\": 1}").contains("unknown key 'zz'"));

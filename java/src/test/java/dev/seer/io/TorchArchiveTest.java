@@ -267,9 +267,9 @@ class TorchArchiveTest {
     void storageLargerThanItsRecord() throws Exception {
         byte[] b = saved();
         byte[] bigger = patch(b, "cpuq\u0006K\u0004t", "cpuq\u0006K\u0005t");
-        rejected(write("bigger.pt", bigger), "BINPERSID at byte", "storage '0' of 5 torch.FloatStorage elements, but its record holds 16 bytes");
+        rejected(write("bigger.pt", bigger), "BINPERSID at byte", "storage '0' declaring 5 elements of torch.FloatStorage (4 bytes each), but its data (entry data/0) is only 16 bytes");
         rejected(write("missing.pt", patch(b, "X\u0001\u0000\u0000\u00000q\u0005", "X\u0001\u0000\u0000\u00007q\u0005")),
-                "storage '7' of 4 torch.FloatStorage elements, but no record data/7");
+                "storage '7' declaring 4 elements of torch.FloatStorage (4 bytes each), but the archive has no data/7 entry");
         rejected(write("pid.pt", patch(b, "storageq\u0003", "storagfq\u0003")), "a reference other than ('storage'");
     }
 

@@ -1,9 +1,7 @@
 package dev.seer.model.dit;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.seer.io.ConfigJson;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -31,14 +29,25 @@ public record DitConfig(int inputSize, int patchSize, int inChannels, int hidden
         SIZES.put("XL", new int[] {28, 1152, 16});
     }
 
+    /** Upper bounds of the size fields: past every published DiT, and small enough that no product overflows. */
+    public static final int MAX_INPUT_SIZE = 1024;
+    public static final int MAX_PATCH_SIZE = 64;
+    public static final int MAX_IN_CHANNELS = 256;
+    public static final int MAX_HIDDEN_SIZE = 65536;
+    public static final int MAX_DEPTH = 1024;
+    public static final double MAX_MLP_RATIO = 64;
+    public static final int MAX_NUM_CLASSES = 1_000_000;
+    /** The most elements one weight tensor may hold: Java arrays (random weights, the position table) index by int. */
+    public static final long MAX_TENSOR_ELEMENTS = Integer.MAX_VALUE - 8;
+
     public DitConfig {
-        positive("input_size", inputSize);
-        positive("patch_size", patchSize);
-        positive("in_channels", inChannels);
-        positive("hidden_size", hiddenSize);
-        positive("depth", depth);
-        positive("num_heads", numHeads);
-        positive("num_classes", numClasses);
+        bounded("input_size", inputSize, MAX_INPUT_SIZE);
+        bounded("patch_size", patchSize, MAX_PATCH_SIZE);
+        bounded("in_channels", inChannels, MAX_IN_CHANNELS);
+        bounded("hidden_size", hiddenSize, MAX_HIDDEN_SIZE);
+        bounded("depth", depth, MAX_DEPTH);
+        bounded("num_heads", numHeads, hiddenSize);
+        bounded("num_classes", numClasses, MAX_NUM_CLASSES);
         if (hiddenSize % numHeads != 0) {
             throw new IllegalArgumentException("hidden_size " + hiddenSize + " is not divisible by num_heads " + numHeads);
         }
@@ -48,11 +57,31 @@ public record DitConfig(int inputSize, int patchSize, int inChannels, int hidden
         if (hiddenSize % 4 != 0) {
             throw new IllegalArgumentException("hidden_size must be divisible by 4 for the 2-D sin-cos position embedding, found " + hiddenSize);
         }
-        if (!(mlpRatio > 0) || Double.isInfinite(mlpRatio)) {
-            throw new IllegalArgumentException("mlp_ratio must be > 0, found " + mlpRatio);
+        if (!(mlpRatio > 0 && mlpRatio <= MAX_MLP_RATIO) || hiddenSize * mlpRatio < 1) {
+            throw new IllegalArgumentException("mlp_ratio must be in (0, " + (int) MAX_MLP_RATIO + "] with hidden_size * "
+                    + "mlp_ratio >= 1, found " + mlpRatio);
         }
         if (!(classDropoutProb >= 0 && classDropoutProb < 1)) {
             throw new IllegalArgumentException("class_dropout_prob must be in [0, 1), found " + classDropoutProb);
+        }
+        // The largest weight tensors, in long arithmetic (all factors are bounded above, so nothing overflows).
+        long grid = inputSize / patchSize;
+        tensorBound("input_size", inputSize, "the position table (tokens x hidden_size)", grid * grid * hiddenSize);
+        tensorBound("mlp_ratio", mlpRatio, "mlp.fc1 (hidden_size x mlp_ratio hidden_size)", (long) (hiddenSize * mlpRatio) * hiddenSize);
+        tensorBound("num_classes", numClasses, "the label table ((num_classes + 1) x hidden_size)", (numClasses + 1L) * hiddenSize);
+        tensorBound("hidden_size", hiddenSize, "adaLN (6 hidden_size x hidden_size)", 6L * hiddenSize * hiddenSize);
+    }
+
+    private static void bounded(String name, int v, int max) {
+        if (v < 1 || v > max) {
+            throw new IllegalArgumentException(name + " must be in 1.." + max + ", found " + v);
+        }
+    }
+
+    private static void tensorBound(String field, Object value, String tensor, long elements) {
+        if (elements > MAX_TENSOR_ELEMENTS) {
+            throw new IllegalArgumentException(field + " " + value + " makes " + tensor + " " + elements
+                    + " elements; at most " + MAX_TENSOR_ELEMENTS + " allowed");
         }
     }
 
@@ -77,33 +106,157 @@ public record DitConfig(int inputSize, int patchSize, int inChannels, int hidden
                 numClasses, true);
     }
 
-    /** Reads a JSON object whose keys are the official constructor arguments; missing keys take the defaults. */
+    /**
+     * Reads a JSON object whose keys are the official constructor arguments; missing keys take the defaults (DiT-XL/2
+     * at 256 px). Read by {@link ConfigJson} (UTF-8, one object, no unknown keys, typed and bounded fields); a
+     * config whose float32 weights would not fit this machine's memory is refused here, before anything is
+     * allocated.
+     *
+     * @throws IllegalArgumentException naming the file, the field, the value and what is allowed
+     * @throws IOException              if the file cannot be read
+     */
     public static DitConfig fromJson(Path file) throws IOException {
-        JsonNode root;
+        ConfigJson json = ConfigJson.read(file, CONFIG_KEYS, Set.of());
+        DitConfig c;
         try {
-            root = new ObjectMapper().readTree(Files.readString(file));
-        } catch (IOException e) {
-            throw new IOException(file + ": not a readable JSON config: " + e.getMessage(), e);
+            c = new DitConfig(json.intField("input_size", 32, 1, MAX_INPUT_SIZE),
+                    json.intField("patch_size", 2, 1, MAX_PATCH_SIZE), json.intField("in_channels", 4, 1, MAX_IN_CHANNELS),
+                    json.intField("hidden_size", 1152, 1, MAX_HIDDEN_SIZE), json.intField("depth", 28, 1, MAX_DEPTH),
+                    json.intField("num_heads", 16, 1, MAX_HIDDEN_SIZE), json.doubleField("mlp_ratio", 4.0, 0, MAX_MLP_RATIO),
+                    json.doubleField("class_dropout_prob", 0.1, 0, 1),
+                    json.intField("num_classes", 1000, 1, MAX_NUM_CLASSES), json.booleanField("learn_sigma", true));
+            c.requireWeightsFit(machineMemoryBytes());
+        } catch (IllegalArgumentException e) {
+            throw e.getMessage().startsWith(file.toString()) ? e : new IllegalArgumentException(file + ": " + e.getMessage(), e);
         }
-        if (root == null || !root.isObject()) {
-            throw new IOException(file + ": expected a JSON object of DiT constructor arguments");
+        return c;
+    }
+
+    // ---- memory plan: every count in long arithmetic, saturating at Long.MAX_VALUE -----------------------------
+
+    /** Parameters of the official state dict (the position table included): the sum of {@link DitWeights}' shapes. */
+    public long parameterCount() {
+        return parameterCount(inputSize, patchSize, inChannels, hiddenSize, depth, mlpHidden(), numClasses);
+    }
+
+    /** Bytes of the weights as a model holds them (float32). */
+    public long weightBytes() {
+        return sat(parameterCount(), Float.BYTES);
+    }
+
+    /**
+     * Bytes of the activations of one forward pass over {@code batch} rows (a guided run: twice the samples) at its
+     * peak inside a block: the block input, modulated input, qkv, attention output and projection (7 hidden_size
+     * per token), the MLP's hidden layer before and after GELU (2 mlp hidden), the latents in and out. libtorch's
+     * CPU attention works in blocks, so no tokens x tokens score matrix is counted.
+     */
+    public long activationBytes(long batch) {
+        long perToken = 7L * hiddenSize + 2L * mlpHidden();
+        long tokens = (long) gridSize() * gridSize();
+        long latents = (long) (inChannels + outChannels()) * inputSize * inputSize;
+        return sat(sat(batch, add(sat(tokens, perToken), latents)), Float.BYTES);
+    }
+
+    /**
+     * Refuses a config whose float32 weights exceed {@code memoryBytes}, in one line naming the field that
+     * overshoots most, its value and the most that fits with the other fields as they are.
+     */
+    public void requireWeightsFit(long memoryBytes) {
+        if (weightBytes() <= memoryBytes) {
+            return;
         }
-        Set<String> known = CONFIG_KEYS;
-        for (var it = root.fieldNames(); it.hasNext(); ) {
-            String k = it.next();
-            if (!known.contains(k)) {
-                throw new IllegalArgumentException(file + ": unknown key '" + k + "'; expected some of " + known);
+        String[] fields = {"hidden_size", "depth", "mlp_ratio", "num_classes", "input_size", "in_channels"};
+        long[] values = {hiddenSize, depth, mlpHidden(), numClasses, inputSize, inChannels};
+        String worst = null;
+        long worstFit = 0;
+        double worstRatio = 0;
+        for (int f = 0; f < fields.length; f++) {
+            // The largest value of this field alone that fits (parameters grow with each field): binary search.
+            long lo = 0;
+            long hi = values[f];
+            while (lo < hi) {
+                long mid = (lo + hi + 1) >>> 1;
+                long[] v = values.clone();
+                v[f] = mid;
+                if (sat(parameterCount(v[4], patchSize, v[5], v[0], v[1], f == 0 ? (long) (mid * mlpRatio) : v[2], v[3]),
+                        Float.BYTES) <= memoryBytes) {
+                    lo = mid;
+                } else {
+                    hi = mid - 1;
+                }
+            }
+            double ratio = values[f] / (double) lo;
+            if (lo >= 1 && ratio > worstRatio) { // a field that does not fit even at 1 is not the one to change
+                worstRatio = ratio;
+                worst = fields[f];
+                worstFit = lo;
             }
         }
-        try {
-            return new DitConfig(intField(root, "input_size", 32), intField(root, "patch_size", 2),
-                    intField(root, "in_channels", 4), intField(root, "hidden_size", 1152), intField(root, "depth", 28),
-                    intField(root, "num_heads", 16), doubleField(root, "mlp_ratio", 4.0),
-                    doubleField(root, "class_dropout_prob", 0.1), intField(root, "num_classes", 1000),
-                    root.has("learn_sigma") ? booleanField(root, "learn_sigma") : true);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
+        if (worst == null) {
+            throw new IllegalArgumentException("hidden_size " + hiddenSize + " with depth " + depth + " makes "
+                    + parameterCount() + " parameters, " + gib(weightBytes()) + " of float32 weights, more than this "
+                    + "machine's " + gib(memoryBytes) + " of memory, and no other single field's change would fit it");
         }
+        String value = worst.equals("mlp_ratio") ? String.valueOf(mlpRatio) : String.valueOf(values[List.of(fields).indexOf(worst)]);
+        String fit = worst.equals("mlp_ratio") ? String.format(java.util.Locale.ROOT, "%.3g", worstFit / (double) hiddenSize)
+                : String.valueOf(worstFit);
+        throw new IllegalArgumentException(worst + " " + value + " makes " + parameterCount() + " parameters, "
+                + gib(weightBytes()) + " of float32 weights, more than this machine's " + gib(memoryBytes)
+                + " of memory; with the other fields as they are, " + worst + " at most " + fit + " fits");
+    }
+
+    /**
+     * Refuses a run of {@code batch} rows whose weights and activations together exceed {@code memoryBytes},
+     * naming the option or field to change (one line).
+     */
+    public void requireRunFits(long batch, long memoryBytes) {
+        requireWeightsFit(memoryBytes);
+        if (add(weightBytes(), activationBytes(batch)) > memoryBytes) {
+            long rowsThatFit = (memoryBytes - weightBytes()) / Math.max(1, activationBytes(1));
+            throw new IllegalArgumentException("a batch of " + batch + " rows at " + gridSize() * gridSize()
+                    + " tokens (input_size " + inputSize + ", patch_size " + patchSize + ") needs " + gib(activationBytes(batch))
+                    + " of activations and " + gib(weightBytes()) + " of weights, more than this machine's "
+                    + gib(memoryBytes) + " of memory; " + (rowsThatFit >= 1 ? "at most " + rowsThatFit + " rows fit"
+                    : "not even one row fits: lower input_size or raise patch_size"));
+        }
+    }
+
+    /** Physical memory of this machine (the JVM's view, cgroup limits included); Long.MAX_VALUE if unknown. */
+    public static long machineMemoryBytes() {
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                instanceof com.sun.management.OperatingSystemMXBean os && os.getTotalMemorySize() > 0) {
+            return os.getTotalMemorySize();
+        }
+        return Long.MAX_VALUE;
+    }
+
+    private static long parameterCount(long input, long patch, long inCh, long hidden, long depth, long mlpHidden, long classes) {
+        long tokens = sat(input / patch, input / patch);
+        long outCh = 2 * inCh; // learn_sigma doubles the output; counted always (an upper bound)
+        long freq = DitWeights.FREQUENCY_EMBEDDING_SIZE;
+        long posEmbed = sat(tokens, hidden);
+        long xEmbedder = add(sat(sat(inCh, patch * patch), hidden), hidden);
+        long tEmbedder = add(sat(freq + hidden, hidden), 2 * hidden);
+        long yEmbedder = sat(classes + 1, hidden); // with the null class
+        long block = add(sat(hidden, add(10 * hidden, 2 * mlpHidden)), 11 * hidden + mlpHidden);
+        long finalLayer = add(sat(sat(patch * patch, outCh), hidden + 1), add(sat(hidden, 2 * hidden), 2 * hidden));
+        return add(add(add(posEmbed, xEmbedder), add(tEmbedder, yEmbedder)), add(sat(depth, block), finalLayer));
+    }
+
+    /** a * b, or Long.MAX_VALUE where it overflows (inputs are non-negative). */
+    private static long sat(long a, long b) {
+        long r = Math.multiplyHigh(a, b) == 0 ? a * b : -1;
+        return r < 0 ? Long.MAX_VALUE : r;
+    }
+
+    /** a + b, or Long.MAX_VALUE where it overflows (inputs are non-negative). */
+    private static long add(long a, long b) {
+        long r = a + b;
+        return r < 0 ? Long.MAX_VALUE : r;
+    }
+
+    private static String gib(long bytes) {
+        return bytes == Long.MAX_VALUE ? "more than 8 EiB" : String.format(java.util.Locale.ROOT, "%.1f GiB", bytes / (double) (1L << 30));
     }
 
     /** Writes the config as JSON with the official argument names. */
@@ -112,42 +265,6 @@ public record DitConfig(int inputSize, int patchSize, int inChannels, int hidden
                 + ", \"hidden_size\": " + hiddenSize + ", \"depth\": " + depth + ", \"num_heads\": " + numHeads
                 + ", \"mlp_ratio\": " + mlpRatio + ", \"class_dropout_prob\": " + classDropoutProb
                 + ", \"num_classes\": " + numClasses + ", \"learn_sigma\": " + learnSigma + "}";
-    }
-
-    private static int intField(JsonNode root, String key, int dflt) {
-        JsonNode n = root.get(key);
-        if (n == null) {
-            return dflt;
-        }
-        if (!n.isIntegralNumber() || !n.canConvertToInt()) {
-            throw new IllegalArgumentException("'" + key + "' must be an integer, found " + n);
-        }
-        return n.intValue();
-    }
-
-    private static double doubleField(JsonNode root, String key, double dflt) {
-        JsonNode n = root.get(key);
-        if (n == null) {
-            return dflt;
-        }
-        if (!n.isNumber()) {
-            throw new IllegalArgumentException("'" + key + "' must be a number, found " + n);
-        }
-        return n.doubleValue();
-    }
-
-    private static boolean booleanField(JsonNode root, String key) {
-        JsonNode n = root.get(key);
-        if (!n.isBoolean()) {
-            throw new IllegalArgumentException("'" + key + "' must be true or false, found " + n);
-        }
-        return n.booleanValue();
-    }
-
-    private static void positive(String name, int v) {
-        if (v < 1) {
-            throw new IllegalArgumentException(name + " must be >= 1, found " + v);
-        }
     }
 
     public int outChannels() {

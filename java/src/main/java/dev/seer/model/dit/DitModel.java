@@ -200,11 +200,14 @@ public final class DitModel implements AutoCloseable {
 
     /**
      * Builds a model from a state dict with the official key names. Every expected key must be present with
-     * its exact shape and no other key may appear; the values are copied into memory the model owns (float32).
+     * its exact shape and no other key may appear; the values are copied into memory the model owns (float32),
+     * through Java ({@link DitWeights#ownedFloatCopy}: a mapped file that shrinks meanwhile is a refusal, not a crash).
      *
-     * @throws WeightsMismatchException naming the key, the expected and the found shape
+     * @throws WeightsMismatchException naming the key, the expected and the found shape, or a NaN or infinite value
+     * @throws IllegalArgumentException if the weights would not fit in this machine's memory
      */
     public static DitModel fromStateDict(DitConfig config, Map<String, Tensor> stateDict) {
+        config.requireWeightsFit(DitConfig.machineMemoryBytes());
         SeerRuntime.init();
         Map<String, long[]> expected = DitWeights.expectedShapes(config);
         for (String key : stateDict.keySet()) {
@@ -225,8 +228,7 @@ public final class DitModel implements AutoCloseable {
                 if (!t.dtype().isFloatingPoint()) {
                     throw new WeightsMismatchException(e.getKey(), "a floating-point tensor", "dtype " + t.dtype());
                 }
-                org.bytedeco.pytorch.Tensor copy = Torch.wrap(t).to(torch.ScalarType.Float).clone().contiguous();
-                owned.put(e.getKey(), keep(copy));
+                owned.put(e.getKey(), keep(DitWeights.ownedFloatCopy(e.getKey(), t)));
             }
         }
         return new DitModel(config, owned);
@@ -241,7 +243,7 @@ public final class DitModel implements AutoCloseable {
     public static DitModel load(DitConfig config, Path file) throws IOException {
         String name = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
         try {
-            if (name.endsWith(".safetensors")) {
+            if (name.endsWith(".safetensors") || Safetensors.looksLikeSafetensors(file)) {
                 try (SafetensorsFile f = Safetensors.open(file)) {
                     Map<String, Tensor> sd = new LinkedHashMap<>();
                     for (String key : f.keys()) {
@@ -265,6 +267,7 @@ public final class DitModel implements AutoCloseable {
      * the fixed sin-cos position embedding.
      */
     public static Map<String, Tensor> randomStateDict(DitConfig config, long seed, Arena arena) {
+        config.requireWeightsFit(DitConfig.machineMemoryBytes());
         SeerRuntime.init();
         Map<String, Tensor> out = new LinkedHashMap<>();
         java.util.Random rnd = new java.util.Random(seed);
@@ -330,21 +333,6 @@ public final class DitModel implements AutoCloseable {
     private static org.bytedeco.pytorch.Tensor unpacked(org.bytedeco.pytorch.Tensor panels, long n) {
         long k = panels.size(1);
         return panels.permute(0, 2, 1).reshape(-1, k).narrow(0, 0, n).contiguous();
-    }
-
-    /** Bytes of weights held (the native-layout copies of the small weights included). */
-    public long weightBytes() {
-        long n = gatePanels.numel() + gateBias.numel() + shiftScalePanels.numel() + shiftScaleBias.numel();
-        for (org.bytedeco.pytorch.Tensor t : weights.values()) {
-            n += t.numel();
-        }
-        for (org.bytedeco.pytorch.Tensor t : nativeLayout.values()) {
-            n += t.numel();
-        }
-        for (org.bytedeco.pytorch.Tensor t : blockPanels.values()) {
-            n += t.numel();
-        }
-        return n * Float.BYTES;
     }
 
     /**

@@ -1,7 +1,13 @@
 package dev.seer.model.dit;
 
+import dev.seer.tensor.Tensor;
+import dev.seer.tensor.Torch;
+import java.lang.foreign.MemorySegment;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.bytedeco.pytorch.MemoryFormatOptional;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
 
 /** The state-dict keys of an official DiT checkpoint and the shape each must have for a config. */
 public final class DitWeights {
@@ -42,6 +48,37 @@ public final class DitWeights {
         m.put("final_layer.adaLN_modulation.1.weight", new long[] {2 * C, C});
         m.put("final_layer.adaLN_modulation.1.bias", new long[] {2 * C});
         return m;
+    }
+
+    /**
+     * A float32 copy of a state-dict tensor in memory libtorch owns, its values checked finite. The bytes are
+     * copied by Java first: a state dict from a file is a view of the mapped file, and if the file is truncated
+     * or rewritten meanwhile, a Java copy fails with an {@link InternalError} (turned into a refusal here)
+     * where libtorch's native copy would crash the JVM with SIGBUS.
+     *
+     * @throws WeightsMismatchException naming the key, when the memory cannot be read or holds NaN or infinity
+     */
+    static org.bytedeco.pytorch.Tensor ownedFloatCopy(String key, Tensor t) {
+        org.bytedeco.pytorch.Tensor owned = torch.empty(t.shape().toArray(), new TensorOptions(t.dtype().torchType()),
+                new MemoryFormatOptional());
+        if (t.byteSize() > 0) {
+            try {
+                MemorySegment.copy(t.segment(), 0, Torch.view(owned).segment(), 0, t.byteSize());
+            } catch (InternalError e) {
+                throw new WeightsMismatchException(key, "tensor data that stays readable while it loads", "memory that "
+                        + "could not be read: the file was truncated or rewritten during the load");
+            }
+        }
+        org.bytedeco.pytorch.Tensor f = owned.to(torch.ScalarType.Float).contiguous();
+        if (!torch.isfinite(f).all().item_bool()) {
+            float[] v = Torch.view(f).toFloatArray();
+            int i = 0;
+            while (Float.isFinite(v[i])) {
+                i++;
+            }
+            throw new WeightsMismatchException(key, "finite values", v[i] + " at element " + i + " (of " + v.length + ")");
+        }
+        return f;
     }
 
     /**

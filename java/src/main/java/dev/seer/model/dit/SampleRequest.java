@@ -14,7 +14,7 @@ import dev.seer.sampling.SamplerKind;
  * @param noise        initial latents (n, C, H, W) flattened, or null to draw them from {@code seed}
  * @param steps        sampling steps (respacing of the 1000 training steps, official "S" string)
  * @param sampler      DDIM or DDPM
- * @param eta          DDIM eta (ignored by DDPM)
+ * @param eta          DDIM eta in [0, 1] (ignored by DDPM)
  * @param cfgScale     classifier-free guidance scale; 0 turns guidance off (a single conditional batch)
  * @param guideAllChannels apply guidance to every latent channel instead of the official channels 0..2
  * @param policy       the cache policy
@@ -49,8 +49,10 @@ public record SampleRequest(long[] labels, float[] noise, int steps, SamplerKind
         if (steps > 1000) {
             throw new IllegalArgumentException("steps must be <= 1000 (the training steps), found " + steps);
         }
-        if (!(eta >= 0) || Double.isInfinite(eta)) {
-            throw new IllegalArgumentException("eta must be >= 0, found " + eta);
+        if (!(eta >= 0 && eta <= 1)) {
+            // DDIM's sigma = eta sqrt((1 - abar_prev) / (1 - abar)) sqrt(1 - abar / abar_prev) stays below
+            // sqrt(1 - abar_prev) only for eta <= 1; past it the step takes the root of a negative number (NaN).
+            throw new IllegalArgumentException("eta must be in [0, 1] (DDIM's noise scale), found " + eta);
         }
         if (!(cfgScale >= 0) || Double.isInfinite(cfgScale)) {
             throw new IllegalArgumentException("cfg must be >= 0 (0 turns guidance off), found " + cfgScale);
