@@ -1,5 +1,7 @@
 package dev.seer.cli;
 
+import dev.seer.Seer;
+import dev.seer.SeerOptions;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -20,6 +22,8 @@ public final class SeerCli implements Runnable {
     CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
+        // the CLI opts in to Seer's process-wide settings (system properties and environment as given) and headless AWT
+        Seer.configure(SeerOptions.builder().awtHeadless(true).build());
         System.exit(run(args));
     }
 
