@@ -27,10 +27,10 @@ public final class Seer {
     }
 
     /**
-     * Sets the options Seer starts with. Call it before Seer's first use; calling it again with equal options is
-     * allowed.
+     * Sets the options Seer starts with. Call it before Seer's first use; until then the last call wins, and after
+     * it only the options Seer started with are accepted (a no-op).
      *
-     * @throws IllegalStateException    if Seer has already started, or was configured, with other options
+     * @throws IllegalStateException    if Seer has already started with other options
      * @throws IllegalArgumentException if options is null
      */
     public static void configure(SeerOptions options) {

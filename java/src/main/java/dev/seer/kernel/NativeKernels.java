@@ -135,6 +135,14 @@ public final class NativeKernels {
         return k;
     }
 
+    /**
+     * Extracts the Seer libraries packaged in the jar (libseer_cpu; libseer_cuda when the build has it) into
+     * {@code dir}, for pre-extraction ({@code seer extract-natives}); returns the files.
+     */
+    public static java.util.List<Path> extractPackaged(Path dir) {
+        return NativeLibraries.extractPackaged(dir);
+    }
+
     /** Called by SeerRuntime.setThreads: applies to the library if it is loaded (else it picks it up on load). */
     public static synchronized void applyThreads(int n) {
         if (cpu != null) {

@@ -7,7 +7,9 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -38,6 +40,25 @@ final class NativeLibraries {
             throw new IllegalStateException("could not read the class-path resource " + resource + ": " + e.getMessage(), e);
         }
         return Optional.of(extract(bytes, SeerRuntime.nativeExtractDir().resolve(fileName)));
+    }
+
+    /** The libraries a build may package (libseer_cuda only where nvcc was found). */
+    static final List<String> PACKAGED = List.of("libseer_cpu.so", "libseer_cuda.so");
+
+    /** Extracts every packaged library into {@code dir}; returns the files (written, or found identical). */
+    static List<Path> extractPackaged(Path dir) {
+        List<Path> out = new ArrayList<>();
+        for (String name : PACKAGED) {
+            String resource = "/dev/seer/native/linux-x86_64/" + name;
+            try (InputStream in = NativeLibraries.class.getResourceAsStream(resource)) {
+                if (in != null) {
+                    out.add(extract(in.readAllBytes(), dir.resolve(name)));
+                }
+            } catch (IOException e) {
+                throw new IllegalStateException("could not read the class-path resource " + resource + ": " + e.getMessage(), e);
+            }
+        }
+        return out;
     }
 
     /** Writes {@code bytes} to {@code target} (atomically) unless it holds them already. */

@@ -13,7 +13,7 @@ import java.util.Optional;
  */
 final class ExtractDir {
     /** Written by {@code seer extract-natives} into a complete, pre-extracted directory. */
-    static final String MARKER = "seer-natives.txt";
+    static final String MARKER = SeerRuntime.PRE_EXTRACTED_MARKER;
 
     /** The directory to use and, when it is the fallback, the warning to log. */
     record Choice(Path dir, Optional<String> warning) {

@@ -53,6 +53,8 @@ public final class SeerRuntime {
      * on an idle machine). An environment OPENBLAS_NUM_THREADS wins.
      */
     public static final String BLAS_THREADS_PROPERTY = SeerOptions.BLAS_THREADS_PROPERTY;
+    /** The file {@code seer extract-natives} writes into a complete extraction directory (which may then be read-only). */
+    public static final String PRE_EXTRACTED_MARKER = "seer-natives.txt";
     private static final String HEADLESS_PROPERTY = "java.awt.headless";
     private static volatile boolean initialized;
     private static SeerOptions configured;
@@ -145,18 +147,20 @@ public final class SeerRuntime {
     }
 
     /**
-     * Sets the options Seer starts with ({@link Seer#configure}).
+     * Sets the options Seer starts with ({@link Seer#configure}); until Seer starts, the last call wins.
      *
-     * @throws IllegalStateException if Seer has started or was configured with other options
+     * @throws IllegalStateException if Seer has started with other options
      */
     public static synchronized void configure(SeerOptions options) {
         if (options == null) {
             throw new IllegalArgumentException("options is null; SeerOptions.untouched() changes nothing in the process");
         }
-        SeerOptions current = started != null ? started : configured;
-        if (current != null && !current.equals(options)) {
-            throw new IllegalStateException("Seer " + (started != null ? "has already started" : "was already configured")
-                    + " with " + current + "; Seer.configure must be called once, before Seer's first use (found " + options + ")");
+        if (started != null && !started.equals(options)) {
+            throw new IllegalStateException("Seer has already started with " + started
+                    + "; Seer.configure must be called before Seer's first use (found " + options + ")");
+        }
+        if (configured != null && !configured.equals(options)) {
+            LOG.debug("configure replaces {}", configured);
         }
         configured = options;
         LOG.debug("configured: {}", options);
