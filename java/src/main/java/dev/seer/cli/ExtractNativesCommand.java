@@ -7,6 +7,7 @@ import dev.seer.tensor.SeerRuntime;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -58,7 +59,8 @@ final class ExtractNativesCommand implements Callable<Integer> {
         long files;
         long bytes;
         try (Stream<Path> all = Files.walk(target)) {
-            List<Path> regular = all.filter(Files::isRegularFile).filter(p -> !p.getFileName().toString().equals(MARKER)).toList();
+            List<Path> regular = all.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS))
+                    .filter(p -> !p.getFileName().toString().equals(MARKER)).toList();
             files = regular.size();
             long sum = 0;
             for (Path p : regular) {
@@ -66,8 +68,8 @@ final class ExtractNativesCommand implements Callable<Integer> {
             }
             bytes = sum;
         }
-        Files.writeString(target.resolve(MARKER), "Native libraries extracted by `seer extract-natives` (Seer "
-                + getClass().getPackage().getImplementationVersion() + ", platform " + Loader.getPlatform() + "): "
+        Files.writeString(target.resolve(MARKER), "Native libraries extracted by `seer extract-natives` (platform "
+                + Loader.getPlatform() + "): "
                 + files + " files, " + bytes + " bytes.\nRun Seer with -D" + SeerOptions.EXTRACT_DIR_PROPERTY + "="
                 + target + " or " + SeerOptions.EXTRACT_DIR_ENV + "=" + target + "; this directory may be read-only.\n",
                 StandardCharsets.UTF_8);

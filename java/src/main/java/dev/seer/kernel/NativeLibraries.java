@@ -7,6 +7,7 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -72,6 +73,10 @@ final class NativeLibraries {
             Path tmp = Files.createTempFile(target.getParent(), target.getFileName().toString(), ".part");
             try {
                 Files.write(tmp, bytes);
+                if (Files.getFileStore(tmp).supportsFileAttributeView("posix")) {
+                    // readable by every user, like the libraries JavaCPP extracts (a shared, pre-extracted directory)
+                    Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
+                }
                 Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             } finally {
                 Files.deleteIfExists(tmp);

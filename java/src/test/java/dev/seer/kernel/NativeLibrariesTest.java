@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermissions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -20,6 +21,8 @@ class NativeLibrariesTest {
         byte[] one = {1, 2, 3, 4};
         assertEquals(target, NativeLibraries.extract(one, target));
         assertArrayEquals(one, Files.readAllBytes(target));
+        assertEquals("rwxr-xr-x", PosixFilePermissions.toString(Files.getPosixFilePermissions(target)),
+                "readable by every user of a shared directory");
         FileTime old = FileTime.fromMillis(1_000_000L);
         Files.setLastModifiedTime(target, old);
         NativeLibraries.extract(one, target);
