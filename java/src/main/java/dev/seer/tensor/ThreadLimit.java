@@ -27,7 +27,9 @@ import org.bytedeco.pytorch.global.torch;
  * <p>Scopes nest: an inner scope can only narrow the limit of the scope around it ({@link #threads()} says the
  * limit in force), and closing it restores the outer one. A scope must be closed on the thread that opened it,
  * a platform thread (the limit belongs to the OS thread; a virtual thread could move to another carrier).
- * Threads are counted per parallel region: a run's thread holds at most {@code n} threads busy at a time.
+ * Threads are counted per parallel region: a run's thread holds at most {@code n} threads busy at a time. Not
+ * covered: an OpenBLAS thread pool, which exists only when {@code SeerOptions.blasThreads} (default 1) or the
+ * environment asks for one.
  */
 public final class ThreadLimit implements AutoCloseable {
     private final Thread owner;

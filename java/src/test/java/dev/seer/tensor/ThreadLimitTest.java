@@ -77,6 +77,51 @@ class ThreadLimitTest {
         assertEquals(all, seen[7], "the kernels' count after close");
     }
 
+    /** OS threads whose name is {@code name}: a thread libgomp starts for a team inherits its creator's name. */
+    private static long osThreadsNamed(String name) throws java.io.IOException {
+        try (var tasks = java.nio.file.Files.list(java.nio.file.Path.of("/proc/self/task"))) {
+            return tasks.filter(t -> {
+                try {
+                    return java.nio.file.Files.readString(t.resolve("comm")).trim().equals(name);
+                } catch (java.io.IOException e) {
+                    return false; // the thread ended meanwhile
+                }
+            }).count();
+        }
+    }
+
+    /** Runs a parallel libtorch op on a fresh thread called {@code name}; returns the OS threads of that name after it. */
+    private static long threadsAfterOp(String name, int limit) throws Exception {
+        long[] count = new long[1];
+        Thread t = Thread.ofPlatform().name(name).start(() -> {
+            try {
+                if (limit > 0) {
+                    try (ThreadLimit l = ThreadLimit.scoped(limit)) {
+                        parallelTorchOp();
+                        count[0] = osThreadsNamed(name);
+                    }
+                } else {
+                    parallelTorchOp();
+                    count[0] = osThreadsNamed(name);
+                }
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        t.join();
+        return count[0];
+    }
+
+    @Test
+    void libtorchStartsNoMoreThreadsThanTheLimit() throws Exception {
+        int all = SeerRuntime.threads();
+        assumeTrue(all > 1, "needs a process-wide thread count above 1, found " + all);
+        assumeTrue(java.nio.file.Files.isDirectory(java.nio.file.Path.of("/proc/self/task")), "needs Linux /proc");
+        // OpenMP keeps a pool of team threads per thread that opens regions; they carry its name
+        assertEquals(all, threadsAfterOp("tl-unlimited", 0), "without a limit: the thread and its team of " + all);
+        assertEquals(1, threadsAfterOp("tl-limit-1", 1), "with limit 1: no team thread at all");
+    }
+
     @Test
     void scopesNestByNarrowingAndRestore() throws Exception {
         NativeKernels kernels = NativeKernels.cpu();
