@@ -3,14 +3,10 @@ package dev.seer.eval;
 import dev.seer.model.dit.DitConfig;
 import dev.seer.model.dit.DitModel;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 
 /**
  * The shipped models for the CLI and the evaluation code: the Fashion-MNIST DiT through the public API
- * {@link dev.seer.models.ShippedModels} (use that one from applications), and the Fashion-MNIST probe's resource.
+ * {@link dev.seer.models.ShippedModels} (use that one from applications).
  */
 public final class ShippedModels {
     /** The DiT's EMA weights (official key names). */
@@ -38,24 +34,5 @@ public final class ShippedModels {
     /** Loads the shipped Fashion-MNIST DiT (from the class path, into memory). */
     public static DitModel fashionDit() throws IOException {
         return dev.seer.models.ShippedModels.fashionDit();
-    }
-
-    /**
-     * A class-path resource as a file (copied once per process into a temporary file, deleted at exit).
-     *
-     * @throws IOException naming the resource and how to get it back when it is missing
-     */
-    public static synchronized Path resourceFile(String resource, String what) throws IOException {
-        try (InputStream in = ShippedModels.class.getResourceAsStream(resource)) {
-            if (in == null) {
-                throw new IOException(what + " (class-path resource " + resource + ") is missing: it ships in "
-                        + "java/src/main/resources" + resource + "; rebuild the jar (mvn package) from a complete checkout");
-            }
-            String name = resource.substring(resource.lastIndexOf('/') + 1);
-            Path tmp = Files.createTempFile("seer-", "-" + name);
-            tmp.toFile().deleteOnExit();
-            Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
-            return tmp;
-        }
     }
 }
