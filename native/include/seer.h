@@ -79,9 +79,22 @@ SEER_API uint32_t seer_cpu_features(void);
 SEER_API int seer_variant_available(int variant);
 /* The variant AUTO resolves to on this CPU. */
 SEER_API int seer_variant_best(void);
-/* Threads used by parallel kernels (OpenMP); n <= 0 restores the default (all cores). */
+/* Threads used by parallel kernels (OpenMP); n <= 0 restores the default (all cores). seer_get_num_threads
+ * answers for the calling thread, within its seer_set_thread_limit. */
 SEER_API seer_status seer_set_num_threads(int n);
 SEER_API int seer_get_num_threads(void);
+/*
+ * A limit on the threads of this calling thread's parallel work, for running several samplings at once:
+ * n >= 1 caps Seer's kernels at n threads and sets this thread's OpenMP team size (omp_set_num_threads,
+ * which libtorch's CPU ops use too) to n; n == 0 removes the limit and restores the team size the thread had
+ * before. Other threads are not affected. n must be in 0..SEER_MAX_THREAD_LIMIT.
+ */
+#define SEER_MAX_THREAD_LIMIT 1024
+SEER_API seer_status seer_set_thread_limit(int n);
+/* This thread's limit, 0 if none. */
+SEER_API int seer_get_thread_limit(void);
+/* omp_get_max_threads() of the calling thread: the team size of its next parallel region. */
+SEER_API int seer_get_max_threads(void);
 /* Below this many elements per call, kernels run serially (an OpenMP region alone costs ~0.5 us). */
 SEER_API seer_status seer_set_parallel_threshold(int64_t elements);
 SEER_API int64_t seer_get_parallel_threshold(void);

@@ -23,7 +23,7 @@ SEER_API seer_status seer_set_num_threads(int n) {
 
 SEER_API int seer_get_num_threads(void) {
     int n = __atomic_load_n(&seer_threads, __ATOMIC_RELAXED);
-    return n > 0 ? n : omp_get_max_threads();
+    return seer_limit_threads(n > 0 ? n : omp_get_max_threads());
 }
 
 SEER_API seer_status seer_set_parallel_threshold(int64_t elements) {

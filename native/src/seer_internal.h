@@ -25,6 +25,7 @@
 SEER_HIDDEN seer_status seer_set_error(seer_status status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 SEER_HIDDEN void seer_clear_error(void);
+SEER_HIDDEN int seer_limit_threads(int n); /* n capped by this thread's seer_set_thread_limit (threads.c) */
 
 /* The per-term constants of taylor_forecast: c[i] = (float)(1/i!), p[i] = (float)(delta^i), both in double. */
 typedef struct seer_coeffs {

@@ -1,5 +1,7 @@
 package dev.seer.cli;
 
+import dev.seer.Seer;
+import dev.seer.SeerOptions;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -13,7 +15,8 @@ import picocli.CommandLine.Command;
 @Command(name = "seer", mixinStandardHelpOptions = true, version = "seer 0.1.0",
         description = "Diffusion transformers with TaylorSeer feature forecasting on the JVM.",
         subcommands = {SampleCommand.class, KernelsCommand.class, TrainCommand.class, TrainProbeCommand.class,
-                EvalCommand.class, BenchCommand.class, SoakCommand.class, CommandLine.HelpCommand.class})
+                EvalCommand.class, BenchCommand.class, SoakCommand.class, ExtractNativesCommand.class, BenchThreadsCommand.class,
+                CommandLine.HelpCommand.class})
 public final class SeerCli implements Runnable {
     static final int USAGE = 2;
     static final int UNUSABLE_RESULT = 3;
@@ -22,6 +25,8 @@ public final class SeerCli implements Runnable {
     CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
+        // the CLI opts in to Seer's process-wide settings (system properties and environment as given) and headless AWT
+        Seer.configure(SeerOptions.builder().awtHeadless(true).build());
         System.exit(run(args));
     }
 

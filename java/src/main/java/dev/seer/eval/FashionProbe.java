@@ -8,6 +8,7 @@ import dev.seer.tensor.SeerRuntime;
 import dev.seer.tensor.Shape;
 import dev.seer.tensor.Torch;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -74,9 +75,17 @@ public final class FashionProbe implements AutoCloseable {
         return new Tensor[] {features, logits};
     }
 
-    /** Loads the shipped probe from the class path. */
+    /** Loads the shipped probe from the class path (into memory: no file written). */
     public static FashionProbe loadShipped() throws IOException {
-        return load(ShippedModels.resourceFile(RESOURCE, "the Fashion-MNIST probe"));
+        try (InputStream in = FashionProbe.class.getResourceAsStream(RESOURCE)) {
+            if (in == null) {
+                throw new IOException("the Fashion-MNIST probe (class-path resource " + RESOURCE + ") is missing: it ships in "
+                        + "java/src/main/resources" + RESOURCE + "; rebuild the jar (mvn package) from a complete checkout");
+            }
+            try (SafetensorsFile f = Safetensors.read(in, Path.of("classpath:" + RESOURCE), 64L << 20)) {
+                return load(f);
+            }
+        }
     }
 
     /**
@@ -85,31 +94,36 @@ public final class FashionProbe implements AutoCloseable {
      * @throws CheckpointException naming the key when a tensor is missing, unexpected or of the wrong shape
      */
     public static FashionProbe load(Path file) throws IOException {
+        try (SafetensorsFile f = Safetensors.open(file)) {
+            return load(f);
+        }
+    }
+
+    private static FashionProbe load(SafetensorsFile f) throws IOException {
         SeerRuntime.init();
+        Path file = f.path();
         Map<String, long[]> expected = expectedShapes();
         Map<String, Tensor> owned = new LinkedHashMap<>();
-        try (SafetensorsFile f = Safetensors.open(file)) {
-            for (String key : f.keys()) {
-                if (!expected.containsKey(key)) {
-                    throw new CheckpointException(file, key, "only the probe's keys " + expected.keySet(), "an unexpected key");
-                }
+        for (String key : f.keys()) {
+            if (!expected.containsKey(key)) {
+                throw new CheckpointException(file, key, "only the probe's keys " + expected.keySet(), "an unexpected key");
             }
-            for (var e : expected.entrySet()) {
-                if (!f.contains(e.getKey())) {
-                    throw new CheckpointException(file, e.getKey(), "shape " + Shape.of(e.getValue()), "the key is missing");
-                }
-                dev.seer.tensor.Tensor t = f.get(e.getKey(), Shape.of(e.getValue()));
-                if (t.dtype() != DType.F32) {
-                    throw new CheckpointException(file, e.getKey(), "F32", String.valueOf(t.dtype()));
-                }
-                Tensor copy = Torch.wrap(t).clone();
-                PointerScope inner = PointerScope.getInnerScope();
-                if (inner != null) {
-                    copy.retainReference();
-                    inner.detach(copy);
-                }
-                owned.put(e.getKey(), copy);
+        }
+        for (var e : expected.entrySet()) {
+            if (!f.contains(e.getKey())) {
+                throw new CheckpointException(file, e.getKey(), "shape " + Shape.of(e.getValue()), "the key is missing");
             }
+            dev.seer.tensor.Tensor t = f.get(e.getKey(), Shape.of(e.getValue()));
+            if (t.dtype() != DType.F32) {
+                throw new CheckpointException(file, e.getKey(), "F32", String.valueOf(t.dtype()));
+            }
+            Tensor copy = Torch.wrap(t).clone();
+            PointerScope inner = PointerScope.getInnerScope();
+            if (inner != null) {
+                copy.retainReference();
+                inner.detach(copy);
+            }
+            owned.put(e.getKey(), copy);
         }
         return new FashionProbe(owned);
     }

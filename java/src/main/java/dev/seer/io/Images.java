@@ -21,17 +21,12 @@ import org.slf4j.LoggerFactory;
 /**
  * PNG output for samples: images in a model's range [-1, 1] become 8-bit pixels ({@code round((v + 1) * 127.5)},
  * clamped; NaN becomes 0), latents get a false-colour preview, and {@link Grid} lays out labelled tiles.
- * Files are written atomically (temporary file, fsync, rename). AWT runs headless: {@code java.awt.headless} is
- * set to true when this class loads unless it was set already.
+ * Files are written atomically (temporary file, fsync, rename). Drawing uses AWT: on a machine whose DISPLAY names
+ * no reachable X server, run with {@code -Djava.awt.headless=true} ({@code SeerOptions.Builder.awtHeadless}; the CLI
+ * does). Without a DISPLAY the JDK runs headless by itself.
  */
 public final class Images {
     private static final Logger LOG = LoggerFactory.getLogger(Images.class);
-
-    static {
-        if (System.getProperty("java.awt.headless") == null) {
-            System.setProperty("java.awt.headless", "true");
-        }
-    }
 
     private Images() {
     }

@@ -14,6 +14,7 @@ import dev.seer.tensor.DType;
 import dev.seer.tensor.Shape;
 import dev.seer.tensor.Tensor;
 import java.io.IOException;
+import java.io.InputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -108,20 +109,7 @@ public final class Safetensors {
                 }
                 map = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
             }
-            long n = map.get(U64_LE, 0);
-            long available = map.byteSize() - 8;
-            if (n < 0 || n > MAX_HEADER_BYTES) {
-                throw new CheckpointException(file, null, "a header length of at most " + MAX_HEADER_BYTES + " bytes",
-                        Long.toUnsignedString(n) + " (header too long)");
-            }
-            if (n > available) {
-                throw new CheckpointException(file, null, "a header length of at most " + available
-                        + " bytes (the rest of the file)", n + " (header too long for the file; truncated?)");
-            }
-            byte[] header = map.asSlice(8, n).toArray(ValueLayout.JAVA_BYTE);
-            MemorySegment data = map.asSlice(8 + n);
-            Header h = parseHeader(file, header, data.byteSize());
-            return new SafetensorsFile(file, arena, data, h.entries, h.metadata);
+            return wrap(file, arena, map);
         } catch (InternalError e) {
             // The JDK's translation of SIGBUS: the mapped file shrank between mapping and reading its header.
             arena.close();
@@ -242,6 +230,52 @@ public final class Safetensors {
     }
 
     /** Tensor data is raw little-endian bytes, handed out without swapping. */
+    /**
+     * Reads a whole safetensors stream (e.g. a class-path resource) into native memory and validates it as
+     * {@link #open(Path)} does, without a file. The returned object owns the memory (a shared arena) until closed.
+     *
+     * @param source   names the data in messages and in {@link SafetensorsFile#path()} (e.g. the resource name)
+     * @param maxBytes the most bytes accepted, so that a wrong stream cannot fill the memory
+     * @throws CheckpointException if the data is not valid safetensors or longer than maxBytes
+     */
+    public static SafetensorsFile read(InputStream in, Path source, long maxBytes) throws IOException {
+        requireLittleEndianHost();
+        byte[] bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBytes + 1));
+        if (bytes.length > maxBytes) {
+            throw new CheckpointException(source, null, "at most " + maxBytes + " bytes", "more");
+        }
+        if (bytes.length < 8) {
+            throw new CheckpointException(source, null, "at least 8 bytes (the u64 header length)", bytes.length + " bytes");
+        }
+        Arena arena = Arena.ofShared();
+        try {
+            MemorySegment data = arena.allocate(bytes.length, Tensor.HOST_ALIGNMENT);
+            MemorySegment.copy(bytes, 0, data, ValueLayout.JAVA_BYTE, 0, bytes.length);
+            return wrap(source, arena, data.asReadOnly());
+        } catch (IOException | RuntimeException | Error e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    /** Validates the header of {@code map} (the whole file, at least 8 bytes) and hands out its tensors. */
+    private static SafetensorsFile wrap(Path file, Arena arena, MemorySegment map) throws CheckpointException {
+        long n = map.get(U64_LE, 0);
+        long available = map.byteSize() - 8;
+        if (n < 0 || n > MAX_HEADER_BYTES) {
+            throw new CheckpointException(file, null, "a header length of at most " + MAX_HEADER_BYTES + " bytes",
+                    Long.toUnsignedString(n) + " (header too long)");
+        }
+        if (n > available) {
+            throw new CheckpointException(file, null, "a header length of at most " + available
+                    + " bytes (the rest of the file)", n + " (header too long for the file; truncated?)");
+        }
+        byte[] header = map.asSlice(8, n).toArray(ValueLayout.JAVA_BYTE);
+        MemorySegment data = map.asSlice(8 + n);
+        Header h = parseHeader(file, header, data.byteSize());
+        return new SafetensorsFile(file, arena, data, h.entries, h.metadata);
+    }
+
     private static void requireLittleEndianHost() {
         if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {
             throw new UnsupportedOperationException("safetensors I/O needs a little-endian host, this one is " + ByteOrder.nativeOrder());

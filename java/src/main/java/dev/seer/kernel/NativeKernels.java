@@ -50,6 +50,10 @@ public final class NativeKernels {
     private final MethodHandle variantAvailable;
     private final MethodHandle variantBest;
     private final MethodHandle setNumThreads;
+    private final MethodHandle getNumThreads;
+    private final MethodHandle setThreadLimit;
+    private final MethodHandle getThreadLimit;
+    private final MethodHandle getMaxThreads;
     private final MethodHandle setParallelThreshold;
     private final MethodHandle getParallelThreshold;
     private final MethodHandle update;
@@ -91,6 +95,10 @@ public final class NativeKernels {
         variantAvailable = handle(linker, lib, "seer_variant_available", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
         variantBest = handle(linker, lib, "seer_variant_best", FunctionDescriptor.of(JAVA_INT));
         setNumThreads = handle(linker, lib, "seer_set_num_threads", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+        getNumThreads = handle(linker, lib, "seer_get_num_threads", FunctionDescriptor.of(JAVA_INT));
+        setThreadLimit = handle(linker, lib, "seer_set_thread_limit", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+        getThreadLimit = handle(linker, lib, "seer_get_thread_limit", FunctionDescriptor.of(JAVA_INT));
+        getMaxThreads = handle(linker, lib, "seer_get_max_threads", FunctionDescriptor.of(JAVA_INT));
         setParallelThreshold = handle(linker, lib, "seer_set_parallel_threshold", FunctionDescriptor.of(JAVA_INT, JAVA_LONG));
         getParallelThreshold = handle(linker, lib, "seer_get_parallel_threshold", FunctionDescriptor.of(JAVA_LONG));
         update = op(linker, lib, "taylor_update", FunctionDescriptor.of(JAVA_INT,
@@ -145,6 +153,14 @@ public final class NativeKernels {
             }
         }
         return k;
+    }
+
+    /**
+     * Extracts the Seer libraries packaged in the jar (libseer_cpu; libseer_cuda when the build has it) into
+     * {@code dir}, for pre-extraction ({@code seer extract-natives}); returns the files.
+     */
+    public static java.util.List<Path> extractPackaged(Path dir) {
+        return NativeLibraries.extractPackaged(dir);
     }
 
     /** Called by SeerRuntime.setThreads: applies to the library if it is loaded (else it picks it up on load). */
@@ -265,6 +281,49 @@ public final class NativeKernels {
         }
         try {
             check((int) setNumThreads.invokeExact(n));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** Threads the parallel kernels use when called from this thread (within its {@link #setThreadLimit limit}). */
+    public int numThreads() {
+        try {
+            return (int) getNumThreads.invokeExact();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * Caps the calling thread's parallel work at {@code n} threads (Seer's kernels and the thread's OpenMP team
+     * size, which libtorch's ops use); 0 removes the cap. Other threads are not affected. Prefer
+     * {@link dev.seer.tensor.ThreadLimit}, which restores the previous value.
+     */
+    public void setThreadLimit(int n) {
+        if (n < 0 || n > MAX_THREADS) {
+            throw new IllegalArgumentException("thread limit must be in 0.." + MAX_THREADS + ", found " + n);
+        }
+        try {
+            check((int) setThreadLimit.invokeExact(n));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** The calling thread's cap, 0 if none. */
+    public int threadLimit() {
+        try {
+            return (int) getThreadLimit.invokeExact();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** omp_get_max_threads() on the calling thread: the size of its next OpenMP team (libtorch's included). */
+    public int openMpMaxThreads() {
+        try {
+            return (int) getMaxThreads.invokeExact();
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -191,8 +191,11 @@ class ImagesTest {
     }
 
     @Test
-    void runsHeadless() {
-        Images.toByte(0f);
-        assertEquals("true", System.getProperty("java.awt.headless"));
+    void leavesJavaAwtHeadlessToTheApplication(@TempDir Path dir) throws Exception {
+        String before = System.getProperty("java.awt.headless");
+        Images.Grid grid = Images.grid(1, 1).rowLabels(List.of("label"));
+        grid.set(0, 0, Images.gray(new float[4], 2, 2));
+        grid.write(dir.resolve("g.png"));
+        assertEquals(before, System.getProperty("java.awt.headless"), "drawing must not set java.awt.headless");
     }
 }
