@@ -4,6 +4,7 @@ import dev.seer.io.CheckpointException;
 import dev.seer.io.Idx;
 import dev.seer.io.Safetensors;
 import dev.seer.io.SafetensorsFile;
+import dev.seer.io.TorchCheckpoints;
 import dev.seer.model.dit.DitConfig;
 import dev.seer.model.dit.DitGraph;
 import dev.seer.model.dit.DitWeights;
@@ -299,14 +300,30 @@ public final class DitTrainer implements AutoCloseable {
             try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
                 for (String key : params.keySet()) {
                     Shape shape = Shape.of(params.get(key).sizes().vec().get());
-                    params.get(key).copy_(Torch.wrap(f.get("model/" + key, shape)));
-                    ema.get(key).copy_(Torch.wrap(f.get("ema/" + key, shape)));
-                    adamM.get(key).copy_(Torch.wrap(f.get("adam_m/" + key, shape)));
-                    adamV.get(key).copy_(Torch.wrap(f.get("adam_v/" + key, shape)));
+                    copyInto(file, params.get(key), f.get("model/" + key, shape));
+                    copyInto(file, ema.get(key), f.get("ema/" + key, shape));
+                    copyInto(file, adamM.get(key), f.get("adam_m/" + key, shape));
+                    copyInto(file, adamV.get(key), f.get("adam_v/" + key, shape));
                 }
             }
             step = s;
             wallSeconds = wall;
+        }
+    }
+
+    /**
+     * dst = src, copied by Java: src is a view of the mapped checkpoint, and if the file shrinks meanwhile a Java
+     * copy fails with an InternalError (a refusal here) where libtorch's copy_ would crash the JVM with SIGBUS.
+     */
+    private static void copyInto(Path file, Tensor dst, dev.seer.tensor.Tensor src) throws CheckpointException {
+        dev.seer.tensor.Tensor to = Torch.view(dst);
+        if (src.dtype() != to.dtype()) {
+            throw new CheckpointException(file, null, "dtype " + to.dtype() + " throughout", "dtype " + src.dtype());
+        }
+        try {
+            MemorySegment.copy(src.segment(), 0, to.segment(), 0, src.byteSize());
+        } catch (InternalError e) {
+            throw TorchCheckpoints.changedWhileReading(file, null, e);
         }
     }
 

@@ -195,7 +195,7 @@ public record DitConfig(int inputSize, int patchSize, int inChannels, int hidden
         if (worst == null) {
             throw new IllegalArgumentException("hidden_size " + hiddenSize + " with depth " + depth + " makes "
                     + parameterCount() + " parameters, " + gib(weightBytes()) + " of float32 weights, more than this "
-                    + "machine's " + gib(memoryBytes) + " of memory, and no other single field's change would fit it");
+                    + "machine's " + gib(memoryBytes) + " of memory, and no change of a single field would make it fit");
         }
         String value = worst.equals("mlp_ratio") ? String.valueOf(mlpRatio) : String.valueOf(values[List.of(fields).indexOf(worst)]);
         String fit = worst.equals("mlp_ratio") ? String.format(java.util.Locale.ROOT, "%.3g", worstFit / (double) hiddenSize)
