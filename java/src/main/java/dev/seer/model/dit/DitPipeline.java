@@ -14,6 +14,7 @@ import dev.seer.sampling.SampleResult;
 import dev.seer.sampling.SamplingLoop;
 import dev.seer.tensor.SeerRuntime;
 import dev.seer.tensor.Shape;
+import dev.seer.tensor.ThreadLimit;
 import dev.seer.tensor.Torch;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Generator;
@@ -93,12 +94,14 @@ public final class DitPipeline implements AutoCloseable {
         long t0 = System.nanoTime();
         CacheRun cacheRun = new CacheRun(S, TaylorSeerSchedule.Shape.DIT, TaylorSeerSchedule.Shape.DIT,
                 model.hookPoints().size(), req.variant(), req.forecastSums(), factorPool, req.forecastErrors());
-        try (PointerScope scope = new PointerScope();
+        boolean clip = req.clipDenoised() != null ? req.clipDenoised() : clipDenoised;
+        try (ThreadLimit limit = req.threads() > 0 ? ThreadLimit.scoped(req.threads()) : null;
+             PointerScope scope = new PointerScope();
              RunCache cache = req.policy().open(cacheRun);
              DitDenoiser denoiser = new DitDenoiser(model, labels, schedule, req.guided())) {
             Generator gen = torch.createCPUGenerator(req.seed());
             float[] img = req.noise() != null ? req.noise().clone() : Torch.randn(gen, n, C, size, size);
-            DiffusionSampler sampler = new DiffusionSampler(new DiffusionSteps(diffusion, clipDenoised), req.sampler(),
+            DiffusionSampler sampler = new DiffusionSampler(new DiffusionSteps(diffusion, clip), req.sampler(),
                     req.eta(), gen, n, batch, C, size, cfg.learnSigma());
             RunStats stats = SamplingLoop.run(denoiser, sampler, guidance, cache, img, n, req.listener(), t0);
             return new SampleResult(img, Shape.of(n, C, size, size), stats);

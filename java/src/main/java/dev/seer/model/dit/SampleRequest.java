@@ -6,6 +6,7 @@ import dev.seer.cache.TaylorCache;
 import dev.seer.kernel.Variant;
 import dev.seer.sampling.ProgressListener;
 import dev.seer.sampling.SamplerKind;
+import dev.seer.tensor.ThreadLimit;
 
 /**
  * One sampling run. Defaults are the paper's DiT setting: DDIM, 50 steps, eta 0, CFG 1.5 on channels 0..2.
@@ -28,11 +29,17 @@ import dev.seer.sampling.SamplerKind;
  *                     factors read once per full step; the same terms in another order, so the latents differ from
  *                     the official order at float rounding) or each forecast in the official order; AUTO (the
  *                     default) sums when the factors exceed {@link ForecastSums#AUTO_MIN_FACTOR_BYTES}
+ * @param threads      the most native threads the run starts (libtorch's and Seer's kernels, on the calling thread:
+ *                     {@link ThreadLimit}); 0, the default: no limit (the process's thread count)
+ * @param clipDenoised clamp pred_x0 to [-1, 1] at every step; null, the default: the pipeline's setting
  */
 public record SampleRequest(long[] labels, float[] noise, int steps, SamplerKind sampler, double eta, double cfgScale,
                             boolean guideAllChannels, CachePolicy policy, long seed, Variant variant,
                             ProgressListener listener, TaylorCache.ForecastErrorSink forecastErrors,
-                            ForecastSums forecastSums) {
+                            ForecastSums forecastSums, int threads, Boolean clipDenoised) {
+    /** The most native threads a run may be given. */
+    public static final int MAX_THREADS = 1024;
+
     public SampleRequest {
         if (labels == null || sampler == null || policy == null || variant == null || listener == null
                 || forecastSums == null) {
@@ -56,6 +63,9 @@ public record SampleRequest(long[] labels, float[] noise, int steps, SamplerKind
         }
         if (!(cfgScale >= 0) || Double.isInfinite(cfgScale)) {
             throw new IllegalArgumentException("cfg must be >= 0 (0 turns guidance off), found " + cfgScale);
+        }
+        if (threads < 0 || threads > MAX_THREADS) {
+            throw new IllegalArgumentException("threads must be in 0.." + MAX_THREADS + " (0: no limit), found " + threads);
         }
         if (noise != null) {
             // one pass over the noise: a NaN here would silently turn every sample into NaN
@@ -94,6 +104,8 @@ public record SampleRequest(long[] labels, float[] noise, int steps, SamplerKind
         private ProgressListener listener = ProgressListener.NONE;
         private TaylorCache.ForecastErrorSink forecastErrors;
         private ForecastSums forecastSums = ForecastSums.AUTO;
+        private int threads;
+        private Boolean clipDenoised;
 
         Builder(long[] labels) {
             this.labels = labels.clone();
@@ -159,9 +171,28 @@ public record SampleRequest(long[] labels, float[] noise, int steps, SamplerKind
             return this;
         }
 
+        /** The most native threads the run starts; 0: no limit. */
+        public Builder threads(int v) {
+            this.threads = v;
+            return this;
+        }
+
+        /** Clamp pred_x0 to [-1, 1] at every step (null: the pipeline's setting). */
+        public Builder clipDenoised(Boolean v) {
+            this.clipDenoised = v;
+            return this;
+        }
+
+        /** A model's recommended settings (e.g. a shipped model's card): steps, sampler, eta, guidance, clipping. */
+        public Builder settings(SamplingSettings s) {
+            s.applyTo(this);
+            this.clipDenoised = s.clipDenoised();
+            return this;
+        }
+
         public SampleRequest build() {
             return new SampleRequest(labels, noise, steps, sampler, eta, cfgScale, guideAllChannels, policy, seed, variant,
-                    listener, forecastErrors, forecastSums);
+                    listener, forecastErrors, forecastSums, threads, clipDenoised);
         }
     }
 }

@@ -65,6 +65,25 @@ class DitPipelineTest {
     }
 
     @Test
+    void aRunLimitedToOneThreadGivesTheSameBits() {
+        SampleRequest.Builder r = request(new CachePolicy.TaylorSeer(4, 2));
+        float[] all = pipeline.sample(r.build()).latents();
+        assertArrayEquals(bits(all), bits(pipeline.sample(r.threads(1).build()).latents()));
+        var e = assertThrows(IllegalArgumentException.class, () -> r.threads(-1).build());
+        assertTrue(e.getMessage().contains("threads must be in 0..1024"), e.getMessage());
+    }
+
+    @Test
+    void aRequestsClippingOverridesThePipelines() {
+        SampleRequest.Builder r = request(new CachePolicy.None()).steps(10);
+        try (DitPipeline clipping = new DitPipeline(model, true)) {
+            assertArrayEquals(bits(clipping.sample(r.build()).latents()), bits(pipeline.sample(r.clipDenoised(true).build()).latents()));
+            assertArrayEquals(bits(pipeline.sample(r.clipDenoised(null).build()).latents()),
+                    bits(clipping.sample(r.clipDenoised(false).build()).latents()));
+        }
+    }
+
+    @Test
     void keptFactorMemoryChangesNoBit() {
         SampleRequest o2 = request(new CachePolicy.TaylorSeer(4, 2)).build();
         SampleRequest fora = request(new CachePolicy.Fora(3)).forecastSums(ForecastSums.ON).build();
