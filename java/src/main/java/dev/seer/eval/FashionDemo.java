@@ -65,7 +65,8 @@ public final class FashionDemo {
 
     private static SampleRequest with(SampleRequest r, long[] labels, CachePolicy policy, ProgressListener listener) {
         return new SampleRequest(labels, null, r.steps(), r.sampler(), r.eta(), r.cfgScale(), r.guideAllChannels(), policy,
-                r.seed(), r.variant(), listener, null, r.forecastSums(), r.threads(), r.clipDenoised());
+                r.seed(), r.variant(), listener, null, r.forecastSums(), r.threads(), r.clipDenoised(),
+                r.cancellation());
     }
 
     private static FashionEval.Generated generated(SampleResult r, long[] labels) {

@@ -6,6 +6,7 @@ import dev.seer.cache.TaylorSeerSchedule.StepPlan;
 import dev.seer.model.CallFlops;
 import dev.seer.model.Denoiser;
 import dev.seer.model.StepContext;
+import java.util.function.IntConsumer;
 
 /**
  * The one sampling loop of every model family: at each step the guidance strategy makes the network call's batch
@@ -19,13 +20,14 @@ public final class SamplingLoop {
     }
 
     /**
-     * Runs every step of {@code sampler} on the samples {@code x} (n rows), in place.
+     * Runs every step of {@code sampler} on the samples {@code x} (n rows), in place. {@code beforeStep} is told the
+     * steps done before each step and may end the run by throwing (a {@link RunCancelledException}).
      *
      * @return what the run did and cost; {@code secondsOther} counts everything outside the network calls since
      *         {@code startNanos}
      */
     public static RunStats run(Denoiser model, Sampler sampler, Guidance guidance, RunCache cache, float[] x, int n,
-                               ProgressListener listener, long startNanos) {
+                               ProgressListener listener, IntConsumer beforeStep, long startNanos) {
         int rows = guidance.rows(n);
         int per = x.length / n;
         if (per * n != x.length || model.inputLength() != rows * per || model.outputLength() % rows != 0) {
@@ -42,6 +44,7 @@ public final class SamplingLoop {
         double forecast = 0;
         int steps = sampler.steps();
         for (int k = 0; k < steps; k++) {
+            beforeStep.accept(k);
             StepContext ctx = sampler.context(k);
             guidance.input(x, n, per, xIn);
             long s0 = System.nanoTime();

@@ -11,6 +11,7 @@ import dev.seer.model.BranchHooks;
 import dev.seer.model.FusedStackHooks;
 import dev.seer.model.HookPoint;
 import dev.seer.model.StepContext;
+import dev.seer.sampling.RunGate;
 import dev.seer.tensor.DType;
 import dev.seer.tensor.SeerRuntime;
 import dev.seer.tensor.Shape;
@@ -71,7 +72,8 @@ public final class DitModel implements AutoCloseable {
     private final org.bytedeco.pytorch.Tensor frequencies;
     /** The conditioning path and its memo of (timestep, label) pairs met. */
     private final DitConditioning conditioning;
-    private volatile boolean closed;
+    /** Admits network calls until {@link #close()}, which waits for those in progress. */
+    private final RunGate gate = new RunGate("the model");
 
     /** The most the conditioning memo holds (DiT-XL/2: 265 KiB a pair, enough for a run of 50 steps and 2 labels). */
     public static final long CONDITIONING_MEMO_BYTES = 32L << 20;
@@ -355,9 +357,16 @@ public final class DitModel implements AutoCloseable {
      */
     public float[] forward(float[] x, int batch, long[] timesteps, long[] labels, StepContext ctx, BranchHooks hooks,
                            StepConditioning conditioning, float[] out) {
-        if (closed) {
-            throw new IllegalStateException("model is closed");
+        gate.enter(); // close() waits for calls in progress: no call reads freed weights
+        try {
+            return forwardOpen(x, batch, timesteps, labels, ctx, hooks, conditioning, out);
+        } finally {
+            gate.exit();
         }
+    }
+
+    private float[] forwardOpen(float[] x, int batch, long[] timesteps, long[] labels, StepContext ctx, BranchHooks hooks,
+                                StepConditioning conditioning, float[] out) {
         int in = config.inChannels();
         int size = config.inputSize();
         long expected = (long) batch * in * size * size;
@@ -414,8 +423,8 @@ public final class DitModel implements AutoCloseable {
      * run.
      */
     public StepConditioning stepConditioning(long[] schedule, long[] labels) {
-        if (closed) {
-            throw new IllegalStateException("model is closed");
+        if (gate.isClosing()) {
+            throw new IllegalStateException("the model is closed");
         }
         if (schedule.length == 0 || labels.length == 0) {
             throw new IllegalArgumentException("a step conditioning needs at least one timestep and one label, found "
@@ -553,10 +562,10 @@ public final class DitModel implements AutoCloseable {
         }
     }
 
+    /** Frees the weights, once the network calls in progress have ended; later calls are refused. */
     @Override
-    public synchronized void close() {
-        if (!closed) {
-            closed = true;
+    public void close() {
+        if (gate.close()) {
             conditioning.close();
             for (org.bytedeco.pytorch.Tensor t : weights.values()) {
                 t.close();

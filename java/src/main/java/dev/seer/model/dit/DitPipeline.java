@@ -5,10 +5,13 @@ import dev.seer.cache.FactorPool;
 import dev.seer.cache.RunCache;
 import dev.seer.cache.TaylorSeerSchedule;
 import dev.seer.sampling.BatchedCfg;
+import dev.seer.sampling.Cancellation;
 import dev.seer.sampling.DiffusionSampler;
 import dev.seer.sampling.DiffusionSteps;
 import dev.seer.sampling.GaussianDiffusion;
 import dev.seer.sampling.Guidance;
+import dev.seer.sampling.RunCancelledException;
+import dev.seer.sampling.RunGate;
 import dev.seer.sampling.RunStats;
 import dev.seer.sampling.SampleResult;
 import dev.seer.sampling.SamplingLoop;
@@ -16,6 +19,7 @@ import dev.seer.tensor.SeerRuntime;
 import dev.seer.tensor.Shape;
 import dev.seer.tensor.ThreadLimit;
 import dev.seer.tensor.Torch;
+import java.util.function.IntConsumer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.global.torch;
@@ -35,6 +39,8 @@ public final class DitPipeline implements AutoCloseable {
     private final DitModel model;
     private final boolean clipDenoised;
     private final FactorPool factorPool = new FactorPool();
+    /** Admits runs until {@link #close()}, which makes runs in progress end at their next step and waits for them. */
+    private final RunGate gate = new RunGate("the pipeline");
 
     public DitPipeline(DitModel model) {
         this(model, false);
@@ -53,11 +59,27 @@ public final class DitPipeline implements AutoCloseable {
         return model;
     }
 
-    /** Runs one sampling; thread-safe. */
+    /**
+     * Runs one sampling; thread-safe.
+     *
+     * @throws RunCancelledException    when the request's {@link Cancellation} is cancelled or past its deadline, or
+     *                                  the pipeline is closed while the run is in progress (at the next step boundary)
+     * @throws IllegalStateException    when the pipeline (or its model) is already closed
+     * @throws IllegalArgumentException naming a parameter the request or the model does not allow
+     */
     public SampleResult sample(SampleRequest req) {
         if (req == null) {
             throw new IllegalArgumentException("request is null");
         }
+        gate.enter();
+        try {
+            return run(req);
+        } finally {
+            gate.exit();
+        }
+    }
+
+    private SampleResult run(SampleRequest req) {
         SeerRuntime.init();
         DitConfig cfg = model.config();
         int n = req.count();
@@ -103,7 +125,15 @@ public final class DitPipeline implements AutoCloseable {
             float[] img = req.noise() != null ? req.noise().clone() : Torch.randn(gen, n, C, size, size);
             DiffusionSampler sampler = new DiffusionSampler(new DiffusionSteps(diffusion, clip), req.sampler(),
                     req.eta(), gen, n, batch, C, size, cfg.learnSigma());
-            RunStats stats = SamplingLoop.run(denoiser, sampler, guidance, cache, img, n, req.listener(), t0);
+            IntConsumer beforeStep = done -> {
+                if (gate.isClosing()) {
+                    throw new RunCancelledException("the pipeline is closing", done);
+                }
+                if (req.cancellation() != null) {
+                    req.cancellation().check(done);
+                }
+            };
+            RunStats stats = SamplingLoop.run(denoiser, sampler, guidance, cache, img, n, req.listener(), beforeStep, t0);
             return new SampleResult(img, Shape.of(n, C, size, size), stats);
         }
     }
@@ -118,9 +148,14 @@ public final class DitPipeline implements AutoCloseable {
         factorPool.trim();
     }
 
-    /** Frees the kept factor memory; the model stays open (a pipeline borrows it: its owner closes it). */
+    /**
+     * Refuses new runs, ends the runs in progress at their next step ({@link RunCancelledException}) and waits for
+     * them, then frees the kept factor memory. The model stays open: a pipeline borrows it, its owner closes it.
+     */
     @Override
     public void close() {
-        factorPool.close();
+        if (gate.close()) {
+            factorPool.close();
+        }
     }
 }

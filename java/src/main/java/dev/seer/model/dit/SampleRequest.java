@@ -4,6 +4,7 @@ import dev.seer.cache.CachePolicy;
 import dev.seer.cache.ForecastSums;
 import dev.seer.cache.TaylorCache;
 import dev.seer.kernel.Variant;
+import dev.seer.sampling.Cancellation;
 import dev.seer.sampling.ProgressListener;
 import dev.seer.sampling.SamplerKind;
 import dev.seer.tensor.ThreadLimit;
@@ -32,11 +33,12 @@ import dev.seer.tensor.ThreadLimit;
  * @param threads      the most native threads the run starts (libtorch's and Seer's kernels, on the calling thread:
  *                     {@link ThreadLimit}); 0, the default: no limit (the process's thread count)
  * @param clipDenoised clamp pred_x0 to [-1, 1] at every step; null, the default: the pipeline's setting
+ * @param cancellation a cancel handle and deadline checked between steps (null, the default: none)
  */
 public record SampleRequest(long[] labels, float[] noise, int steps, SamplerKind sampler, double eta, double cfgScale,
                             boolean guideAllChannels, CachePolicy policy, long seed, Variant variant,
                             ProgressListener listener, TaylorCache.ForecastErrorSink forecastErrors,
-                            ForecastSums forecastSums, int threads, Boolean clipDenoised) {
+                            ForecastSums forecastSums, int threads, Boolean clipDenoised, Cancellation cancellation) {
     /** The most native threads a run may be given. */
     public static final int MAX_THREADS = 1024;
 
@@ -106,6 +108,7 @@ public record SampleRequest(long[] labels, float[] noise, int steps, SamplerKind
         private ForecastSums forecastSums = ForecastSums.AUTO;
         private int threads;
         private Boolean clipDenoised;
+        private Cancellation cancellation;
 
         Builder(long[] labels) {
             this.labels = labels.clone();
@@ -183,6 +186,12 @@ public record SampleRequest(long[] labels, float[] noise, int steps, SamplerKind
             return this;
         }
 
+        /** A cancel handle (and deadline) the run checks between steps; null: none. */
+        public Builder cancellation(Cancellation v) {
+            this.cancellation = v;
+            return this;
+        }
+
         /** A model's recommended settings (e.g. a shipped model's card): steps, sampler, eta, guidance, clipping. */
         public Builder settings(SamplingSettings s) {
             s.applyTo(this);
@@ -192,7 +201,7 @@ public record SampleRequest(long[] labels, float[] noise, int steps, SamplerKind
 
         public SampleRequest build() {
             return new SampleRequest(labels, noise, steps, sampler, eta, cfgScale, guideAllChannels, policy, seed, variant,
-                    listener, forecastErrors, forecastSums, threads, clipDenoised);
+                    listener, forecastErrors, forecastSums, threads, clipDenoised, cancellation);
         }
     }
 }
