@@ -152,6 +152,35 @@ public final class FluxSampler {
      * @throws IllegalArgumentException when the inputs do not fit the request (the step count, the noise size)
      */
     public static Result sample(FluxModel model, FluxInputs in, Request req) {
+        int steps = schedule(in, req).length - 1;
+        CachePolicy policy = req.policy();
+        if (policy instanceof CachePolicy.None) {
+            return run(model, in, req, BranchHooks.NONE, null);
+        }
+        TaylorSeerSchedule.Config schedule = policy instanceof CachePolicy.Fora
+                ? TaylorSeerSchedule.Config.fora(steps, policy.interval())
+                : TaylorSeerSchedule.Config.flux(steps, policy.interval(), policy.maxOrder());
+        try (TaylorCache cache = new TaylorCache(policy, schedule, req.variant())) {
+            return run(model, in, req, cache, cache);
+        }
+    }
+
+    /** The final latents of a run with the given hooks (tests: other cache implementations). */
+    static float[] sampleWithHooks(FluxModel model, FluxInputs in, Request req, BranchHooks hooks) {
+        return run(model, in, req, hooks, null).latents();
+    }
+
+    /** The schedule of a run: the inputs' timesteps, else the official one; checked against the request. */
+    private static double[] schedule(FluxInputs in, Request req) {
+        long imgTokens = (in.noise() != null ? in.noiseShape()[2] * in.noiseShape()[3] : (long) req.height() * req.width()) / 4;
+        double[] ts = in.timesteps() != null ? in.timesteps() : schedule(req.steps(), imgTokens, req.shift());
+        if (ts.length - 1 != req.steps()) {
+            throw new IllegalArgumentException("the inputs' timesteps make " + (ts.length - 1) + " steps; the request asks for " + req.steps());
+        }
+        return ts;
+    }
+
+    private static Result run(FluxModel model, FluxInputs in, Request req, BranchHooks hooks, TaylorCache cache) {
         FluxParams p = model.params();
         long batch = in.batch();
         long height = in.noise() != null ? in.noiseShape()[2] : req.height();
@@ -163,20 +192,8 @@ public final class FluxSampler {
             throw new IllegalArgumentException("img_ids hold " + in.imgIds().length / (3 * batch) + " tokens per sample; the latents "
                     + height + "x" + width + " make " + imgTokens);
         }
-        double[] ts = in.timesteps() != null ? in.timesteps() : schedule(req.steps(), imgTokens, req.shift());
+        double[] ts = schedule(in, req);
         int steps = ts.length - 1;
-        if (steps != req.steps()) {
-            throw new IllegalArgumentException("the inputs' timesteps make " + steps + " steps; the request asks for " + req.steps());
-        }
-        CachePolicy policy = req.policy();
-        TaylorCache cache = null;
-        if (!(policy instanceof CachePolicy.None)) {
-            TaylorSeerSchedule.Config schedule = policy instanceof CachePolicy.Fora
-                    ? TaylorSeerSchedule.Config.fora(steps, policy.interval())
-                    : TaylorSeerSchedule.Config.flux(steps, policy.interval(), policy.maxOrder());
-            cache = new TaylorCache(policy, schedule, req.variant());
-        }
-        BranchHooks hooks = cache == null ? BranchHooks.NONE : cache;
         FluxFlops flops = new FluxFlops(p, batch, in.txtTokens(), imgTokens);
         long t0 = System.nanoTime();
         double secondsFull = 0;
@@ -211,7 +228,7 @@ public final class FluxSampler {
                         // img = img + (t_prev - t_curr) * pred: the difference in double, the product in float32
                         img.add_(pred.mul(new Scalar(ts[s + 1] - ts[s])));
                     }
-                    boolean full = cache == null || cache.currentStepIsFull();
+                    boolean full = cache == null || cache.currentStepIsFull(); // other hooks: not known, counted full
                     double dt = (System.nanoTime() - s0) / 1e9;
                     if (full) {
                         secondsFull += dt;
@@ -239,10 +256,6 @@ public final class FluxSampler {
                         seconds - secondsFull - secondsForecast, cs.nonFiniteFallbacks());
             }
             return new Result(latents, Shape.of(batch, p.latentChannels(), height, width), ts.clone(), stats);
-        } finally {
-            if (cache != null) {
-                cache.close();
-            }
         }
     }
 }
