@@ -29,6 +29,13 @@ import org.bytedeco.pytorch.global.torch;
  * and unpacked on the way out. A cache policy other than none runs a {@link TaylorCache} with the official FLUX schedule
  * (steps count up, warm-up 0, 1, 2, no derivatives at 0 and 1: {@link TaylorSeerSchedule.Config#flux}); FORA uses
  * {@link TaylorSeerSchedule.Config#fora}.
+ *
+ * <p>Where this loop differs from DiT's ({@code DitPipeline}), for the one generic loop: the step index counts up and
+ * is the loop position; the model time is a float in [0, 1] ({@link StepContext#timestep()} carries round(1000 t) only
+ * for logs); no classifier-free-guidance batch (guidance is a model input); a flow-matching Euler update with the
+ * schedule's float32 values and a float32 product; the noise is drawn once; the model takes and returns libtorch
+ * tensors and prepares per-run conditioning ({@link FluxModel#prepare}); the cache is configured with the FLUX
+ * schedule; the model runs every branch through {@link BranchHooks#residual} (no whole-stack forecast pass).
  */
 public final class FluxSampler {
     /** The reference's schedule shift line: mu from (256, 0.5) to (4096, 1.15) image tokens. */
