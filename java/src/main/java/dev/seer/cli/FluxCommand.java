@@ -32,7 +32,7 @@ import picocli.CommandLine.Option;
 @Command(name = "flux", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Sample FLUX.1 [dev] or [schnell] latents from T5/CLIP outputs (an inputs file), with TaylorSeer caching.")
 final class FluxCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "flux-dev, flux-schnell, or a params JSON file with the official FluxParams field names.")
+    @Option(names = "--model", required = true, description = "flux-dev, flux-schnell, or a params JSON file with the official FluxParams field names. Default: none, required.")
     String model;
 
     @Option(names = "--weights", description = "A BFL .safetensors checkpoint (flux1-dev.safetensors), a diffusers single file, or a diffusers model or transformer/ directory (config.json, sharded safetensors and their index). Default: none, random weights (speed runs only).")
@@ -71,7 +71,7 @@ final class FluxCommand implements Callable<Integer> {
     @Option(names = "--order", defaultValue = "1", description = "TaylorSeer max order, 0..4. Default: ${DEFAULT-VALUE} (official FLUX; the paper's best row uses 2).")
     int order;
 
-    @Option(names = "--policy", description = "The policy as one spec, overriding --cache/--interval/--order: none, fora:N or taylorseer:N:O.")
+    @Option(names = "--policy", description = "The policy as one spec, overriding --cache/--interval/--order: none, fora:N or taylorseer:N:O. Default: none given, --cache/--interval/--order apply.")
     String policySpec;
 
     @Mixin
