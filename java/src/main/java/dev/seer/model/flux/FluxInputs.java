@@ -23,7 +23,7 @@ import org.bytedeco.pytorch.global.torch;
  *
  * <p>Such a file comes from a prompt with the reference's own {@code prepare()} (flux/sampling.py): T5-XXL on the
  * prompt padded to 512 tokens (256 for schnell) gives {@code txt}, CLIP-L's pooled output gives {@code vec}; save both
- * with {@code safetensors.torch.save_file} (tools/flux-check/make_case.py writes the same keys).
+ * with {@code safetensors.torch.save_file} (tools/flux-check/run_official.py writes such files for random inputs).
  *
  * @param txt       (B, L, context_in_dim) row-major
  * @param txtShape  {B, L, context_in_dim}

@@ -5,6 +5,6 @@
  * ({@link dev.seer.model.flux.FluxModel}) with its residual branches behind {@link dev.seer.model.BranchHooks}, the
  * inputs file ({@link dev.seer.model.flux.FluxInputs}) and a sampling driver with the official schedule and Euler
  * steps ({@link dev.seer.model.flux.FluxSampler}). Numerics follow the BFL reference code and the TaylorSeer-FLUX
- * cache exactly (docs: /work/shared/TAYLORSEER.md section 4b in the project's notes; tools/flux-check).
+ * cache to float rounding: tools/flux-check runs the official code, docs/BENCHMARKS.md has the numbers.
  */
 package dev.seer.model.flux;

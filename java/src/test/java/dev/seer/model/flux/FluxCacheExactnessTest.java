@@ -81,6 +81,20 @@ class FluxCacheExactnessTest {
     }
 
     @Test
+    void textAttentionAfterAForecastImageAttentionIsRefused() {
+        // the joint attention needs both streams as they entered the block: once img_attn has been forecast into the
+        // image stream, the text attention branch cannot be computed any more
+        BranchHooks forecastImageAttentionOnly = (point, ctx, x, gate, branch) -> {
+            if (!point.name().endsWith("img_attn")) {
+                branch.compute();
+            }
+        };
+        IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                () -> sampleWith(forecastImageAttentionOnly));
+        assertTrue(e.getMessage().contains("double_blocks.0.txt_attn"), e.getMessage());
+    }
+
+    @Test
     void hookPointsAreInTheOfficialOrder() {
         assertEquals(List.of("double_blocks.0.img_attn", "double_blocks.0.img_mlp", "double_blocks.0.txt_attn",
                         "double_blocks.0.txt_mlp", "single_blocks.0.linear2", "single_blocks.1.linear2"),
