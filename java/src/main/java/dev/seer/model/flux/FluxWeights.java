@@ -67,6 +67,10 @@ public final class FluxWeights implements AutoCloseable {
     private boolean closed;
 
     private FluxWeights(FluxParams params, Map<String, Source> sources, List<SafetensorsFile> files) {
+        this(params, sources, files, KEEP_F32_BYTES);
+    }
+
+    private FluxWeights(FluxParams params, Map<String, Source> sources, List<SafetensorsFile> files, long keepLimit) {
         SeerRuntime.init();
         this.params = params;
         this.sources = sources;
@@ -80,7 +84,7 @@ public final class FluxWeights implements AutoCloseable {
                 convertedBytes += numel(s) * Float.BYTES;
             }
         }
-        convertPerUse = convertedBytes > KEEP_F32_BYTES;
+        convertPerUse = convertedBytes > keepLimit;
         try (PointerScope scope = new PointerScope()) {
             for (var e : sources.entrySet()) {
                 if (zeroCopy(e.getValue()) || !convertPerUse) {
@@ -327,6 +331,16 @@ public final class FluxWeights implements AutoCloseable {
             sources.put(key, new Source(List.of(bfl.get(key)), false));
         }
         return new FluxWeights(p, sources, List.of());
+    }
+
+    /** As {@link #fromStateDict}, converting at every use whatever is not float32 stored whole (tests of that path). */
+    static FluxWeights fromStateDictConvertingPerUse(FluxParams p, Map<String, Tensor> bfl) {
+        checkKeys(expectedShapes(p), bfl, "a FLUX (BFL layout) state dict");
+        Map<String, Source> sources = new LinkedHashMap<>();
+        for (String key : expectedShapes(p).keySet()) {
+            sources.put(key, new Source(List.of(bfl.get(key)), false));
+        }
+        return new FluxWeights(p, sources, List.of(), 0);
     }
 
     /** Weights from a diffusers-layout state dict, used in place. */

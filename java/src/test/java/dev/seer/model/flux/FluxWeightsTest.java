@@ -119,7 +119,10 @@ class FluxWeightsTest {
                 float[] got = Torch.view(w.get("img_in.weight").contiguous()).toFloatArray();
                 float[] want = Torch.view(Torch.wrap(half.get("img_in.weight")).to(torch.ScalarType.Float).contiguous()).toFloatArray();
                 assertArrayEquals(want, got);
-                sample(w); // runs
+                float[] kept = sample(w);
+                FluxWeights perUse = FluxWeights.fromStateDictConvertingPerUse(P, half);
+                assertTrue(perUse.convertsPerUse());
+                assertArrayEquals(kept, sample(perUse), "converted once or at every use: the same float32 weights");
             }
         }
     }
