@@ -1,6 +1,7 @@
 package dev.seer.cache;
 
 import dev.seer.kernel.NativeKernels;
+import dev.seer.model.BranchHooks;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -65,7 +66,7 @@ public interface CachePolicy {
 
         @Override
         public RunCache open(CacheRun run) {
-            return new NoCache(run.branches());
+            return new NoCache(BranchHooks.NONE, run.branches());
         }
     }
 

@@ -6,18 +6,23 @@ import dev.seer.model.StepContext;
 import java.util.ArrayList;
 import java.util.List;
 
-/** The uncached run: every branch of every step computed by the model itself ({@link BranchHooks#NONE}). */
+/**
+ * Every step full: the uncached run ({@link BranchHooks#NONE}: every branch computed by the model itself), or a run
+ * through hooks of one's own ({@link RunCache#everyStepFull}).
+ */
 final class NoCache implements RunCache {
+    private final BranchHooks hooks;
     private final int branches;
     private final List<StepPlan> executed = new ArrayList<>();
 
-    NoCache(int branches) {
+    NoCache(BranchHooks hooks, int branches) {
+        this.hooks = hooks;
         this.branches = branches;
     }
 
     @Override
     public BranchHooks hooks() {
-        return BranchHooks.NONE;
+        return hooks;
     }
 
     @Override

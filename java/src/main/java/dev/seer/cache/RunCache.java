@@ -30,4 +30,12 @@ public interface RunCache extends AutoCloseable {
 
     @Override
     void close();
+
+    /**
+     * A run cache that runs every step in full through the given hooks (for hooks of one's own, such as a
+     * transcription of a reference's cache in tests); {@link BranchHooks#NONE} is the uncached run.
+     */
+    static RunCache everyStepFull(BranchHooks hooks, int branches) {
+        return new NoCache(hooks, branches);
+    }
 }

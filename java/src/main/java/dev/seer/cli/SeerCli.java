@@ -14,9 +14,9 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "seer", mixinStandardHelpOptions = true, version = "seer 0.1.0",
         description = "Diffusion transformers with TaylorSeer feature forecasting on the JVM.",
-        subcommands = {SampleCommand.class, KernelsCommand.class, TrainCommand.class, TrainProbeCommand.class,
-                EvalCommand.class, BenchCommand.class, SoakCommand.class, ExtractNativesCommand.class, BenchThreadsCommand.class,
-                CommandLine.HelpCommand.class})
+        subcommands = {SampleCommand.class, FluxCommand.class, KernelsCommand.class, TrainCommand.class,
+                TrainProbeCommand.class, EvalCommand.class, BenchCommand.class, SoakCommand.class,
+                ExtractNativesCommand.class, BenchThreadsCommand.class, CommandLine.HelpCommand.class})
 public final class SeerCli implements Runnable {
     static final int USAGE = 2;
     static final int UNUSABLE_RESULT = 3;

@@ -1,0 +1,399 @@
+package dev.seer.model.flux;
+
+import dev.seer.model.BranchHooks;
+import dev.seer.model.HookPoint;
+import dev.seer.model.StepContext;
+import dev.seer.tensor.GateView;
+import dev.seer.tensor.SeerRuntime;
+import dev.seer.tensor.Torch;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Supplier;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.InferenceMode;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * The FLUX transformer's forward pass in libtorch ops, op for op as the BFL reference ({@code flux/model.py},
+ * {@code flux/modules/layers.py}, {@code flux/math.py}) computes it in float32, with its residual branches behind
+ * {@link BranchHooks}.
+ *
+ * <p>Hook points, in execution order, named by the checkpoint's key prefixes: in every double block
+ * {@code double_blocks.i.img_attn}, {@code .img_mlp}, {@code .txt_attn}, {@code .txt_mlp} (the pre-gate outputs of the
+ * attention projection and of the MLP, image stream first, as TaylorSeer-FLUX orders them), then in every single block
+ * {@code single_blocks.j.linear2} (the fused output map's result). At each the hooks get the stream's residual
+ * (batch, tokens, C) in place, the gate as a view of the block's modulation output, and the branch. A double block's
+ * two attention branches share one joint attention over (text, image); it is computed when the first of them is asked
+ * for, from the block's input streams, so hooks must compute the image attention branch whenever they compute the text
+ * one (TaylorSeer computes all branches of a step or none).
+ *
+ * <p>Per run, {@link #prepare} computes what does not change across steps (the text tokens' input map, the pooled
+ * vector's embedder, the rotary table): the same tensors the reference recomputes at every call. Every block runs in
+ * its own PointerScope, so a step holds one block's temporaries at a time.
+ */
+public final class FluxModel implements AutoCloseable {
+    /** Width of the sinusoidal timestep and guidance embedding (the reference's 256). */
+    static final int FREQUENCY_EMBEDDING_SIZE = 256;
+    /** The reference's time_factor: timesteps in [0, 1] are embedded as 1000 t. */
+    static final double TIME_FACTOR = 1000.0;
+    private static final double NORM_EPS = 1e-6;
+
+    private final FluxParams params;
+    private final FluxWeights weights;
+    private boolean closed;
+
+    /** A model over {@code weights}, which it owns from now on (closed with it). */
+    public FluxModel(FluxWeights weights) {
+        SeerRuntime.init();
+        this.params = weights.params();
+        this.weights = weights;
+    }
+
+    public FluxParams params() {
+        return params;
+    }
+
+    /** The weights this model runs on. */
+    public FluxWeights weights() {
+        return weights;
+    }
+
+    /** The residual stream of each double block's image branches, of its text branches, and of the single blocks. */
+    public static final String IMG = "img";
+    public static final String TXT = "txt";
+    public static final String JOINT = "joint";
+
+    /**
+     * The cached branches of a run with these token counts, in execution order (their {@link HookPoint#index()} is
+     * the position in this list): every double block's img_attn, img_mlp (stream img), txt_attn, txt_mlp (stream txt),
+     * then every single block's linear2 output (stream joint: the text and image tokens together).
+     */
+    public static List<HookPoint> hookPoints(FluxParams params, long txtTokens, long imgTokens) {
+        long c = params.hiddenSize();
+        List<HookPoint> points = new ArrayList<>();
+        for (int i = 0; i < params.depth(); i++) {
+            for (String branch : List.of("img_attn", "img_mlp", "txt_attn", "txt_mlp")) {
+                boolean img = branch.startsWith("img");
+                points.add(new HookPoint("double_blocks." + i + "." + branch, i, points.size(), img ? IMG : TXT,
+                        img ? imgTokens : txtTokens, c));
+            }
+        }
+        for (int j = 0; j < params.depthSingleBlocks(); j++) {
+            points.add(new HookPoint("single_blocks." + j + ".linear2", params.depth() + j, points.size(), JOINT,
+                    txtTokens + imgTokens, c));
+        }
+        return List.copyOf(points);
+    }
+
+    /** What one sampling run's calls share; close it after the run. */
+    static final class Run implements AutoCloseable {
+        /** txt_in(txt): (B, L_txt, C). */
+        final Tensor txt;
+        /** vector_in(y): (B, C). */
+        final Tensor vectorIn;
+        /** EmbedND(cat(txt_ids, img_ids)): (B, 1, L_txt + L_img, D/2, 2, 2) float32. */
+        final Tensor pe;
+        final long batch;
+        final long txtTokens;
+        final long imgTokens;
+        /** The run's hook points ({@link #hookPoints(FluxParams, long, long)}). */
+        final List<HookPoint> hookPoints;
+
+        private Run(Tensor txt, Tensor vectorIn, Tensor pe, long imgTokens, FluxParams params) {
+            this.txt = txt;
+            this.vectorIn = vectorIn;
+            this.pe = pe;
+            this.batch = txt.size(0);
+            this.txtTokens = txt.size(1);
+            this.imgTokens = imgTokens;
+            this.hookPoints = FluxModel.hookPoints(params, txtTokens, imgTokens);
+        }
+
+        @Override
+        public void close() {
+            txt.close();
+            vectorIn.close();
+            pe.close();
+        }
+    }
+
+    /**
+     * A run's step-independent tensors from the text tokens (B, L, context_in_dim), the pooled vector (B, vec_in_dim)
+     * and the position ids (B, L_txt, 3) and (B, L_img, 3), all float32 (checked by the caller).
+     */
+    Run prepare(Tensor txt, Tensor vec, Tensor txtIds, Tensor imgIds) {
+        requireOpen();
+        try (PointerScope scope = new PointerScope(); InferenceMode mode = new InferenceMode()) {
+            Tensor t = linear(txt, "txt_in");
+            Tensor v = mlpEmbedder(vec, "vector_in");
+            Tensor pe = embedNd(torch.cat(new TensorVector(txtIds, imgIds), 1));
+            return new Run(FluxWeights.keep(t), FluxWeights.keep(v), FluxWeights.keep(pe), imgIds.size(1), params);
+        }
+    }
+
+    /**
+     * One network call: the prediction (B, L_img, out_channels) for packed image tokens {@code img} (B, L_img,
+     * in_channels) at time {@code t} (the same for every row, as the reference's sampler passes it) with guidance
+     * {@code guidance} (ignored without a guidance embedding). The result belongs to the caller's PointerScope.
+     */
+    Tensor forward(Run run, Tensor img, float t, float guidance, StepContext ctx, BranchHooks hooks) {
+        requireOpen();
+        BranchHooks h = hooks == null ? BranchHooks.NONE : hooks;
+        h.beginStep(ctx);
+        Tensor out;
+        try (InferenceMode mode = new InferenceMode()) {
+            long b = run.batch;
+            long c = params.hiddenSize();
+            Tensor vec = mlpEmbedder(timestepEmbedding(torch.full(new long[] {b}, new Scalar(t), new TensorOptions(torch.ScalarType.Float))), "time_in");
+            if (params.guidanceEmbed()) {
+                Tensor g = torch.full(new long[] {b}, new Scalar(guidance), new TensorOptions(torch.ScalarType.Float));
+                vec = vec.add(mlpEmbedder(timestepEmbedding(g), "guidance_in"));
+            }
+            vec = vec.add(run.vectorIn);
+            Tensor siluVec = torch.silu(vec);
+            Tensor x = linear(img, "img_in");
+            Tensor txt = run.txt.clone();
+            for (int i = 0; i < params.depth(); i++) {
+                try (PointerScope block = new PointerScope()) {
+                    doubleBlock(i, x, txt, siluVec, run.pe, run.hookPoints, ctx, h);
+                }
+            }
+            Tensor joint = torch.cat(new TensorVector(txt, x), 1);
+            for (int j = 0; j < params.depthSingleBlocks(); j++) {
+                try (PointerScope block = new PointerScope()) {
+                    singleBlock(j, joint, siluVec, run.pe, run.hookPoints, ctx, h);
+                }
+            }
+            out = lastLayer(joint.narrow(1, run.txtTokens, run.imgTokens), siluVec, c);
+        }
+        h.endStep(ctx);
+        return out;
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Blocks
+
+    /** The joint attention of a double block, computed once on first demand from the block's input streams. */
+    private final class JointAttention {
+        private final Tensor img;
+        private final Tensor txt;
+        private final Tensor imgMod;
+        private final Tensor txtMod;
+        private final Tensor pe;
+        private final String prefix;
+        private Tensor imgOut;
+        private Tensor txtOut;
+        private boolean streamsChanged;
+
+        JointAttention(Tensor img, Tensor txt, Tensor imgMod, Tensor txtMod, Tensor pe, String prefix) {
+            this.img = img;
+            this.txt = txt;
+            this.imgMod = imgMod;
+            this.txtMod = txtMod;
+            this.pe = pe;
+            this.prefix = prefix;
+        }
+
+        /** Called once the image stream has been updated: the attention can no longer be computed from it. */
+        void streamsChanged() {
+            streamsChanged = true;
+        }
+
+        private void compute() {
+            if (imgOut != null) {
+                return;
+            }
+            if (streamsChanged) {
+                throw new IllegalStateException(prefix + "txt_attn was asked for after img_attn was forecast: the joint attention"
+                        + " needs the block's input streams; hooks must compute img_attn whenever they compute txt_attn");
+            }
+            long c = params.hiddenSize();
+            Tensor[] iq = heads(modulate(img, imgMod, 0, c), prefix + "img_attn.qkv", prefix + "img_attn.norm");
+            Tensor[] tq = heads(modulate(txt, txtMod, 0, c), prefix + "txt_attn.qkv", prefix + "txt_attn.norm");
+            Tensor q = torch.cat(new TensorVector(tq[0], iq[0]), 2);
+            Tensor k = torch.cat(new TensorVector(tq[1], iq[1]), 2);
+            Tensor v = torch.cat(new TensorVector(tq[2], iq[2]), 2);
+            Tensor attn = attention(q, k, v, pe);
+            long lt = txt.size(1);
+            txtOut = attn.narrow(1, 0, lt);
+            imgOut = attn.narrow(1, lt, img.size(1));
+        }
+
+        Tensor img() {
+            compute();
+            return imgOut;
+        }
+
+        Tensor txt() {
+            compute();
+            return txtOut;
+        }
+    }
+
+    private void doubleBlock(int i, Tensor img, Tensor txt, Tensor siluVec, Tensor pe, List<HookPoint> hookPoints,
+                             StepContext ctx, BranchHooks hooks) {
+        long c = params.hiddenSize();
+        String p = "double_blocks." + i + ".";
+        // img_mod / txt_mod: (B, 6C) = shift, scale, gate (attention), shift, scale, gate (MLP)
+        Tensor imgMod = linear(siluVec, p + "img_mod.lin");
+        Tensor txtMod = linear(siluVec, p + "txt_mod.lin");
+        JointAttention ja = new JointAttention(img, txt, imgMod, txtMod, pe, p);
+        int base = 4 * i;
+        residual(hooks, hookPoints.get(base), ctx, img, imgMod, 2 * c, () -> linear(ja.img(), p + "img_attn.proj"));
+        ja.streamsChanged();
+        residual(hooks, hookPoints.get(base + 1), ctx, img, imgMod, 5 * c, () -> mlp(modulate(img, imgMod, 3 * c, c), p + "img_mlp"));
+        residual(hooks, hookPoints.get(base + 2), ctx, txt, txtMod, 2 * c, () -> linear(ja.txt(), p + "txt_attn.proj"));
+        residual(hooks, hookPoints.get(base + 3), ctx, txt, txtMod, 5 * c, () -> mlp(modulate(txt, txtMod, 3 * c, c), p + "txt_mlp"));
+    }
+
+    private void singleBlock(int j, Tensor x, Tensor siluVec, Tensor pe, List<HookPoint> hookPoints, StepContext ctx,
+                             BranchHooks hooks) {
+        long c = params.hiddenSize();
+        long m = params.mlpHiddenDim();
+        String p = "single_blocks." + j + ".";
+        Tensor mod = linear(siluVec, p + "modulation.lin"); // (B, 3C) = shift, scale, gate
+        residual(hooks, hookPoints.get(4 * params.depth() + j), ctx, x, mod, 2 * c, () -> {
+            Tensor both = linear(modulate(x, mod, 0, c), p + "linear1"); // (B, L, 3C + M)
+            Tensor[] qkv = heads(both.narrow(2, 0, 3 * c), p + "norm");
+            Tensor attn = attention(qkv[0], qkv[1], qkv[2], pe);
+            Tensor hidden = torch.gelu(both.narrow(2, 3 * c, m), "tanh");
+            return linear(torch.cat(new TensorVector(attn, hidden), 2), p + "linear2");
+        });
+    }
+
+    /** final_layer: adaLN (shift, scale) from silu(vec), LayerNorm, (1 + scale) * x + shift, linear. */
+    private Tensor lastLayer(Tensor x, Tensor siluVec, long c) {
+        Tensor mod = linear(siluVec, "final_layer.adaLN_modulation.1"); // (B, 2C) = shift, scale
+        return linear(modulate(x, mod, 0, c), "final_layer.linear");
+    }
+
+    /** x = x + gate * branch in place: by libtorch ops without hooks (as the reference), else by the hooks. */
+    private void residual(BranchHooks hooks, HookPoint point, StepContext ctx, Tensor x, Tensor mod, long gateOffset,
+                          Supplier<Tensor> branch) {
+        long c = params.hiddenSize();
+        if (hooks == BranchHooks.NONE) {
+            x.add_(mod.narrow(1, gateOffset, c).unsqueeze(1).mul(branch.get()));
+        } else {
+            hooks.residual(point, ctx, Torch.view(x), new GateView(Torch.view(mod), gateOffset, c),
+                    () -> Torch.view(branch.get().contiguous()));
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Layers
+
+    private Tensor linear(Tensor x, String prefix) {
+        String bias = prefix + ".bias";
+        TensorOptional b = weights.has(bias) ? new TensorOptional(weights.get(bias)) : new TensorOptional();
+        return torch.linear(x, weights.get(prefix + ".weight"), b);
+    }
+
+    /** MLPEmbedder: out_layer(silu(in_layer(x))). */
+    private Tensor mlpEmbedder(Tensor x, String prefix) {
+        return linear(torch.silu(linear(x, prefix + ".in_layer")), prefix + ".out_layer");
+    }
+
+    /** The block MLP: Linear, tanh-GELU, Linear ({@code .0} and {@code .2} of the reference's Sequential). */
+    private Tensor mlp(Tensor x, String prefix) {
+        return linear(torch.gelu(linear(x, prefix + ".0"), "tanh"), prefix + ".2");
+    }
+
+    /** (1 + scale) * LayerNorm(x) + shift, shift and scale read from the modulation at {@code shiftOffset}, +C. */
+    private static Tensor modulate(Tensor x, Tensor mod, long shiftOffset, long c) {
+        Tensor shift = mod.narrow(1, shiftOffset, c).unsqueeze(1);
+        Tensor scale = mod.narrow(1, shiftOffset + c, c).unsqueeze(1);
+        Tensor n = torch.layer_norm(x, new long[] {c}, new TensorOptional(), new TensorOptional(), NORM_EPS, false);
+        return scale.add(new Scalar(1.0)).mul(n).add(shift);
+    }
+
+    /** "B L (K H D) -> K B H L D" of a qkv map's output, then QKNorm on q and k: {q, k, v}, each (B, H, L, D). */
+    private Tensor[] heads(Tensor qkv, String normPrefix) {
+        long b = qkv.size(0);
+        long l = qkv.size(1);
+        Tensor r = qkv.reshape(b, l, 3, params.numHeads(), params.headDim()).permute(2, 0, 3, 1, 4);
+        return new Tensor[] {rmsNorm(r.select(0, 0), normPrefix + ".query_norm.scale"),
+                rmsNorm(r.select(0, 1), normPrefix + ".key_norm.scale"), r.select(0, 2)};
+    }
+
+    private Tensor[] heads(Tensor x, String qkvPrefix, String normPrefix) {
+        return heads(linear(x, qkvPrefix), normPrefix);
+    }
+
+    /** RMSNorm in float32: x * rsqrt(mean(x^2) + 1e-6) * scale. */
+    private Tensor rmsNorm(Tensor x, String scaleKey) {
+        Tensor ms = x.pow(new Scalar(2)).mean(new long[] {-1}, true, new org.bytedeco.pytorch.ScalarTypeOptional());
+        Tensor rrms = torch.rsqrt(ms.add(new Scalar(NORM_EPS)));
+        return x.mul(rrms).mul(weights.get(scaleKey));
+    }
+
+    /** Rotary embedding on q and k, softmax attention, heads merged: (B, L, H * D). */
+    private static Tensor attention(Tensor q, Tensor k, Tensor v, Tensor pe) {
+        Tensor o = torch.scaled_dot_product_attention(applyRope(q, pe), applyRope(k, pe), v);
+        long b = o.size(0);
+        long l = o.size(2);
+        return o.transpose(1, 2).reshape(b, l, o.size(1) * o.size(3));
+    }
+
+    /** out[2i] = cos x[2i] - sin x[2i+1], out[2i+1] = sin x[2i] + cos x[2i+1], in the reference's op order. */
+    private static Tensor applyRope(Tensor x, Tensor pe) {
+        long[] s = x.sizes().vec().get();
+        Tensor xr = x.reshape(s[0], s[1], s[2], s[3] / 2, 1, 2);
+        Tensor out = pe.select(-1, 0).mul(xr.select(-1, 0)).add(pe.select(-1, 1).mul(xr.select(-1, 1)));
+        return out.reshape(s);
+    }
+
+    /**
+     * EmbedND: per axis i of the ids (B, L, 3), rope(ids[..., i], axes_dim[i], theta) in float64, concatenated over the
+     * frequency axis and cast to float32: (B, 1, L, D/2, 2, 2).
+     */
+    private Tensor embedNd(Tensor ids) {
+        int[] axes = params.axesDim();
+        TensorVector parts = new TensorVector();
+        for (int i = 0; i < axes.length; i++) {
+            parts.push_back(rope(ids.select(-1, i), axes[i], params.theta()));
+        }
+        return torch.cat(parts, -3).unsqueeze(1);
+    }
+
+    /** rope(pos, dim, theta): omega = 1 / theta^(arange(0, dim, 2) / dim) in float64; [[cos, -sin], [sin, cos]]. */
+    private static Tensor rope(Tensor pos, int dim, int theta) {
+        Tensor scale = torch.arange(new Scalar(0), new Scalar(dim), new Scalar(2), new TensorOptions(torch.ScalarType.Double))
+                .div(new Scalar(dim));
+        Tensor omega = torch.pow(new Scalar(theta), scale).reciprocal().mul(new Scalar(1.0));
+        Tensor out = pos.to(torch.ScalarType.Double).unsqueeze(-1).mul(omega); // (B, L, dim/2)
+        Tensor cos = out.cos();
+        Tensor sin = out.sin();
+        Tensor stacked = torch.stack(new TensorVector(cos, sin.neg(), sin, cos), -1); // (B, L, dim/2, 4)
+        long[] s = out.sizes().vec().get();
+        return stacked.reshape(s[0], s[1], s[2], 2, 2).to(torch.ScalarType.Float);
+    }
+
+    /** timestep_embedding(time_factor * t, 256): [cos(args), sin(args)], args = t * exp(-ln(10000) k / 128). */
+    private static Tensor timestepEmbedding(Tensor t) {
+        int half = FREQUENCY_EMBEDDING_SIZE / 2;
+        Tensor scaled = t.mul(new Scalar(TIME_FACTOR));
+        Tensor k = torch.arange(new Scalar(0), new Scalar(half), new TensorOptions(torch.ScalarType.Float));
+        Tensor freqs = k.mul(new Scalar(-Math.log(10000.0))).div(new Scalar(half)).exp();
+        Tensor args = scaled.unsqueeze(1).mul(freqs.unsqueeze(0));
+        return torch.cat(new TensorVector(args.cos(), args.sin()), -1);
+    }
+
+    private void requireOpen() {
+        if (closed) {
+            throw new IllegalStateException("the FLUX model is closed");
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        if (!closed) {
+            closed = true;
+            weights.close();
+        }
+    }
+}

@@ -1,0 +1,103 @@
+package dev.seer.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.seer.io.Safetensors;
+import dev.seer.io.SafetensorsFile;
+import dev.seer.model.flux.FluxParams;
+import dev.seer.model.flux.FluxWeights;
+import dev.seer.tensor.DType;
+import dev.seer.tensor.Shape;
+import dev.seer.tensor.Tensor;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code seer flux}: a tiny run end to end, and every bad input ends with exit 2 and one line. */
+class FluxCommandTest {
+    @TempDir
+    Path dir;
+    private Path params;
+    private Path weights;
+    private Path inputs;
+    private static final FluxParams P = new FluxParams(16, 16, 8, 12, 64, 4.0, 2, 1, 2, new int[] {8, 12, 12}, 10_000, true, true);
+
+    @BeforeEach
+    void files() throws IOException {
+        params = dir.resolve("params.json");
+        Files.writeString(params, P.toJson());
+        weights = dir.resolve("w.safetensors");
+        inputs = dir.resolve("in.safetensors");
+        try (Arena arena = Arena.ofConfined()) {
+            Safetensors.write(weights, FluxWeights.randomStateDict(P, 1, arena));
+            Map<String, Tensor> in = new LinkedHashMap<>();
+            in.put("txt", ones(arena, 1, 3, 12));
+            in.put("vec", ones(arena, 1, 8));
+            in.put("noise", ones(arena, 1, 4, 4, 4));
+            Safetensors.write(inputs, in);
+        }
+    }
+
+    private static Tensor ones(Arena arena, long... dims) {
+        float[] v = new float[(int) Shape.of(dims).numel()];
+        Arrays.fill(v, 0.5f);
+        return Tensor.ofFloats(arena, v, dims);
+    }
+
+    @Test
+    void samplesAndWritesLatents() throws IOException {
+        Path out = dir.resolve("out.safetensors");
+        CliRun r = CliRun.of("flux", "--model", params.toString(), "--weights", weights.toString(), "--inputs", inputs.toString(),
+                "--steps", "8", "--interval", "3", "--order", "2", "--json", "--out-latents", out.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("\"full_steps\":[0,1,2,5]"), r.out());
+        assertTrue(r.out().contains("\"compute_dtype\":\"float32\""), r.out());
+        try (SafetensorsFile f = Safetensors.open(out)) {
+            assertEquals(Shape.of(1, 4, 4, 4), f.shape("sample"));
+            assertEquals(DType.F32, f.dtype("sample"));
+        }
+    }
+
+    private void usage(String expected, String... args) {
+        CliRun r = CliRun.of(args);
+        assertEquals(2, r.exit(), r.out() + r.err());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        assertTrue(r.err().contains(expected), r.err());
+        assertFalse(r.err().contains("Exception"), r.err());
+    }
+
+    @Test
+    void badInputsExitWithUsage() throws IOException {
+        String m = params.toString();
+        String w = weights.toString();
+        String in = inputs.toString();
+        usage("--guidance", "flux", "--model", "flux-schnell", "--guidance", "3.5");
+        usage("--width: 100", "flux", "--model", m, "--weights", w, "--inputs", in, "--width", "100");
+        usage("--width: 64", "flux", "--model", m, "--weights", w, "--inputs", in, "--width", "64"); // noise is 32 px
+        usage("--policy", "flux", "--model", m, "--policy", "taylorseer:6");
+        usage("neither a preset", "flux", "--model", "flux-pro");
+        Path badParams = dir.resolve("bad.json");
+        Files.writeString(badParams, P.toJson().replace("\"depth\"", "\"dept\""));
+        usage("dept", "flux", "--model", badParams.toString());
+        byte[] bytes = Files.readAllBytes(weights);
+        Path truncated = dir.resolve("truncated.safetensors");
+        Files.write(truncated, Arrays.copyOf(bytes, bytes.length - 100));
+        usage("truncated.safetensors", "flux", "--model", m, "--weights", truncated.toString(), "--inputs", in, "--steps", "1");
+        Path nan = dir.resolve("nan.safetensors");
+        try (Arena arena = Arena.ofConfined()) {
+            Tensor vec = ones(arena, 1, 8);
+            vec.segment().setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, 3, Float.POSITIVE_INFINITY);
+            Safetensors.write(nan, Map.of("txt", ones(arena, 1, 3, 12), "vec", vec));
+        }
+        usage("'vec'", "flux", "--model", m, "--weights", w, "--inputs", nan.toString(), "--steps", "1");
+    }
+}
