@@ -2,6 +2,10 @@ package dev.seer.cli;
 
 import dev.seer.Seer;
 import dev.seer.SeerOptions;
+import dev.seer.families.ModelFamilies;
+import dev.seer.model.Family;
+import dev.seer.model.flux.FluxFamily;
+import java.io.IOException;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -32,6 +36,7 @@ public final class SeerCli implements Runnable {
 
     /** Runs the CLI and returns the exit code (tests call this instead of main). */
     public static int run(String... args) {
+        args = byFamily(args);
         CommandLine cli = new CommandLine(new SeerCli());
         cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             if (ex instanceof IllegalArgumentException || ex instanceof java.io.IOException || ex instanceof IllegalStateException) {
@@ -55,6 +60,36 @@ public final class SeerCli implements Runnable {
             return USAGE;
         });
         return cli.execute(args);
+    }
+
+    /**
+     * {@code seer sample --model M ...} with a model of the FLUX family runs {@code seer flux ...}: FLUX samples from
+     * text conditioning, with options of its own. Other families' models stay with {@code seer sample}.
+     */
+    static String[] byFamily(String[] args) {
+        if (args.length == 0 || !args[0].equals("sample")) {
+            return args;
+        }
+        String model = null;
+        for (int i = 1; i < args.length; i++) {
+            if (args[i].equals("--model") && i + 1 < args.length) {
+                model = args[i + 1];
+            } else if (args[i].startsWith("--model=")) {
+                model = args[i].substring("--model=".length());
+            }
+        }
+        Family<?> family;
+        try {
+            family = model == null ? null : ModelFamilies.resolve(model).family();
+        } catch (IllegalArgumentException | IOException e) {
+            return args; // seer sample says what is wrong with --model
+        }
+        if (family != FluxFamily.INSTANCE) {
+            return args;
+        }
+        String[] routed = args.clone();
+        routed[0] = FluxCommand.class.getAnnotation(Command.class).name();
+        return routed;
     }
 
     @Override

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.seer.io.ConfigJson;
 import dev.seer.model.Family;
 import dev.seer.model.dit.DitFamily;
+import dev.seer.model.flux.FluxFamily;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,7 +18,7 @@ import java.util.List;
  */
 public final class ModelFamilies {
     /** Every family, in the order presets are listed. */
-    public static final List<Family<?>> ALL = List.of(DitFamily.INSTANCE);
+    public static final List<Family<?>> ALL = List.of(DitFamily.INSTANCE, FluxFamily.INSTANCE);
 
     private ModelFamilies() {
     }

@@ -87,6 +87,19 @@ class SampleCommandTest {
     }
 
     @Test
+    void aFluxModelIsSampledByItsFamilysCommand() {
+        CliRun r = CliRun.of("sample", "--model", "flux-schnell", "--width", "4");
+        assertEquals(2, r.exit(), r.err());
+        assertTrue(r.err().contains("seer flux: --width: 4 is not allowed"), r.err());
+        r = CliRun.of("sample", "--model=flux-dev", "--labels", "3");
+        assertEquals(2, r.exit(), r.err());
+        assertTrue(r.err().contains("seer flux: Unknown options: '--labels'"), r.err());
+        r = CliRun.of("sample", "--model", "DiT-S/2", "--inputs", "x.safetensors");
+        assertEquals(2, r.exit(), r.err());
+        assertTrue(r.err().contains("seer sample: Unknown options: '--inputs'"), r.err());
+    }
+
+    @Test
     void badInputIsRefusedBeforeAnyWorkWithAClearMessage(@TempDir Path dir) throws Exception {
         CliRun r = CliRun.of("sample", "--model", "DiT-Q/2");
         assertEquals(2, r.exit());
