@@ -344,7 +344,7 @@ public final class Autoencoder implements AutoCloseable {
             for (long b = 0; b < d[0]; b++) {
                 org.bytedeco.pytorch.Tensor xb = x.narrow(0, b, 1);
                 org.bytedeco.pytorch.Tensor z = scoped(() -> {
-                    org.bytedeco.pytorch.Tensor moments = encoder(xb);
+                    org.bytedeco.pytorch.Tensor moments = encoder(channelsLast(xb));
                     if (config.useQuantConv()) {
                         moments = conv(moments, "quant_conv", 1, 0);
                     }
@@ -390,7 +390,7 @@ public final class Autoencoder implements AutoCloseable {
         if (config.usePostQuantConv()) {
             z = conv(z, "post_quant_conv", 1, 0);
         }
-        return decoder(z);
+        return decoder(channelsLast(z));
     }
 
     /** The decoder: (1, latent_channels, h, w) to (1, out_channels, h f, w f). */
@@ -492,6 +492,14 @@ public final class Autoencoder implements AutoCloseable {
     private org.bytedeco.pytorch.Tensor groupNorm(org.bytedeco.pytorch.Tensor x, String prefix) {
         return torch.group_norm(x, config.normGroups(), new TensorOptional(weights.get(prefix + ".weight")),
                 new TensorOptional(weights.get(prefix + ".bias")), VaeConfig.NORM_EPS, true);
+    }
+
+    /**
+     * The activations in channels-last layout: every op keeps it (the convs' outputs follow their input), and
+     * oneDNN's convolutions ran a 512-channel 3x3 conv at 64 x 64 about 1.5x faster in it than in NCHW here.
+     */
+    private static org.bytedeco.pytorch.Tensor channelsLast(org.bytedeco.pytorch.Tensor x) {
+        return x.contiguous(torch.MemoryFormat.ChannelsLast);
     }
 
     private static org.bytedeco.pytorch.Scalar scalar(double v) {
