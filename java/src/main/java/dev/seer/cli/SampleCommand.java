@@ -113,8 +113,14 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--out-latents", description = "Write the final latents of the conditional half to this safetensors file (tensor 'sample'), in an existing writable directory. Default: not written.")
     Path outLatents;
 
-    @Option(names = "--out-image", description = "Write a PNG, in an existing writable directory: the images for 1- or 3-channel models, a false-colour preview of channels 0..2 otherwise. Default: not written.")
+    @Option(names = "--out-image", description = "Write a PNG, in an existing writable directory: the images for 1- or 3-channel models, the pictures decoded by --vae, a false-colour preview of channels 0..2 otherwise. Default: not written.")
     Path outImage;
+
+    @Option(names = "--vae", description = "Decode the samples for --out-image with this autoencoder: a diffusers AutoencoderKL directory (sd-vae-ft-ema or -mse for DiT) or a .safetensors file (see seer vae). Default: none, a latent preview.")
+    Path vae;
+
+    @Option(names = "--vae-config", description = "The --vae autoencoder's config: a preset (sd, flux) or a config JSON file. Default: the directory's config.json; flux for a BFL file.")
+    String vaeConfig;
 
     @Option(names = "--json", description = "Print the statistics as one JSON object instead of a table. Default: off.")
     boolean json;
@@ -139,7 +145,7 @@ final class SampleCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         // Everything is validated before any work starts.
         validateCommon();
-        if (model == null && weights == null && labels == null && noise == null && outLatents == null) {
+        if (model == null && weights == null && labels == null && noise == null && outLatents == null && vae == null) {
             if (ShippedModels.hasFashionDit()) {
                 return fashionDemo();
             }
@@ -158,6 +164,8 @@ final class SampleCommand implements Callable<Integer> {
         OptionChecks.existingFile("--noise", noise, "an existing safetensors file");
         OptionChecks.writableFile("--out-latents", outLatents);
         OptionChecks.writableFile("--out-image", outImage);
+        dev.seer.model.vae.VaeConfig vaeChecked = vae == null ? null
+                : VaeCommand.checkSamplingVae(vae, vaeConfig, config.inChannels(), outImage);
         if (labels != null) {
             if (labels.length == 0) {
                 throw OptionChecks.invalid("--labels", "", "class labels in 0.." + (config.numClasses() - 1));
@@ -235,7 +243,9 @@ final class SampleCommand implements Callable<Integer> {
                 Safetensors.write(outLatents, Map.of("sample", t), Map.of("policy", policy.toString(), "steps", String.valueOf(steps)));
             }
         }
-        if (outImage != null) {
+        if (outImage != null && vae != null) {
+            VaeCommand.decodeToPng(vae, vaeChecked, result.latents(), result.shape().toArray(), outImage);
+        } else if (outImage != null) {
             writeImage(result, config);
         }
         print(result, config, policy);

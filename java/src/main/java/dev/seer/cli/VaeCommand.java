@@ -101,6 +101,34 @@ final class VaeCommand implements Runnable {
         }
     }
 
+    /**
+     * For {@code seer sample --vae}: checks the autoencoder before sampling (it loads, and its latent channels are the
+     * model's) and returns its config.
+     */
+    static VaeConfig checkSamplingVae(Path vae, String vaeConfig, int latentChannels, Path outImage) throws IOException {
+        if (!Files.exists(vae)) {
+            throw OptionChecks.invalid("--vae", vae.toString(), "an existing AutoencoderKL directory or .safetensors file (no such path)");
+        }
+        if (outImage == null) {
+            throw OptionChecks.invalid("--vae", vae.toString(), "only with --out-image (the decoded pictures go there)");
+        }
+        try (Autoencoder a = Autoencoder.load(vae, parseConfig(vaeConfig, false))) {
+            if (a.config().latentChannels() != latentChannels || a.config().outChannels() != 3) {
+                throw OptionChecks.invalid("--vae", vae.toString(), "an autoencoder of " + latentChannels
+                        + " latent channels and 3 image channels for this model (it has " + a.config().latentChannels()
+                        + " and " + a.config().outChannels() + ")");
+            }
+            return a.config();
+        }
+    }
+
+    /** For {@code seer sample --vae}: decodes latents (n, C, h, w) and writes the pictures as one row of a PNG. */
+    static void decodeToPng(Path vae, VaeConfig config, float[] latents, long[] shape, Path png) throws IOException {
+        try (Arena arena = Arena.ofConfined(); Autoencoder a = Autoencoder.load(vae, config)) {
+            writeImages(png, a.decode(arena, Tensor.ofFloats(arena, latents, shape)));
+        }
+    }
+
     /** The images (B, 3, H, W) in [-1, 1] as one row of a PNG grid, written atomically. */
     static void writeImages(Path file, Tensor images) throws IOException {
         long[] d = images.shape().toArray();
@@ -187,8 +215,14 @@ final class VaeCommand implements Runnable {
                 double seconds = (System.nanoTime() - t1) / 1e9;
                 long peak = ProcessMemory.peakResidentBytes();
                 double seam = Double.NaN;
+                double wholeSeconds = Double.NaN;
+                long wholePeak = -1;
                 if (checkSeams) {
+                    ProcessMemory.resetPeak();
+                    long t2 = System.nanoTime();
                     Tensor whole = vae.decode(arena, z);
+                    wholeSeconds = (System.nanoTime() - t2) / 1e9;
+                    wholePeak = ProcessMemory.peakResidentBytes();
                     seam = maxAbsDifference(image, whole);
                 }
                 if (out != null) {
@@ -197,7 +231,7 @@ final class VaeCommand implements Runnable {
                 if (outImage != null) {
                     writeImages(outImage, image);
                 }
-                print(config, z, image, tiling, loadSeconds, seconds, rssBefore, peak, seam);
+                print(config, z, image, tiling, loadSeconds, seconds, rssBefore, peak, seam, wholeSeconds, wholePeak);
             }
             return 0;
         }
@@ -216,7 +250,8 @@ final class VaeCommand implements Runnable {
         }
 
         private void print(VaeConfig config, Tensor z, Tensor image, Autoencoder.Tiling tiling, double loadSeconds,
-                           double seconds, long rssBefore, long peak, double seam) throws IOException {
+                           double seconds, long rssBefore, long peak, double seam, double wholeSeconds, long wholePeak)
+                throws IOException {
             if (common.json) {
                 ObjectMapper om = new ObjectMapper();
                 ObjectNode o = om.createObjectNode();
@@ -232,6 +267,8 @@ final class VaeCommand implements Runnable {
                 o.put("peak_rss_bytes", peak);
                 if (!Double.isNaN(seam)) {
                     o.put("max_abs_diff_vs_whole", seam);
+                    o.put("whole_decode_seconds", wholeSeconds);
+                    o.put("whole_peak_rss_bytes", wholePeak);
                 }
                 System.out.println(om.writeValueAsString(o));
                 return;
@@ -242,7 +279,8 @@ final class VaeCommand implements Runnable {
             System.out.printf(Locale.ROOT, "time             %.3f s decode (load %.3f s)%n", seconds, loadSeconds);
             System.out.printf(Locale.ROOT, "memory           peak RSS %.1f MiB during the decode (%.1f MiB before)%n", peak / 1048576.0, rssBefore / 1048576.0);
             if (!Double.isNaN(seam)) {
-                System.out.printf(Locale.ROOT, "seams            max |tiled - whole| = %.4g%n", seam);
+                System.out.printf(Locale.ROOT, "seams            max |tiled - whole| = %.4g (whole: %.3f s, peak RSS %.1f MiB)%n",
+                        seam, wholeSeconds, wholePeak / 1048576.0);
             }
         }
     }
