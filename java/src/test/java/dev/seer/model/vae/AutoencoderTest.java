@@ -200,6 +200,32 @@ class AutoencoderTest {
         }
     }
 
+    /** bf16 and f16 checkpoints (FLUX's diffusers vae/ is bf16) are converted once to float32 when loaded. */
+    @Test
+    void halfPrecisionFilesAreConvertedToFloat32(@TempDir Path dir) throws Exception {
+        for (var type : new org.bytedeco.pytorch.global.torch.ScalarType[] {
+                org.bytedeco.pytorch.global.torch.ScalarType.BFloat16, org.bytedeco.pytorch.global.torch.ScalarType.Half}) {
+            Path file = dir.resolve(type + ".safetensors");
+            Map<String, Tensor> rounded = new LinkedHashMap<>();
+            try (Arena arena = Arena.ofConfined(); Autoencoder vae = Autoencoder.random(SMALL, 4)) {
+                Map<String, Tensor> half = new LinkedHashMap<>();
+                for (var e : vae.stateDict(VaeLayout.ORIGINAL).entrySet()) {
+                    org.bytedeco.pytorch.Tensor h = dev.seer.tensor.Torch.wrap(e.getValue()).to(type).contiguous();
+                    half.put(e.getKey(), dev.seer.tensor.Torch.view(h));
+                    float[] back = dev.seer.tensor.Torch.view(h.to(org.bytedeco.pytorch.global.torch.ScalarType.Float)).toFloatArray();
+                    rounded.put(e.getKey(), Tensor.ofFloats(arena, back, e.getValue().shape().toArray()));
+                }
+                Safetensors.write(file, half);
+                Tensor z = randn(arena, 2, 1, 1, 4, 3, 3);
+                try (Autoencoder fromHalf = Autoencoder.load(file, SMALL);
+                     Autoencoder fromRounded = Autoencoder.fromStateDict(SMALL, rounded)) {
+                    assertArrayEquals(fromRounded.decode(arena, z).toFloatArray(), fromHalf.decode(arena, z).toFloatArray(),
+                            type.toString());
+                }
+            }
+        }
+    }
+
     @Test
     void tilingBlendsAsDiffusersAndEqualsWholeWhenOneTileCovers() {
         try (Arena arena = Arena.ofConfined(); Autoencoder vae = Autoencoder.random(SMALL, 9)) {
