@@ -172,7 +172,7 @@ final class VaeCommand implements Runnable {
         @Option(names = "--tile", defaultValue = "0", description = "Decode in overlapping tiles of this many latents per side (as diffusers' tiled decoding), 0 (off) or 1..4096; latents no larger than a tile are decoded whole. Default: ${DEFAULT-VALUE}.")
         int tile;
 
-        @Option(names = "--tile-overlap", description = "Latents by which neighbouring tiles overlap and are blended, 0..tile-1. Default: tile / 4 (diffusers' overlap).")
+        @Option(names = "--tile-overlap", description = "Latents by which neighbouring tiles overlap and are blended, 0..tile-1. Default: tile / 4 (diffusers' overlap when tile is a multiple of 4).")
         Integer tileOverlap;
 
         @Option(names = "--check-seams", description = "With --tile, also decode whole and report the largest absolute difference between the two. Default: off.")
@@ -267,6 +267,7 @@ final class VaeCommand implements Runnable {
                 o.put("peak_rss_bytes", peak);
                 if (!Double.isNaN(seam)) {
                     o.put("max_abs_diff_vs_whole", seam);
+                    o.put("image_max_abs", maxAbs(image));
                     o.put("whole_decode_seconds", wholeSeconds);
                     o.put("whole_peak_rss_bytes", wholePeak);
                 }
@@ -279,8 +280,8 @@ final class VaeCommand implements Runnable {
             System.out.printf(Locale.ROOT, "time             %.3f s decode (load %.3f s)%n", seconds, loadSeconds);
             System.out.printf(Locale.ROOT, "memory           peak RSS %.1f MiB during the decode (%.1f MiB before)%n", peak / 1048576.0, rssBefore / 1048576.0);
             if (!Double.isNaN(seam)) {
-                System.out.printf(Locale.ROOT, "seams            max |tiled - whole| = %.4g (whole: %.3f s, peak RSS %.1f MiB)%n",
-                        seam, wholeSeconds, wholePeak / 1048576.0);
+                System.out.printf(Locale.ROOT, "seams            max |tiled - whole| = %.4g, max |image| %.4g (whole: %.3f s, peak RSS %.1f MiB)%n",
+                        seam, maxAbs(image), wholeSeconds, wholePeak / 1048576.0);
             }
         }
     }
@@ -440,6 +441,14 @@ final class VaeCommand implements Runnable {
                 throw new CheckpointException(file, key, "finite values", v[i] + " at flat index " + i + " of shape " + t.shape());
             }
         }
+    }
+
+    static double maxAbs(Tensor a) {
+        double m = 0;
+        for (float v : a.toFloatArray()) {
+            m = Math.max(m, Math.abs(v));
+        }
+        return m;
     }
 
     static double maxAbsDifference(Tensor a, Tensor b) {

@@ -59,8 +59,8 @@ public final class Autoencoder implements AutoCloseable {
      * {@code tile} latents every {@code tile - overlap} latents, each decoded alone; where tiles overlap, a tile's
      * first {@code overlap * f} rows (columns) are blended linearly with the tile above (to the left), which has
      * already been blended itself, and each tile keeps its first {@code (tile - overlap) * f} rows and columns.
-     * Latents no larger than one tile are decoded whole. With {@code overlap = tile / 4} this is diffusers' tiling
-     * with {@code tile_latent_min_size = tile}.
+     * Latents no larger than one tile are decoded whole. With {@code overlap = tile / 4} and tile a multiple of 4 this
+     * is diffusers' tiling with {@code tile_latent_min_size = tile}.
      */
     public record Tiling(int tile, int overlap) {
         public Tiling {
@@ -262,6 +262,7 @@ public final class Autoencoder implements AutoCloseable {
         return keys.size() + " tensors, e.g. '" + keys.iterator().next() + "'";
     }
 
+    /** The architecture and latent scaling. */
     public VaeConfig config() {
         return config;
     }

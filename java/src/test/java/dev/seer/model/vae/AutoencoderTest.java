@@ -278,6 +278,25 @@ class AutoencoderTest {
         return Tensor.ofFloats(arena, out, 1, d[1], h, w);
     }
 
+    /** Decoding and encoding (tiled too) leave no live native objects behind: the process holds as many as before. */
+    @Test
+    void decodingLeavesNoNativeObjectsBehind() {
+        try (Arena arena = Arena.ofConfined(); Autoencoder vae = Autoencoder.random(SMALL, 6)) {
+            Tensor z = randn(arena, 1, 1, 2, 4, 5, 4);
+            Tensor x = randn(arena, 2, 0.5, 1, 3, 6, 4);
+            vae.decode(arena, z, new Autoencoder.Tiling(2, 1));
+            vae.encode(arena, x);
+            // read after collections, so that pointers other code left to the collector do not count
+            long before = dev.seer.eval.ProcessMemory.read().javacppPointers();
+            for (int i = 0; i < 3; i++) {
+                vae.decode(arena, z);
+                vae.decode(arena, z, new Autoencoder.Tiling(2, 1));
+                vae.encode(arena, x);
+            }
+            assertEquals(before, dev.seer.eval.ProcessMemory.read().javacppPointers(), "live JavaCPP pointers");
+        }
+    }
+
     @Test
     void refusesBadInputNamingWhatIsWrong() {
         try (Arena arena = Arena.ofConfined(); Autoencoder vae = Autoencoder.random(SMALL, 1)) {
