@@ -278,7 +278,7 @@ class AutoencoderTest {
         return Tensor.ofFloats(arena, out, 1, d[1], h, w);
     }
 
-    /** Decoding and encoding (tiled too) leave no live native objects behind: the process holds as many as before. */
+    /** Decoding and encoding (tiled too) leave no live native objects behind: the process holds no more than before. */
     @Test
     void decodingLeavesNoNativeObjectsBehind() {
         try (Arena arena = Arena.ofConfined(); Autoencoder vae = Autoencoder.random(SMALL, 6)) {
@@ -293,7 +293,9 @@ class AutoencoderTest {
                 vae.decode(arena, z, new Autoencoder.Tiling(2, 1));
                 vae.encode(arena, x);
             }
-            assertEquals(before, dev.seer.eval.ProcessMemory.read().javacppPointers(), "live JavaCPP pointers");
+            // what other tests left to the collector may only now be freed: the count must not grow, it may shrink
+            long after = dev.seer.eval.ProcessMemory.read().javacppPointers();
+            assertTrue(after <= before, "live JavaCPP pointers grew from " + before + " to " + after);
         }
     }
 
