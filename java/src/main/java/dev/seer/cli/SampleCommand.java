@@ -118,8 +118,14 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--out-latents", description = "Write the final latents of the conditional half to this safetensors file (tensor 'sample'), in an existing writable directory. Default: not written.")
     String outLatents;
 
-    @Option(names = "--out-image", description = "Write a PNG, in an existing writable directory: the images for 1- or 3-channel models, a false-colour preview of channels 0..2 otherwise. Default: not written.")
+    @Option(names = "--out-image", description = "Write a PNG, in an existing writable directory: the images for 1- or 3-channel models, the pictures decoded by --vae, a false-colour preview of channels 0..2 otherwise. Default: not written.")
     String outImage;
+
+    @Option(names = "--vae", description = "Decode the samples for --out-image with this autoencoder: a diffusers AutoencoderKL directory (sd-vae-ft-ema or -mse for DiT) or a .safetensors file (see seer vae). Default: none, a latent preview.")
+    Path vae;
+
+    @Option(names = "--vae-config", description = "The --vae autoencoder's config: a preset (sd, flux) or a config JSON file. Default: the directory's config.json; flux for a BFL file.")
+    String vaeConfig;
 
     @Option(names = "--json", description = "Print the statistics as one JSON object instead of a table. Default: off.")
     boolean json;
@@ -144,7 +150,7 @@ final class SampleCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         // Everything is validated before any work starts.
         validateCommon();
-        if (model == null && weights == null && labels == null && noise == null && outLatents == null) {
+        if (model == null && weights == null && labels == null && noise == null && outLatents == null && vae == null) {
             if (ShippedModels.hasFashionDit()) {
                 return fashionDemo();
             }
@@ -163,6 +169,8 @@ final class SampleCommand implements Callable<Integer> {
         OptionChecks.existingFile("--noise", noise, "an existing safetensors file");
         Path latentsFile = OptionChecks.outputFile("--out-latents", outLatents);
         Path imageFile = OptionChecks.outputFile("--out-image", outImage);
+        dev.seer.model.vae.VaeConfig vaeChecked = vae == null ? null
+                : VaeCommand.checkSamplingVae(vae, vaeConfig, config.inChannels(), imageFile);
         if (labels != null) {
             if (labels.length == 0) {
                 throw OptionChecks.invalid("--labels", "", "class labels in 0.." + (config.numClasses() - 1));
@@ -256,7 +264,11 @@ final class SampleCommand implements Callable<Integer> {
         }
         if (imageFile != null) {
             try {
-                writeImage(result, config, imageFile);
+                if (vae != null) {
+                    VaeCommand.decodeToPng(vae, vaeChecked, result.latents(), result.shape().toArray(), imageFile);
+                } else {
+                    writeImage(result, config, imageFile);
+                }
             } catch (IOException e) {
                 throw new IOException("--out-image: " + e.getMessage(), e);
             }

@@ -18,7 +18,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "seer", mixinStandardHelpOptions = true, version = "seer 0.1.0",
         description = "Diffusion transformers with TaylorSeer feature forecasting on the JVM.",
-        subcommands = {SampleCommand.class, FluxCommand.class, KernelsCommand.class, TrainCommand.class,
+        subcommands = {SampleCommand.class, FluxCommand.class, VaeCommand.class, KernelsCommand.class, TrainCommand.class,
                 TrainProbeCommand.class, EvalCommand.class, BenchCommand.class, SoakCommand.class,
                 ExtractNativesCommand.class, BenchThreadsCommand.class, CommandLine.HelpCommand.class})
 public final class SeerCli implements Runnable {
@@ -40,7 +40,7 @@ public final class SeerCli implements Runnable {
         CommandLine cli = new CommandLine(new SeerCli());
         cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             if (ex instanceof IllegalArgumentException || ex instanceof java.io.IOException || ex instanceof IllegalStateException) {
-                commandLine.getErr().println("seer " + commandLine.getCommandName() + ": " + ex.getMessage());
+                commandLine.getErr().println(commandLine.getCommandSpec().qualifiedName() + ": " + ex.getMessage());
                 return USAGE;
             }
             throw ex;
@@ -50,11 +50,11 @@ public final class SeerCli implements Runnable {
         cli.setParameterExceptionHandler((ex, arguments) -> {
             CommandLine cmd = ex.getCommandLine();
             PrintWriter err = cmd.getErr();
-            err.println((cmd.getParent() == null ? "seer" : "seer " + cmd.getCommandName()) + ": " + ex.getMessage());
+            err.println(cmd.getCommandSpec().qualifiedName() + ": " + ex.getMessage());
             if (ex.getArgSpec() instanceof CommandLine.Model.OptionSpec o) {
                 err.println("  " + o.longestName() + ": " + String.join(" ", o.renderedDescription()));
             } else if (!CommandLine.UnmatchedArgumentException.printSuggestions(ex, err)) {
-                err.println("  see 'seer " + (cmd.getParent() == null ? "" : cmd.getCommandName() + " ") + "--help' for the options");
+                err.println("  see '" + cmd.getCommandSpec().qualifiedName() + " --help' for the options");
             }
             err.flush();
             return USAGE;

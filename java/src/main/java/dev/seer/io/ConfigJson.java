@@ -158,6 +158,23 @@ public final class ConfigJson {
         return out.stream().mapToInt(Integer::intValue).toArray();
     }
 
+    /** A required list of strings of length minLength..maxLength. */
+    public List<String> stringListField(String key, int minLength, int maxLength) {
+        JsonNode n = require(key);
+        String expected = "a list of " + minLength + ".." + maxLength + " strings";
+        if (!n.isArray() || n.size() < minLength || n.size() > maxLength) {
+            throw bad(key, expected, abbreviate(n.toString()));
+        }
+        List<String> out = new ArrayList<>();
+        for (JsonNode e : n) {
+            if (!e.isTextual()) {
+                throw bad(key, expected, abbreviate(n.toString()));
+            }
+            out.add(e.textValue());
+        }
+        return out;
+    }
+
     /** A string field; {@code dflt} when absent. */
     public String stringField(String key, String dflt) {
         if (!has(key)) {
