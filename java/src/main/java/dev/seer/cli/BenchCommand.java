@@ -16,6 +16,7 @@ import dev.seer.io.TextFiles;
 import dev.seer.kernel.Variant;
 import dev.seer.model.dit.DitConfig;
 import dev.seer.model.dit.DitModel;
+import dev.seer.model.dit.DitWeights;
 import dev.seer.sampling.SamplerKind;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -226,7 +227,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         System.err.println("note: no --weights given; using random weights (seed " + weightsSeed + "): speed rows only");
         try (Arena arena = Arena.ofConfined()) {
-            return DitModel.fromStateDict(config, DitModel.randomStateDict(config, weightsSeed, arena));
+            return DitModel.fromStateDict(config, DitWeights.random(config, weightsSeed, arena));
         }
     }
 

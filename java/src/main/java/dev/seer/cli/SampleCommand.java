@@ -17,6 +17,7 @@ import dev.seer.kernel.NativeKernels;
 import dev.seer.kernel.Variant;
 import dev.seer.model.dit.DitConfig;
 import dev.seer.model.dit.DitModel;
+import dev.seer.model.dit.DitWeights;
 import dev.seer.model.dit.DitPipeline;
 import dev.seer.sampling.RunStats;
 import dev.seer.model.dit.SampleRequest;
@@ -236,7 +237,7 @@ final class SampleCommand implements Callable<Integer> {
         } else {
             System.err.println("note: no --weights given; using random weights (seed " + weightsSeed + "): speed runs only, the samples are noise");
             try (Arena arena = Arena.ofConfined()) {
-                dit = DitModel.fromStateDict(config, DitModel.randomStateDict(config, weightsSeed, arena));
+                dit = DitModel.fromStateDict(config, DitWeights.random(config, weightsSeed, arena));
             }
         }
         List<SampleResult> runs = new ArrayList<>();

@@ -9,6 +9,7 @@ import dev.seer.kernel.Variant;
 import dev.seer.model.StepContext;
 import dev.seer.model.dit.DitConfig;
 import dev.seer.model.dit.DitModel;
+import dev.seer.model.dit.DitWeights;
 import dev.seer.model.dit.DitPipeline;
 import dev.seer.model.dit.SampleRequest;
 import dev.seer.sampling.SampleResult;
@@ -25,7 +26,7 @@ class TaylorCacheTest {
 
     @Test
     void aNonFiniteForecastIsDetectedAndTheStepRecomputedInFull() {
-        try (Arena arena = Arena.ofShared(); DitModel model = DitModel.fromStateDict(TINY, DitModel.randomStateDict(TINY, 2, arena));
+        try (Arena arena = Arena.ofShared(); DitModel model = DitModel.fromStateDict(TINY, DitWeights.random(TINY, 2, arena));
              TaylorCache cache = new TaylorCache(new CachePolicy.TaylorSeer(3, 2), 10, Variant.AUTO)) {
             float[] x = new float[2 * 4 * 64];
             long[] t = {500, 500};
@@ -68,7 +69,7 @@ class TaylorCacheTest {
             schedule[p] = (9 - p) * 100L;
         }
         long[] y = {1, 5};
-        try (Arena arena = Arena.ofShared(); DitModel model = DitModel.fromStateDict(TINY, DitModel.randomStateDict(TINY, 2, arena));
+        try (Arena arena = Arena.ofShared(); DitModel model = DitModel.fromStateDict(TINY, DitWeights.random(TINY, 2, arena));
              TaylorCache cache = new TaylorCache(new CachePolicy.TaylorSeer(3, 2), 10, Variant.AUTO);
              var conditioning = model.stepConditioning(schedule, y)) {
             cache.forecastSums(ForecastSums.ON); // the tiny model's factors are below the automatic threshold
@@ -101,7 +102,7 @@ class TaylorCacheTest {
     @Test
     void concurrentSamplingsEqualTheSameSamplingsRunOneAfterAnother() throws Exception {
         try (Arena arena = Arena.ofShared();
-             DitModel model = DitModel.fromStateDict(TINY, DitModel.randomStateDict(TINY, 4, arena));
+             DitModel model = DitModel.fromStateDict(TINY, DitWeights.random(TINY, 4, arena));
              DitPipeline pipeline = new DitPipeline(model)) {
             List<SampleRequest> requests = new ArrayList<>();
             for (int i = 0; i < 4; i++) {

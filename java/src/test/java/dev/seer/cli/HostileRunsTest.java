@@ -10,6 +10,7 @@ import dev.seer.io.SafetensorsFile;
 import dev.seer.io.TorchCheckpoints;
 import dev.seer.model.dit.DitConfig;
 import dev.seer.model.dit.DitModel;
+import dev.seer.model.dit.DitWeights;
 import dev.seer.tensor.DType;
 import dev.seer.tensor.Tensor;
 import java.lang.foreign.Arena;
@@ -68,7 +69,7 @@ class HostileRunsTest {
     private Path weights(String name, float scale, String poisonKey, float poison) throws Exception {
         Path file = dir.resolve(name);
         try (Arena arena = Arena.ofShared()) {
-            Map<String, Tensor> sd = new LinkedHashMap<>(DitModel.randomStateDict(TINY, 3, arena));
+            Map<String, Tensor> sd = new LinkedHashMap<>(DitWeights.random(TINY, 3, arena));
             for (Map.Entry<String, Tensor> e : sd.entrySet()) {
                 float[] v = e.getValue().toFloatArray();
                 for (int i = 0; i < v.length; i++) {

@@ -12,6 +12,7 @@ import dev.seer.io.SafetensorsFile;
 import dev.seer.io.TorchCheckpoints;
 import dev.seer.model.dit.DitConfig;
 import dev.seer.model.dit.DitModel;
+import dev.seer.model.dit.DitWeights;
 import dev.seer.tensor.DType;
 import dev.seer.tensor.Tensor;
 import java.lang.foreign.Arena;
@@ -37,7 +38,7 @@ class SampleCommandTest {
         Path st = dir.resolve("tiny.safetensors");
         Path noise = dir.resolve("noise.safetensors");
         try (Arena arena = Arena.ofShared()) {
-            Map<String, Tensor> sd = DitModel.randomStateDict(TINY, 5, arena);
+            Map<String, Tensor> sd = DitWeights.random(TINY, 5, arena);
             TorchCheckpoints.saveStateDict(pt, sd);
             Safetensors.write(st, sd);
             Tensor z = Tensor.allocate(arena, DType.F32, 3, 4, 8, 8);
@@ -123,7 +124,7 @@ class SampleCommandTest {
         Path wrong = dir.resolve("wrong.safetensors");
         try (Arena arena = Arena.ofShared()) {
             DitConfig other = new DitConfig(8, 2, 4, 48, 2, 2, 4.0, 0.1, 5, true);
-            Safetensors.write(wrong, DitModel.randomStateDict(other, 1, arena));
+            Safetensors.write(wrong, DitWeights.random(other, 1, arena));
         }
         Path out = dir.resolve("never.safetensors");
         r = CliRun.of("sample", "--model", good.toString(), "--weights", wrong.toString(), "--out-latents", out.toString());

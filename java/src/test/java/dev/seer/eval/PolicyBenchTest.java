@@ -12,6 +12,7 @@ import dev.seer.io.TextFiles;
 import dev.seer.kernel.Variant;
 import dev.seer.model.dit.DitConfig;
 import dev.seer.model.dit.DitModel;
+import dev.seer.model.dit.DitWeights;
 import dev.seer.sampling.SamplerKind;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -58,7 +59,7 @@ class PolicyBenchTest {
         }
         Metrics.Gaussian reference = Metrics.fit(features, 50, FashionProbe.FEATURES);
         try (Arena arena = Arena.ofShared();
-             DitModel model = DitModel.fromStateDict(TINY, DitModel.randomStateDict(TINY, 4, arena));
+             DitModel model = DitModel.fromStateDict(TINY, DitWeights.random(TINY, 4, arena));
              FashionProbe probe = FashionProbe.loadShipped()) {
             var e = assertThrows(IOException.class, () -> PolicyBench.run(model, probe, reference, s, new PolicyBench.Listener() {
                 @Override

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.seer.cache.CachePolicy;
 import dev.seer.model.dit.DitConfig;
 import dev.seer.model.dit.DitModel;
+import dev.seer.model.dit.DitWeights;
 import dev.seer.model.dit.DitPipeline;
 import dev.seer.model.dit.SampleRequest;
 import dev.seer.tensor.SeerRuntime;
@@ -21,7 +22,7 @@ class ThreadsBenchTest {
         DitConfig c = new DitConfig(8, 4, 1, 32, 2, 2, 4.0, 0.1, 3, true);
         DitModel model;
         try (Arena arena = Arena.ofConfined()) {
-            model = DitModel.fromStateDict(c, DitModel.randomStateDict(c, 0, arena));
+            model = DitModel.fromStateDict(c, DitWeights.random(c, 0, arena));
         }
         SampleRequest r = SampleRequest.builder(1).steps(3).cfgScale(2).policy(new CachePolicy.TaylorSeer(2, 1)).build();
         try (DitPipeline pipeline = new DitPipeline(model)) {

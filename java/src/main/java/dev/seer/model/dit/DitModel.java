@@ -1,9 +1,6 @@
 package dev.seer.model.dit;
 
 import dev.seer.io.CheckpointException;
-import dev.seer.io.Safetensors;
-import dev.seer.io.SafetensorsFile;
-import dev.seer.io.TorchCheckpoints;
 import dev.seer.kernel.DitOps;
 import dev.seer.tensor.GateView;
 import dev.seer.kernel.Variant;
@@ -13,7 +10,6 @@ import dev.seer.model.HookPoint;
 import dev.seer.model.StepContext;
 import dev.seer.sampling.RunGate;
 import dev.seer.tensor.DType;
-import dev.seer.tensor.SeerRuntime;
 import dev.seer.tensor.Shape;
 import dev.seer.tensor.Tensor;
 import dev.seer.tensor.Torch;
@@ -131,23 +127,23 @@ public final class DitModel implements AutoCloseable {
                 w.close();
                 b.close();
             }
-            gatePanels = keep(packed(torch.cat(gw, 0)));
-            gateBias = keep(torch.cat(gb, 0));
-            shiftScalePanels = keep(packed(torch.cat(sw, 0)));
-            shiftScaleBias = keep(torch.cat(sb, 0));
-            frequencies = keep(DitGraph.timestepFrequencies());
+            gatePanels = DitWeights.keep(packed(torch.cat(gw, 0)));
+            gateBias = DitWeights.keep(torch.cat(gb, 0));
+            shiftScalePanels = DitWeights.keep(packed(torch.cat(sw, 0)));
+            shiftScaleBias = DitWeights.keep(torch.cat(sb, 0));
+            frequencies = DitWeights.keep(DitGraph.timestepFrequencies());
             for (String key : PACKED) {
-                nativeLayout.put(key, keep(packed(weights.get(key))));
+                nativeLayout.put(key, DitWeights.keep(packed(weights.get(key))));
             }
             for (String key : TRANSPOSED) {
                 org.bytedeco.pytorch.Tensor w = weights.get(key);
-                nativeLayout.put(key, keep(w.reshape(w.size(0), -1).t().contiguous()));
+                nativeLayout.put(key, DitWeights.keep(w.reshape(w.size(0), -1).t().contiguous()));
             }
             for (int i = 0; i < depth; i++) {
                 for (String linear : BLOCK_LINEARS) {
                     String key = "blocks." + i + "." + linear + ".weight";
                     org.bytedeco.pytorch.Tensor w = weights.remove(key);
-                    blockPanels.put(key, keep(packed(w)));
+                    blockPanels.put(key, DitWeights.keep(packed(w)));
                     w.close(); // one weight at a time: packing never holds two copies of the blocks
                 }
             }
@@ -190,106 +186,25 @@ public final class DitModel implements AutoCloseable {
         return p;
     }
 
-    /** Takes a tensor out of the current PointerScope so it lives until {@link #close()}. */
-    private static org.bytedeco.pytorch.Tensor keep(org.bytedeco.pytorch.Tensor t) {
-        PointerScope inner = PointerScope.getInnerScope();
-        if (inner != null) {
-            t.retainReference(); // detach releases the scope's reference; this one is released by close()
-            inner.detach(t);
-        }
-        return t;
-    }
-
     /**
-     * Builds a model from a state dict with the official key names. Every expected key must be present with
-     * its exact shape and no other key may appear; the values are copied into memory the model owns (float32),
-     * through Java ({@link DitWeights#ownedFloatCopy}: a mapped file that shrinks meanwhile is a refusal, not a crash).
+     * Builds a model from a state dict with the official key names ({@link DitWeights#owned}: every key present
+     * with its shape, finite values, copied through Java into memory the model owns).
      *
      * @throws WeightsMismatchException naming the key, the expected and the found shape, or a NaN or infinite value
      * @throws IllegalArgumentException if the weights would not fit in this machine's memory
      */
     public static DitModel fromStateDict(DitConfig config, Map<String, Tensor> stateDict) {
-        config.requireWeightsFit(DitConfig.machineMemoryBytes());
-        SeerRuntime.init();
-        Map<String, long[]> expected = DitWeights.expectedShapes(config);
-        for (String key : stateDict.keySet()) {
-            if (!expected.containsKey(key)) {
-                throw new WeightsMismatchException(key, "no such key in a DiT state dict", "an unexpected key");
-            }
-        }
-        Map<String, org.bytedeco.pytorch.Tensor> owned = new LinkedHashMap<>();
-        try (PointerScope scope = new PointerScope()) {
-            for (var e : expected.entrySet()) {
-                Tensor t = stateDict.get(e.getKey());
-                if (t == null) {
-                    throw new WeightsMismatchException(e.getKey(), "shape " + Shape.of(e.getValue()), "the key is missing");
-                }
-                if (!t.shape().equals(Shape.of(e.getValue()))) {
-                    throw new WeightsMismatchException(e.getKey(), "shape " + Shape.of(e.getValue()), "shape " + t.shape());
-                }
-                if (!t.dtype().isFloatingPoint()) {
-                    throw new WeightsMismatchException(e.getKey(), "a floating-point tensor", "dtype " + t.dtype());
-                }
-                owned.put(e.getKey(), keep(DitWeights.ownedFloatCopy(e.getKey(), t)));
-            }
-        }
-        return new DitModel(config, owned);
+        return new DitModel(config, DitWeights.owned(config, stateDict));
     }
 
     /**
-     * Loads an official DiT checkpoint: a torch.save'd state dict (.pt, .pth; training checkpoints' "ema" entry
-     * is used when present) or a .safetensors file with the official key names.
+     * Loads an official DiT checkpoint ({@link DitWeights#load}): a torch.save'd state dict (.pt, .pth; training
+     * checkpoints' "ema" entry is used when present) or a .safetensors file with the official key names.
      *
      * @throws CheckpointException naming the file, the key, and the expected and found shapes
      */
     public static DitModel load(DitConfig config, Path file) throws IOException {
-        String name = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
-        try {
-            if (name.endsWith(".safetensors") || Safetensors.looksLikeSafetensors(file)) {
-                try (SafetensorsFile f = Safetensors.open(file)) {
-                    Map<String, Tensor> sd = new LinkedHashMap<>();
-                    for (String key : f.keys()) {
-                        sd.put(key, f.get(key));
-                    }
-                    return fromStateDict(config, sd);
-                }
-            }
-            if (name.endsWith(".pt") || name.endsWith(".pth") || name.endsWith(".bin")) {
-                return fromStateDict(config, TorchCheckpoints.loadStateDict(file));
-            }
-        } catch (WeightsMismatchException e) {
-            throw new CheckpointException(file, e.key(), e.expected(), e.found(), e);
-        }
-        throw new CheckpointException(file, null, "a .pt/.pth state dict or a .safetensors file", "file name '" + name + "'");
-    }
-
-    /**
-     * Random weights for speed measurements and tests: every linear weight ~ N(0, 1/fan_in), biases and
-     * embeddings ~ N(0, 0.02^2), adaLN included (the official zero init would make every block a no-op), and
-     * the fixed sin-cos position embedding.
-     */
-    public static Map<String, Tensor> randomStateDict(DitConfig config, long seed, Arena arena) {
-        config.requireWeightsFit(DitConfig.machineMemoryBytes());
-        SeerRuntime.init();
-        Map<String, Tensor> out = new LinkedHashMap<>();
-        java.util.Random rnd = new java.util.Random(seed);
-        for (var e : DitWeights.expectedShapes(config).entrySet()) {
-            Tensor t = Tensor.allocate(arena, DType.F32, Shape.of(e.getValue()));
-            float[] v = new float[Math.toIntExact(t.numel())];
-            if (e.getKey().equals("pos_embed")) {
-                v = DitWeights.sincosPositionEmbedding(config.hiddenSize(), config.gridSize());
-            } else {
-                long[] s = e.getValue();
-                double std = s.length >= 2 && !e.getKey().contains("embedding_table")
-                        ? 1.0 / Math.sqrt(t.numel() / (double) s[0]) : 0.02;
-                for (int i = 0; i < v.length; i++) {
-                    v[i] = (float) (rnd.nextGaussian() * std);
-                }
-            }
-            t.copyFrom(v);
-            out.put(e.getKey(), t);
-        }
-        return out;
+        return new DitModel(config, DitWeights.load(config, file));
     }
 
     public DitConfig config() {

@@ -1,20 +1,136 @@
 package dev.seer.model.dit;
 
+import dev.seer.io.CheckpointException;
+import dev.seer.io.Safetensors;
+import dev.seer.io.SafetensorsFile;
+import dev.seer.io.TorchCheckpoints;
+import dev.seer.tensor.DType;
+import dev.seer.tensor.SeerRuntime;
+import dev.seer.tensor.Shape;
 import dev.seer.tensor.Tensor;
 import dev.seer.tensor.Torch;
+import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 
-/** The state-dict keys of an official DiT checkpoint and the shape each must have for a config. */
+/**
+ * A DiT's weights: the state-dict keys of an official checkpoint and the shape each must have for a config, loading
+ * them (.pt, .safetensors) into memory a {@link DitModel} owns, checked, and random weights for tests and speed runs.
+ */
 public final class DitWeights {
     /** Frequency embedding size of the timestep embedder (official default). */
     public static final int FREQUENCY_EMBEDDING_SIZE = 256;
 
     private DitWeights() {
+    }
+
+    /**
+     * The weights of a state dict with the official key names, in memory a model owns (float32, out of the caller's
+     * PointerScope). Every expected key must be present with its exact shape and no other key may appear; values are
+     * copied through Java ({@link #ownedFloatCopy}: a mapped file that shrinks meanwhile is a refusal, not a crash).
+     *
+     * @throws WeightsMismatchException naming the key, the expected and the found shape, or a NaN or infinite value
+     * @throws IllegalArgumentException if the weights would not fit in this machine's memory
+     */
+    static Map<String, org.bytedeco.pytorch.Tensor> owned(DitConfig config, Map<String, Tensor> stateDict) {
+        config.requireWeightsFit(DitConfig.machineMemoryBytes());
+        SeerRuntime.init();
+        Map<String, long[]> expected = expectedShapes(config);
+        for (String key : stateDict.keySet()) {
+            if (!expected.containsKey(key)) {
+                throw new WeightsMismatchException(key, "no such key in a DiT state dict", "an unexpected key");
+            }
+        }
+        Map<String, org.bytedeco.pytorch.Tensor> owned = new LinkedHashMap<>();
+        try (PointerScope scope = new PointerScope()) {
+            for (var e : expected.entrySet()) {
+                Tensor t = stateDict.get(e.getKey());
+                if (t == null) {
+                    throw new WeightsMismatchException(e.getKey(), "shape " + Shape.of(e.getValue()), "the key is missing");
+                }
+                if (!t.shape().equals(Shape.of(e.getValue()))) {
+                    throw new WeightsMismatchException(e.getKey(), "shape " + Shape.of(e.getValue()), "shape " + t.shape());
+                }
+                if (!t.dtype().isFloatingPoint()) {
+                    throw new WeightsMismatchException(e.getKey(), "a floating-point tensor", "dtype " + t.dtype());
+                }
+                owned.put(e.getKey(), keep(ownedFloatCopy(e.getKey(), t)));
+            }
+        }
+        return owned;
+    }
+
+    /**
+     * The weights of an official DiT checkpoint ({@link #owned}): a torch.save'd state dict (.pt, .pth; training checkpoints' "ema" entry
+     * is used when present) or a .safetensors file with the official key names.
+     *
+     * @throws CheckpointException naming the file, the key, and the expected and found shapes
+     */
+    static Map<String, org.bytedeco.pytorch.Tensor> load(DitConfig config, Path file) throws IOException {
+        String name = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+        try {
+            if (name.endsWith(".safetensors") || Safetensors.looksLikeSafetensors(file)) {
+                try (SafetensorsFile f = Safetensors.open(file)) {
+                    Map<String, Tensor> sd = new LinkedHashMap<>();
+                    for (String key : f.keys()) {
+                        sd.put(key, f.get(key));
+                    }
+                    return owned(config, sd);
+                }
+            }
+            if (name.endsWith(".pt") || name.endsWith(".pth") || name.endsWith(".bin")) {
+                return owned(config, TorchCheckpoints.loadStateDict(file));
+            }
+        } catch (WeightsMismatchException e) {
+            throw new CheckpointException(file, e.key(), e.expected(), e.found(), e);
+        }
+        throw new CheckpointException(file, null, "a .pt/.pth state dict or a .safetensors file", "file name '" + name + "'");
+    }
+
+    /**
+     * Random weights for speed measurements and tests: every linear weight ~ N(0, 1/fan_in), biases and
+     * embeddings ~ N(0, 0.02^2), adaLN included (the official zero init would make every block a no-op), and
+     * the fixed sin-cos position embedding.
+     */
+    public static Map<String, Tensor> random(DitConfig config, long seed, Arena arena) {
+        config.requireWeightsFit(DitConfig.machineMemoryBytes());
+        SeerRuntime.init();
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        java.util.Random rnd = new java.util.Random(seed);
+        for (var e : expectedShapes(config).entrySet()) {
+            Tensor t = Tensor.allocate(arena, DType.F32, Shape.of(e.getValue()));
+            float[] v = new float[Math.toIntExact(t.numel())];
+            if (e.getKey().equals("pos_embed")) {
+                v = sincosPositionEmbedding(config.hiddenSize(), config.gridSize());
+            } else {
+                long[] s = e.getValue();
+                double std = s.length >= 2 && !e.getKey().contains("embedding_table")
+                        ? 1.0 / Math.sqrt(t.numel() / (double) s[0]) : 0.02;
+                for (int i = 0; i < v.length; i++) {
+                    v[i] = (float) (rnd.nextGaussian() * std);
+                }
+            }
+            t.copyFrom(v);
+            out.put(e.getKey(), t);
+        }
+        return out;
+    }
+
+    /** Takes a tensor out of the current PointerScope so it lives until its owner closes it. */
+    static org.bytedeco.pytorch.Tensor keep(org.bytedeco.pytorch.Tensor t) {
+        PointerScope inner = PointerScope.getInnerScope();
+        if (inner != null) {
+            t.retainReference(); // detach releases the scope's reference; this one is released by the owner's close()
+            inner.detach(t);
+        }
+        return t;
     }
 
     /** Every expected key, in the official module order, with its shape. */

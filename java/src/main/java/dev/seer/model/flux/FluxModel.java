@@ -158,21 +158,78 @@ public final class FluxModel implements AutoCloseable {
             Tensor siluVec = torch.silu(vec);
             Tensor x = linear(img, "img_in");
             Tensor txt = run.txt.clone();
-            for (int i = 0; i < params.depth(); i++) {
-                try (PointerScope block = new PointerScope()) {
-                    doubleBlock(i, x, txt, siluVec, run.pe, run.hookPoints, ctx, h);
+            Tensor joint;
+            if (h != BranchHooks.NONE && h.replacesStack(ctx)) {
+                joint = forecastStack(x, txt, siluVec, run.hookPoints, ctx, h);
+            } else {
+                for (int i = 0; i < params.depth(); i++) {
+                    try (PointerScope block = new PointerScope()) {
+                        doubleBlock(i, x, txt, siluVec, run.pe, run.hookPoints, ctx, h);
+                    }
                 }
-            }
-            Tensor joint = torch.cat(new TensorVector(txt, x), 1);
-            for (int j = 0; j < params.depthSingleBlocks(); j++) {
-                try (PointerScope block = new PointerScope()) {
-                    singleBlock(j, joint, siluVec, run.pe, run.hookPoints, ctx, h);
+                joint = torch.cat(new TensorVector(txt, x), 1);
+                for (int j = 0; j < params.depthSingleBlocks(); j++) {
+                    try (PointerScope block = new PointerScope()) {
+                        singleBlock(j, joint, siluVec, run.pe, run.hookPoints, ctx, h);
+                    }
                 }
             }
             out = lastLayer(joint.narrow(1, run.txtTokens, run.imgTokens), siluVec, c);
         }
         h.endStep(ctx);
         return out;
+    }
+
+    /**
+     * A step whose every branch the hooks forecast: only the modulations run, and the hooks add each stream's
+     * branches in one pass per group (image, text, then the joint stream of the single blocks). The image and text
+     * streams are independent, so adding all image branches and then all text branches gives the same values as the
+     * blocks' interleaved order. Returns the joint stream.
+     */
+    private Tensor forecastStack(Tensor img, Tensor txt, Tensor siluVec, List<HookPoint> points, StepContext ctx,
+                                 BranchHooks hooks) {
+        long c = params.hiddenSize();
+        int depth = params.depth();
+        if (depth > 0) {
+            // every double block's (B, 6C) modulation side by side, one table per stream (a stack reads one table):
+            // shift, scale, gate (attention), shift, scale, gate (MLP)
+            TensorVector imgMods = new TensorVector();
+            TensorVector txtMods = new TensorVector();
+            for (int i = 0; i < depth; i++) {
+                imgMods.push_back(linear(siluVec, "double_blocks." + i + ".img_mod.lin"));
+                txtMods.push_back(linear(siluVec, "double_blocks." + i + ".txt_mod.lin"));
+            }
+            dev.seer.tensor.Tensor imgTable = Torch.view(torch.cat(imgMods, 1));
+            dev.seer.tensor.Tensor txtTable = Torch.view(torch.cat(txtMods, 1));
+            List<HookPoint> imgPoints = new ArrayList<>();
+            List<HookPoint> txtPoints = new ArrayList<>();
+            List<GateView> imgGates = new ArrayList<>();
+            List<GateView> txtGates = new ArrayList<>();
+            for (int i = 0; i < depth; i++) {
+                long at = 6L * c * i;
+                imgPoints.addAll(points.subList(4 * i, 4 * i + 2));
+                txtPoints.addAll(points.subList(4 * i + 2, 4 * i + 4));
+                imgGates.addAll(List.of(new GateView(imgTable, at + 2 * c, c), new GateView(imgTable, at + 5 * c, c)));
+                txtGates.addAll(List.of(new GateView(txtTable, at + 2 * c, c), new GateView(txtTable, at + 5 * c, c)));
+            }
+            hooks.applyStack(ctx, Torch.view(img), imgPoints, imgGates);
+            hooks.applyStack(ctx, Torch.view(txt), txtPoints, txtGates);
+        }
+        Tensor joint = torch.cat(new TensorVector(txt, img), 1);
+        int singles = params.depthSingleBlocks();
+        if (singles > 0) {
+            TensorVector mods = new TensorVector(); // each (B, 3C): shift, scale, gate
+            for (int j = 0; j < singles; j++) {
+                mods.push_back(linear(siluVec, "single_blocks." + j + ".modulation.lin"));
+            }
+            dev.seer.tensor.Tensor table = Torch.view(torch.cat(mods, 1));
+            List<GateView> gates = new ArrayList<>();
+            for (int j = 0; j < singles; j++) {
+                gates.add(new GateView(table, 3L * c * j + 2 * c, c));
+            }
+            hooks.applyStack(ctx, Torch.view(joint), points.subList(4 * depth, points.size()), gates);
+        }
+        return joint;
     }
 
     // ---------------------------------------------------------------------------------------------------------------

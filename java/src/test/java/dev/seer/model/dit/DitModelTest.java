@@ -39,7 +39,7 @@ class DitModelTest {
         for (DitConfig cfg : new DitConfig[] {TINY, new DitConfig(8, 4, 3, 48, 3, 3, 2.0, 0.1, 4, false),
                 new DitConfig(16, 2, 4, 96, 2, 4, 4.0, 0.1, 10, true)}) {
             try (Arena arena = Arena.ofShared()) {
-                Map<String, Tensor> sd = DitModel.randomStateDict(cfg, 7, arena);
+                Map<String, Tensor> sd = DitWeights.random(cfg, 7, arena);
                 try (DitModel model = DitModel.fromStateDict(cfg, sd)) {
                     int batch = 3; // rows 0 and 1 share a timestep, as a sampler's rows do
                     float[] x = noise(batch * cfg.inChannels() * cfg.inputSize() * cfg.inputSize(), 1);
@@ -93,7 +93,7 @@ class DitModelTest {
     void forecastStepsGiveTheSameBitsInOnePassAndInThree() {
         int steps = 10;
         try (Arena arena = Arena.ofShared();
-             DitModel model = DitModel.fromStateDict(TINY, DitModel.randomStateDict(TINY, 3, arena));
+             DitModel model = DitModel.fromStateDict(TINY, DitWeights.random(TINY, 3, arena));
              TaylorCache onePass = new TaylorCache(new CachePolicy.TaylorSeer(3, 2), steps, Variant.AUTO);
              TaylorCache threePass = new TaylorCache(new CachePolicy.TaylorSeer(3, 2), steps, Variant.AUTO)) {
             BranchHooks fallback = new ThreePassHooks(threePass);
@@ -116,7 +116,7 @@ class DitModelTest {
     @Test
     void stateDictRoundTripsTheOfficialLayout() {
         try (Arena arena = Arena.ofShared()) {
-            Map<String, Tensor> sd = DitModel.randomStateDict(TINY, 8, arena);
+            Map<String, Tensor> sd = DitWeights.random(TINY, 8, arena);
             try (DitModel model = DitModel.fromStateDict(TINY, sd)) {
                 Map<String, Tensor> back = model.stateDict();
                 assertEquals(sd.keySet(), back.keySet());
@@ -130,7 +130,7 @@ class DitModelTest {
     @Test
     void wrongWeightsAreNamedByKeyAndShape() {
         try (Arena arena = Arena.ofShared()) {
-            Map<String, Tensor> sd = new LinkedHashMap<>(DitModel.randomStateDict(TINY, 1, arena));
+            Map<String, Tensor> sd = new LinkedHashMap<>(DitWeights.random(TINY, 1, arena));
             sd.put("blocks.1.mlp.fc1.weight", Tensor.allocate(arena, DType.F32, 128, 33));
             var e = assertThrows(WeightsMismatchException.class, () -> DitModel.fromStateDict(TINY, sd));
             assertEquals("tensor 'blocks.1.mlp.fc1.weight': expected shape (128, 32), found shape (128, 33)", e.getMessage());
@@ -158,7 +158,7 @@ class DitModelTest {
 
     @Test
     void labelsOutOfRangeAreRefused() {
-        try (Arena arena = Arena.ofShared(); DitModel m = DitModel.fromStateDict(TINY, DitModel.randomStateDict(TINY, 1, arena))) {
+        try (Arena arena = Arena.ofShared(); DitModel m = DitModel.fromStateDict(TINY, DitWeights.random(TINY, 1, arena))) {
             var e = assertThrows(IllegalArgumentException.class,
                     () -> m.forward(new float[256], 1, new long[] {1}, new long[] {6}, CTX, BranchHooks.NONE));
             assertEquals("labels must be in 0..5, found 6", e.getMessage());
@@ -167,7 +167,7 @@ class DitModelTest {
 
     @Test
     void forwardWritesIntoTheCallersArrayAndTakesTheRunsConditioning() {
-        try (Arena arena = Arena.ofShared(); DitModel m = DitModel.fromStateDict(TINY, DitModel.randomStateDict(TINY, 1, arena))) {
+        try (Arena arena = Arena.ofShared(); DitModel m = DitModel.fromStateDict(TINY, DitWeights.random(TINY, 1, arena))) {
             float[] x = noise(2 * 4 * 8 * 8, 3);
             long[] t = {500, 500};
             long[] y = {2, TINY.numClasses()};
@@ -187,14 +187,14 @@ class DitModelTest {
 
     @Test
     void repeatedTimestepLabelPairsAreConditionedOnceWithTheSameBitsAsAlone() {
-        try (Arena arena = Arena.ofShared(); DitModel m = DitModel.fromStateDict(TINY, DitModel.randomStateDict(TINY, 5, arena))) {
+        try (Arena arena = Arena.ofShared(); DitModel m = DitModel.fromStateDict(TINY, DitWeights.random(TINY, 5, arena))) {
             long nul = TINY.numClasses();
             long[] t = {999, 41, 999, 41, 999, 7};
             long[] y = {3, nul, 3, 1, nul, 3};
             StepConditioning.Rows all = m.conditionRows(arena, t, y);
             for (int r = 0; r < t.length; r++) {
                 // each pair alone, in a model whose memo has never seen it
-                try (DitModel fresh = DitModel.fromStateDict(TINY, DitModel.randomStateDict(TINY, 5, arena))) {
+                try (DitModel fresh = DitModel.fromStateDict(TINY, DitWeights.random(TINY, 5, arena))) {
                     assertRowEquals(fresh.conditionRows(arena, new long[] {t[r]}, new long[] {y[r]}), all, r);
                 }
             }
@@ -204,7 +204,7 @@ class DitModelTest {
     @Test
     void conditioningMemoServesPairsMetBeforeWithTheSameBitsAndIsBounded() {
         try (Arena arena = Arena.ofShared()) {
-            DitModel m = DitModel.fromStateDict(TINY, DitModel.randomStateDict(TINY, 5, arena));
+            DitModel m = DitModel.fromStateDict(TINY, DitWeights.random(TINY, 5, arena));
             long[] t = {999, 999, 500, 500};
             long[] y = {2, TINY.numClasses(), 2, TINY.numClasses()};
             assertEquals(0, m.conditioningMemoBytes());
@@ -219,7 +219,7 @@ class DitModelTest {
             assertRowEquals(second, first, 0, 3);
             assertRowEquals(second, first, 1, 0);
             assertRowEquals(second, first, 3, 0);
-            try (DitModel fresh = DitModel.fromStateDict(TINY, DitModel.randomStateDict(TINY, 5, arena))) {
+            try (DitModel fresh = DitModel.fromStateDict(TINY, DitWeights.random(TINY, 5, arena))) {
                 assertRowEquals(fresh.conditionRows(arena, new long[] {3}, new long[] {1}), second, 2);
             }
             assertTrue(m.conditioningMemoBytes() <= DitModel.CONDITIONING_MEMO_BYTES);

@@ -31,7 +31,7 @@ class DitPipelineTest {
     @BeforeAll
     static void load() {
         arena = Arena.ofShared();
-        model = DitModel.fromStateDict(TINY, DitModel.randomStateDict(TINY, 3, arena));
+        model = DitModel.fromStateDict(TINY, DitWeights.random(TINY, 3, arena));
         pipeline = new DitPipeline(model);
     }
 

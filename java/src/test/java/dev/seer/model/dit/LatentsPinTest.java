@@ -64,7 +64,7 @@ class LatentsPinTest {
     void ditS2() throws Exception {
         DitConfig config = DitConfig.preset("DiT-S/2");
         try (Arena arena = Arena.ofShared();
-             DitModel model = DitModel.fromStateDict(config, DitModel.randomStateDict(config, 7, arena));
+             DitModel model = DitModel.fromStateDict(config, DitWeights.random(config, 7, arena));
              DitPipeline pipeline = new DitPipeline(model)) {
             Map<String, String> got = run(pipeline, SampleRequest.builder(207).steps(12).seed(1));
             assertEquals(Map.of("none", "cd24e71a6731a6ef", "fora:3", "6cd6839cd11c7e53", "taylorseer:4:2", "41cc66793f0b6f58",

@@ -25,7 +25,7 @@ class RunLifecycleTest {
     @BeforeAll
     static void load() {
         arena = Arena.ofShared();
-        model = DitModel.fromStateDict(DitPipelineTest.TINY, DitModel.randomStateDict(DitPipelineTest.TINY, 3, arena));
+        model = DitModel.fromStateDict(DitPipelineTest.TINY, DitWeights.random(DitPipelineTest.TINY, 3, arena));
     }
 
     @AfterAll

@@ -35,7 +35,7 @@ class TruncatedWhileLoadingTest {
     void ptTruncatedAfterMappingIsRefused() throws Exception {
         Path file = dir.resolve("weights.pt");
         try (Arena arena = Arena.ofConfined()) {
-            TorchCheckpoints.saveStateDict(file, DitModel.randomStateDict(DitModelTest.TINY, 1, arena));
+            TorchCheckpoints.saveStateDict(file, DitWeights.random(DitModelTest.TINY, 1, arena));
         }
         Map<String, Tensor> mapped = TorchCheckpoints.loadStateDict(file);
         truncate(file);
@@ -49,7 +49,7 @@ class TruncatedWhileLoadingTest {
     void safetensorsTruncatedAfterMappingIsRefused() throws Exception {
         Path file = dir.resolve("weights.safetensors");
         try (Arena arena = Arena.ofConfined()) {
-            Safetensors.write(file, DitModel.randomStateDict(DitModelTest.TINY, 1, arena));
+            Safetensors.write(file, DitWeights.random(DitModelTest.TINY, 1, arena));
         }
         try (SafetensorsFile f = Safetensors.open(file)) {
             Map<String, Tensor> sd = new LinkedHashMap<>();
