@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.seer.cache.CachePolicy;
 import dev.seer.io.Safetensors;
-import dev.seer.kernel.NativeKernels;
 import dev.seer.kernel.Variant;
 import dev.seer.model.flux.FluxInputs;
 import dev.seer.model.flux.FluxModel;
@@ -62,16 +61,16 @@ final class FluxCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Seed of the initial noise when the inputs hold none (libtorch's CPU generator, as torch.manual_seed). Default: ${DEFAULT-VALUE}.")
     long seed;
 
-    @Option(names = "--cache", defaultValue = "taylorseer", description = "Cache policy: none, fora or taylorseer. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--cache", description = "Shorthand for --policy: none, fora or taylorseer, with --interval and --order. Default: taylorseer.")
     String cache;
 
-    @Option(names = "--interval", defaultValue = "6", description = "Full step every N steps after the warm-up, 1..1000. Default: ${DEFAULT-VALUE} (official FLUX).")
-    int interval;
+    @Option(names = "--interval", description = "With --cache: full step every N steps after the warm-up, 1..1000. Default: 6 (official FLUX).")
+    Integer interval;
 
-    @Option(names = "--order", defaultValue = "1", description = "TaylorSeer max order, 0..4. Default: ${DEFAULT-VALUE} (official FLUX; the paper's best row uses 2).")
-    int order;
+    @Option(names = "--order", description = "With --cache taylorseer: max Taylor order, 0..4. Default: 1 (official FLUX; the paper's best row uses 2).")
+    Integer order;
 
-    @Option(names = "--policy", description = "The policy as one spec, overriding --cache/--interval/--order: none, fora:N or taylorseer:N:O. Default: none given, --cache/--interval/--order apply.")
+    @Option(names = "--policy", paramLabel = "SPEC", description = "Cache policy: none, fora:N or taylorseer:N:O (N >= 1, O in 0..4). Default: taylorseer:6:1 (official FLUX), or what --cache/--interval/--order say.")
     String policySpec;
 
     @Mixin
@@ -86,7 +85,7 @@ final class FluxCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         FluxParams params = FluxParams.resolve(model);
-        CachePolicy policy = policySpec != null ? OptionChecks.policy("--policy", policySpec) : policyFromParts();
+        CachePolicy policy = OptionChecks.policy(policySpec, cache, interval, order, 6, 1);
         OptionChecks.existingFile("--inputs", inputs, "an existing safetensors file");
         if (weights != null && !weights.toFile().exists()) {
             throw OptionChecks.invalid("--weights", weights.toString(), "an existing .safetensors file or diffusers directory (no such path)");
@@ -148,17 +147,6 @@ final class FluxCommand implements Callable<Integer> {
             print(r, params, policy, stepCount, flux.weights());
         }
         return 0;
-    }
-
-    private CachePolicy policyFromParts() {
-        OptionChecks.range("--interval", interval, 1, 1000);
-        OptionChecks.range("--order", order, 0, NativeKernels.MAX_ORDER);
-        return switch (cache.toLowerCase(Locale.ROOT)) {
-            case "none" -> new CachePolicy.None();
-            case "fora" -> new CachePolicy.Fora(interval);
-            case "taylorseer" -> new CachePolicy.TaylorSeer(interval, order);
-            default -> throw OptionChecks.invalid("--cache", cache, "none, fora or taylorseer");
-        };
     }
 
     private static void pixels(String option, int v) {

@@ -1,6 +1,7 @@
 package dev.seer.cli;
 
 import dev.seer.cache.CachePolicy;
+import dev.seer.kernel.NativeKernels;
 import dev.seer.sampling.SamplerKind;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -111,6 +112,29 @@ final class OptionChecks {
         } catch (IllegalArgumentException e) {
             throw invalid(option, spec, CachePolicy.syntax());
         }
+    }
+
+    /**
+     * The run's cache policy from {@code --policy SPEC} or its shorthand {@code --cache NAME --interval N --order O}
+     * (not both; null: not given), the shorthand's interval and order defaulting to the model family's official ones.
+     */
+    static CachePolicy policy(String spec, String cache, Integer interval, Integer order, int defaultInterval,
+                              int defaultOrder) {
+        if (spec != null) {
+            if (cache != null || interval != null || order != null) {
+                throw invalid("--policy", spec, "either --policy or --cache/--interval/--order, not both");
+            }
+            return policy("--policy", spec);
+        }
+        int n = interval == null ? defaultInterval : interval;
+        int o = order == null ? defaultOrder : order;
+        range("--interval", n, 1, 1000);
+        range("--order", o, 0, NativeKernels.MAX_ORDER);
+        String name = cache == null ? "taylorseer" : cache.toLowerCase(Locale.ROOT);
+        if (!CachePolicy.KINDS.containsKey(name)) {
+            throw invalid("--cache", cache, String.join(", ", CachePolicy.KINDS.keySet()));
+        }
+        return CachePolicy.of(name, n, o);
     }
 
     /** A sampler name: ddim or ddpm (case-insensitive). */

@@ -356,25 +356,6 @@ final class SampleCommand implements Callable<Integer> {
         }
     }
 
-    /** --policy, or its shorthand --cache/--interval/--order (not both). */
-    private CachePolicy parsePolicy() {
-        if (policySpec != null) {
-            if (cache != null || interval != null || order != null) {
-                throw OptionChecks.invalid("--policy", policySpec, "either --policy or --cache/--interval/--order, not both");
-            }
-            return OptionChecks.policy("--policy", policySpec);
-        }
-        int n = interval == null ? 4 : interval;
-        int o = order == null ? 4 : order;
-        OptionChecks.range("--interval", n, 1, 1000);
-        OptionChecks.range("--order", o, 0, NativeKernels.MAX_ORDER);
-        String name = cache == null ? "taylorseer" : cache.toLowerCase(Locale.ROOT);
-        if (!CachePolicy.KINDS.containsKey(name)) {
-            throw OptionChecks.invalid("--cache", cache, String.join(", ", CachePolicy.KINDS.keySet()));
-        }
-        return CachePolicy.of(name, n, o);
-    }
-
     /**
      * Null when every latent is finite; else one line saying how many are not, and the likeliest cause that the
      * options or inputs show (a huge guidance scale, noise far from standard normal), else the weights.
@@ -411,7 +392,7 @@ final class SampleCommand implements Callable<Integer> {
         if (cfg != null) {
             OptionChecks.finiteRange("--cfg", cfg, 0, Double.MAX_VALUE);
         }
-        policy = parsePolicy();
+        policy = OptionChecks.policy(policySpec, cache, interval, order, 4, 4);
         variantChoice = parseVariant(variant);
         forecastSumsChoice = parseForecastSums(forecastSums);
         OptionChecks.range("--per-class", perClass, 1, 100);
