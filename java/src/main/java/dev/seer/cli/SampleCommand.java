@@ -13,7 +13,6 @@ import dev.seer.io.Images;
 import dev.seer.io.Safetensors;
 import dev.seer.io.SafetensorsFile;
 import dev.seer.io.TorchCheckpoints;
-import dev.seer.kernel.NativeKernels;
 import dev.seer.kernel.Variant;
 import dev.seer.model.dit.DitConfig;
 import dev.seer.model.dit.DitModel;
