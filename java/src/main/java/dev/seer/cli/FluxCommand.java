@@ -61,17 +61,8 @@ final class FluxCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Seed of the initial noise when the inputs hold none (libtorch's CPU generator, as torch.manual_seed). Default: ${DEFAULT-VALUE}.")
     long seed;
 
-    @Option(names = "--cache", description = "Shorthand for --policy: none, fora or taylorseer, with --interval and --order. Default: taylorseer.")
-    String cache;
-
-    @Option(names = "--interval", description = "With --cache: full step every N steps after the warm-up, 1..1000. Default: 6 (official FLUX).")
-    Integer interval;
-
-    @Option(names = "--order", description = "With --cache taylorseer: max Taylor order, 0..4. Default: 1 (official FLUX; the paper's best row uses 2).")
-    Integer order;
-
-    @Option(names = "--policy", paramLabel = "SPEC", description = "Cache policy: none, fora:N or taylorseer:N:O (N >= 1, O in 0..4). Default: taylorseer:6:1 (official FLUX), or what --cache/--interval/--order say.")
-    String policySpec;
+    @Mixin
+    PolicyOptions policyOptions = new PolicyOptions();
 
     @Mixin
     ThreadsOption threads = new ThreadsOption();
@@ -85,7 +76,7 @@ final class FluxCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         FluxParams params = FluxParams.resolve(model);
-        CachePolicy policy = OptionChecks.policy(policySpec, cache, interval, order, 6, 1);
+        CachePolicy policy = policyOptions.policy(6, 1);
         OptionChecks.existingFile("--inputs", inputs, "an existing safetensors file");
         if (weights != null && !weights.toFile().exists()) {
             throw OptionChecks.invalid("--weights", weights.toString(), "an existing .safetensors file or diffusers directory (no such path)");

@@ -94,23 +94,14 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--noise", description = "An existing safetensors file with tensor 'noise' (n, C, H, W) float32 and optionally 'labels' (n) int64. Default: none, noise from --seed.")
     Path noise;
 
-    @Option(names = "--policy", paramLabel = "SPEC", description = "Cache policy: none, fora:N or taylorseer:N:O (N >= 1: a full step every N steps after the warm-up; O in 0..4: the Taylor order). Default: taylorseer:4:4 (official), or what --cache/--interval/--order say.")
-    String policySpec;
-
-    @Option(names = "--cache", description = "Shorthand for --policy: none, fora or taylorseer, with --interval and --order. Default: taylorseer.")
-    String cache;
-
-    @Option(names = "--interval", description = "With --cache: full step every N steps after the warm-up, 1..1000. Default: 4 (official).")
-    Integer interval;
-
-    @Option(names = "--order", description = "With --cache taylorseer: max Taylor order, 0..4. Default: 4 (official).")
-    Integer order;
-
     @Option(names = "--variant", defaultValue = "auto", description = "Kernel variant: auto, ref, avx2, avx512. Default: ${DEFAULT-VALUE}.")
     String variant;
 
     @Option(names = "--forecast-sums", defaultValue = "auto", description = "Forecast sums: auto, on or off. On: the first forecast step after a full step computes the stack's forecasts of every forecast step up to the next full step in one pass over the Taylor factors, and each step adds its sum (the same terms in another order: the latents differ from the official order at float rounding). Off: each step forecasts in the official order. Auto: on when the factors exceed 32 MiB (then reading them once per full step pays). Default: ${DEFAULT-VALUE}.")
     String forecastSums;
+
+    @Mixin
+    PolicyOptions policyOptions = new PolicyOptions();
 
     @Mixin
     ThreadsOption threads = new ThreadsOption();
@@ -391,7 +382,7 @@ final class SampleCommand implements Callable<Integer> {
         if (cfg != null) {
             OptionChecks.finiteRange("--cfg", cfg, 0, Double.MAX_VALUE);
         }
-        policy = OptionChecks.policy(policySpec, cache, interval, order, 4, 4);
+        policy = policyOptions.policy(4, 4);
         variantChoice = parseVariant(variant);
         forecastSumsChoice = parseForecastSums(forecastSums);
         OptionChecks.range("--per-class", perClass, 1, 100);
