@@ -322,6 +322,7 @@ public final class Autoencoder implements AutoCloseable {
                 org.bytedeco.pytorch.Tensor img = tiling != null && (d[2] > tiling.tile() || d[3] > tiling.tile())
                         ? decodeTiled(zb, tiling) : scoped(() -> decodeWhole(zb));
                 y.narrow(0, b, 1).copy_(img);
+                img.close(); // one sample's picture at a time
             }
         }
         return out;
@@ -354,6 +355,7 @@ public final class Autoencoder implements AutoCloseable {
                     return mean.sub(scalar(config.shiftFactor())).mul(scalar(config.scalingFactor()));
                 });
                 y.narrow(0, b, 1).copy_(z);
+                z.close();
             }
         }
         return out;
