@@ -240,7 +240,7 @@ final class SampleCommand implements Callable<Integer> {
         byTime.sort(Comparator.comparingDouble(r -> r.stats().seconds()));
         SampleResult result = byTime.get(byTime.size() / 2);
         runSeconds = runs.stream().mapToDouble(r -> r.stats().seconds()).toArray();
-        String nonFinite = nonFinite(result.latents(), cfg, noiseValues);
+        String nonFinite = nonFinite(result, cfg, noiseValues);
         if (nonFinite != null) {
             System.err.println("seer sample: " + nonFinite + "; no output written");
             return SeerCli.UNUSABLE_RESULT;
@@ -350,15 +350,16 @@ final class SampleCommand implements Callable<Integer> {
      * Null when every latent is finite; else one line saying how many are not, and the likeliest cause that the
      * options or inputs show (a huge guidance scale, noise far from standard normal), else the weights.
      */
-    private String nonFinite(float[] latents, double cfg, float[] noiseValues) {
+    private String nonFinite(SampleResult result, double cfg, float[] noiseValues) {
+        if (result.stats().finite()) {
+            return null;
+        }
+        float[] latents = result.latents();
         long bad = 0;
         for (float v : latents) {
             if (!Float.isFinite(v)) {
                 bad++;
             }
-        }
-        if (bad == 0) {
-            return null;
         }
         float noiseMax = 0;
         if (noiseValues != null) {
@@ -370,8 +371,8 @@ final class SampleCommand implements Callable<Integer> {
                 : noiseMax > 100 ? "--noise " + noise + " (values up to " + noiseMax + "; standard normal noise expected)"
                 : weights != null ? "--weights " + weights + " (the model's outputs overflow float32: weights far larger than a trained model's?)"
                 : "the random weights (--weights-seed " + weightsSeed + ")";
-        return "the final latents are not finite (" + bad + " of " + latents.length + " values NaN or infinite); "
-                + "likely cause: " + cause;
+        return "the final latents are not finite (" + bad + " of " + latents.length + " values NaN or infinite, the first"
+                + " after step " + result.stats().firstNonFiniteStep() + "); likely cause: " + cause;
     }
 
     /** The options both paths use: ranges, names, the cache policy. */

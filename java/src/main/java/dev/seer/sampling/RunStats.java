@@ -17,9 +17,15 @@ import java.util.List;
  * @param secondsForecast   wall time of the forecast steps' network calls
  * @param secondsOther      the rest: sampler arithmetic, noise, guidance, set-up
  * @param nonFiniteFallbacks steps recomputed in full because a forecast was NaN or infinite
+ * @param firstNonFiniteStep the step index after which the samples first held a NaN or infinite value, or -1 when
+ *                          they stayed finite (the result is then unusable: a caller should not write it)
  */
 public record RunStats(List<Integer> fullSteps, List<Integer> forecastSteps, long computedBranches,
                        long forecastBranches, double flopsOfficial, double flopsActual, long cacheBytes,
                        double seconds, double secondsFull, double secondsForecast, double secondsOther,
-                       List<Integer> nonFiniteFallbacks) {
+                       List<Integer> nonFiniteFallbacks, int firstNonFiniteStep) {
+    /** Whether the final samples are finite. */
+    public boolean finite() {
+        return firstNonFiniteStep < 0;
+    }
 }

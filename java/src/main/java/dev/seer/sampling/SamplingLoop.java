@@ -42,6 +42,7 @@ public final class SamplingLoop {
         float[] combined = new float[n * outPer];
         double full = 0;
         double forecast = 0;
+        int firstNonFinite = -1;
         int steps = sampler.steps();
         for (int k = 0; k < steps; k++) {
             beforeStep.accept(k);
@@ -61,6 +62,9 @@ public final class SamplingLoop {
             }
             guidance.combine(out, n, outPer, combined);
             sampler.step(k, x, combined);
+            if (firstNonFinite < 0 && !allFinite(x)) {
+                firstNonFinite = ctx.step();
+            }
             listener.onStep(k + 1, steps, done.isFull());
         }
         double seconds = (System.nanoTime() - startNanos) / 1e9;
@@ -73,6 +77,16 @@ public final class SamplingLoop {
         }
         CacheStats cs = cache.stats();
         return new RunStats(cs.fullSteps(), cs.forecastSteps(), cs.computedBranches(), cs.forecastBranches(), official,
-                actual, cs.cacheBytes(), seconds, full, forecast, seconds - full - forecast, cs.nonFiniteFallbacks());
+                actual, cs.cacheBytes(), seconds, full, forecast, seconds - full - forecast, cs.nonFiniteFallbacks(),
+                firstNonFinite);
+    }
+
+    private static boolean allFinite(float[] x) {
+        for (float v : x) {
+            if (!Float.isFinite(v)) {
+                return false;
+            }
+        }
+        return true;
     }
 }

@@ -84,6 +84,16 @@ class DitPipelineTest {
     }
 
     @Test
+    void aRunWhoseSamplesStopBeingFiniteSaysAfterWhichStep() {
+        assertEquals(-1, pipeline.sample(request(new CachePolicy.None()).steps(5).build()).stats().firstNonFiniteStep());
+        float[] huge = new float[2 * 4 * 8 * 8];
+        java.util.Arrays.fill(huge, 3e38f);
+        SampleResult r = pipeline.sample(request(new CachePolicy.None()).steps(5).noise(huge).build());
+        assertTrue(!r.stats().finite(), "noise at the edge of float range overflows");
+        assertEquals(4, r.stats().firstNonFiniteStep(), "the first step (index 4, counting down) already overflows");
+    }
+
+    @Test
     void keptFactorMemoryChangesNoBit() {
         SampleRequest o2 = request(new CachePolicy.TaylorSeer(4, 2)).build();
         SampleRequest fora = request(new CachePolicy.Fora(3)).forecastSums(ForecastSums.ON).build();
