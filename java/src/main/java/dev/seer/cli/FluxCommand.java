@@ -31,6 +31,9 @@ import picocli.CommandLine.Option;
 @Command(name = "flux", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Sample FLUX.1 [dev] or [schnell] latents from T5/CLIP outputs (an inputs file), with TaylorSeer caching.")
 final class FluxCommand implements Callable<Integer> {
+    /** Random weights (speed runs) are drawn only for models up to this size: FLUX-dev itself would take 47.6 GB. */
+    static final long RANDOM_WEIGHTS_MAX_BYTES = 8L << 30;
+
     @Option(names = "--model", required = true, description = "flux-dev, flux-schnell, or a params JSON file with the official FluxParams field names. Default: none, required.")
     String model;
 
@@ -97,6 +100,14 @@ final class FluxCommand implements Callable<Integer> {
                 throw OptionChecks.invalid("--guidance", guidance, "no value for this model (it has no guidance embedding: schnell)");
             }
             OptionChecks.finiteRange("--guidance", guidance, 0, 100);
+        }
+        if (weights == null) {
+            long bytes = 4 * FluxWeights.expectedShapes(params).values().stream()
+                    .mapToLong(shape -> java.util.Arrays.stream(shape).reduce(1, (a, b) -> a * b)).sum();
+            if (bytes > RANDOM_WEIGHTS_MAX_BYTES) {
+                throw OptionChecks.invalid("--weights", "none", "a checkpoint for this model (random float32 weights would take "
+                        + bytes / (1L << 20) + " MiB; at most " + (RANDOM_WEIGHTS_MAX_BYTES >> 20) + " MiB are drawn)");
+            }
         }
         threads.apply();
         FluxInputs in = inputs != null ? FluxInputs.read(inputs, params) : randomInputs(params);

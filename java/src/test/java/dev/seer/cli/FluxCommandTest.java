@@ -85,6 +85,7 @@ class FluxCommandTest {
         usage("--width: 64", "flux", "--model", m, "--weights", w, "--inputs", in, "--width", "64"); // noise is 32 px
         usage("--policy", "flux", "--model", m, "--policy", "taylorseer:6");
         usage("neither a preset", "flux", "--model", "flux-pro");
+        usage("--weights: 'none'", "flux", "--model", "flux-dev");
         Path badParams = dir.resolve("bad.json");
         Files.writeString(badParams, P.toJson().replace("\"depth\"", "\"dept\""));
         usage("dept", "flux", "--model", badParams.toString());

@@ -417,7 +417,11 @@ public final class FluxModel implements AutoCloseable {
         return torch.cat(parts, -3).unsqueeze(1);
     }
 
-    /** rope(pos, dim, theta): omega = 1 / theta^(arange(0, dim, 2) / dim) in float64; [[cos, -sin], [sin, cos]]. */
+    /**
+     * rope(pos, dim, theta): omega = 1 / theta^(arange(0, dim, 2) / dim) in float64, as TaylorSeer-FLUX's copy of the BFL
+     * code computes it (later BFL code computes it in the ids' dtype, float32: differences at float rounding);
+     * [[cos, -sin], [sin, cos]].
+     */
     private static Tensor rope(Tensor pos, int dim, int theta) {
         Tensor scale = torch.arange(new Scalar(0), new Scalar(dim), new Scalar(2), new TensorOptions(torch.ScalarType.Double))
                 .div(new Scalar(dim));
