@@ -5,7 +5,7 @@ import dev.seer.io.Safetensors;
 import dev.seer.io.SafetensorsFile;
 import dev.seer.model.dit.DitConfig;
 import dev.seer.model.dit.DitModel;
-import dev.seer.model.dit.WeightsMismatchException;
+import dev.seer.model.WeightsMismatchException;
 import dev.seer.sampling.SamplerKind;
 import dev.seer.model.dit.SamplingSettings;
 import dev.seer.tensor.Tensor;

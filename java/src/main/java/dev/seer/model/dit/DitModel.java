@@ -2,14 +2,15 @@ package dev.seer.model.dit;
 
 import dev.seer.io.CheckpointException;
 import dev.seer.kernel.DitOps;
-import dev.seer.tensor.GateView;
 import dev.seer.kernel.Variant;
 import dev.seer.model.BranchHooks;
 import dev.seer.model.FusedStackHooks;
 import dev.seer.model.HookPoint;
 import dev.seer.model.StepContext;
+import dev.seer.model.WeightsMismatchException;
 import dev.seer.sampling.RunGate;
 import dev.seer.tensor.DType;
+import dev.seer.tensor.GateView;
 import dev.seer.tensor.Shape;
 import dev.seer.tensor.Tensor;
 import dev.seer.tensor.Torch;

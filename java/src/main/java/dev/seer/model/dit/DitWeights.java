@@ -4,6 +4,7 @@ import dev.seer.io.CheckpointException;
 import dev.seer.io.Safetensors;
 import dev.seer.io.SafetensorsFile;
 import dev.seer.io.TorchCheckpoints;
+import dev.seer.model.WeightsMismatchException;
 import dev.seer.tensor.DType;
 import dev.seer.tensor.SeerRuntime;
 import dev.seer.tensor.Shape;

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.seer.io.CheckpointException;
 import dev.seer.io.Safetensors;
 import dev.seer.io.SafetensorsFile;
-import dev.seer.model.dit.WeightsMismatchException;
+import dev.seer.model.WeightsMismatchException;
 import dev.seer.tensor.DType;
 import dev.seer.tensor.SeerRuntime;
 import dev.seer.tensor.Shape;

@@ -3,7 +3,7 @@ package dev.seer.model.vae;
 import dev.seer.io.CheckpointException;
 import dev.seer.io.Safetensors;
 import dev.seer.io.SafetensorsFile;
-import dev.seer.model.dit.WeightsMismatchException;
+import dev.seer.model.WeightsMismatchException;
 import dev.seer.tensor.DType;
 import dev.seer.tensor.SeerRuntime;
 import dev.seer.tensor.Shape;

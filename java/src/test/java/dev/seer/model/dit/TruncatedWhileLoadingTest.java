@@ -1,5 +1,6 @@
 package dev.seer.model.dit;
 
+import dev.seer.model.WeightsMismatchException;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;

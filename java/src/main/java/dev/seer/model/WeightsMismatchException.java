@@ -1,4 +1,4 @@
-package dev.seer.model.dit;
+package dev.seer.model;
 
 /** A state dict that does not fit the architecture: names the key, what was expected and what was found. */
 public final class WeightsMismatchException extends IllegalArgumentException {
