@@ -41,15 +41,6 @@ final class BenchThreadsCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "1", description = "Labels per sampling, 1..100. Default: ${DEFAULT-VALUE}.")
     int batch;
 
-    @Option(names = "--cache", defaultValue = "taylorseer", description = "Cache policy: none, fora or taylorseer. Default: ${DEFAULT-VALUE}.")
-    String cache;
-
-    @Option(names = "--interval", defaultValue = "4", description = "Full step every N steps after the warm-up, 1..1000. Default: ${DEFAULT-VALUE}.")
-    int interval;
-
-    @Option(names = "--order", defaultValue = "4", description = "TaylorSeer max order, 0..4. Default: ${DEFAULT-VALUE}.")
-    int order;
-
     @Option(names = "--modes", split = ",", defaultValue = "all-cores,split", description = "Modes, in order: all-cores, split. Default: ${DEFAULT-VALUE}.")
     List<String> modes;
 
@@ -60,6 +51,9 @@ final class BenchThreadsCommand implements Callable<Integer> {
     boolean json;
 
     @Mixin
+    PolicyOptions policyOptions = new PolicyOptions();
+
+    @Mixin
     ThreadsOption threads = new ThreadsOption();
 
     @Override
@@ -68,17 +62,10 @@ final class BenchThreadsCommand implements Callable<Integer> {
         OptionChecks.range("--rounds", rounds, 1, 10_000);
         OptionChecks.range("--steps", steps, 1, 1000);
         OptionChecks.range("--batch", batch, 1, 100);
-        OptionChecks.range("--interval", interval, 1, 1000);
-        OptionChecks.range("--order", order, 0, 4);
         if (threadsPerRun != null) {
             OptionChecks.range("--threads-per-run", threadsPerRun, 1, ThreadsOption.MAX);
         }
-        CachePolicy policy = switch (cache.toLowerCase(Locale.ROOT)) {
-            case "none" -> new CachePolicy.None();
-            case "fora" -> new CachePolicy.Fora(interval);
-            case "taylorseer" -> new CachePolicy.TaylorSeer(interval, order);
-            default -> throw OptionChecks.invalid("--cache", cache, "none, fora, taylorseer");
-        };
+        CachePolicy policy = policyOptions.policy(4, 4);
         List<ThreadsBench.Mode> modeOrder = new ArrayList<>();
         for (String m : modes) {
             modeOrder.add(switch (m.trim().toLowerCase(Locale.ROOT)) {

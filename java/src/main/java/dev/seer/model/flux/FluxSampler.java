@@ -180,6 +180,15 @@ public final class FluxSampler {
         return ts;
     }
 
+    /** The policy's run cache on the official FLUX schedules, or every step full through hooks of one's own. */
+    private static RunCache openCache(Request req, BranchHooks ownHooks, int steps, int branches) {
+        if (ownHooks != null) {
+            return RunCache.everyStepFull(ownHooks, branches);
+        }
+        return req.policy().open(new CacheRun(steps, TaylorSeerSchedule.Shape.FLUX, TaylorSeerSchedule.Shape.FORA, branches,
+                req.variant(), ForecastSums.OFF, null, null));
+    }
+
     private static Result run(FluxModel model, FluxInputs in, Request req, BranchHooks ownHooks) {
         FluxParams p = model.params();
         long batch = in.batch();
@@ -210,11 +219,8 @@ public final class FluxSampler {
                         new TensorOptions(torch.ScalarType.Float));
             }
             float[] img = Torch.view(pack(noise).contiguous()).toFloatArray();
-            int branches = FluxModel.hookPoints(p, in.txtTokens(), imgTokens).size();
-            CacheRun cacheRun = new CacheRun(steps, TaylorSeerSchedule.Shape.FLUX, TaylorSeerSchedule.Shape.FORA, branches,
-                    req.variant(), ForecastSums.OFF, null, null);
             try (FluxDenoiser denoiser = new FluxDenoiser(model, model.prepare(txt, vec, txtIds, imgIds), req.guidance());
-                 RunCache cache = ownHooks != null ? RunCache.everyStepFull(ownHooks, branches) : req.policy().open(cacheRun)) {
+                 RunCache cache = openCache(req, ownHooks, steps, denoiser.hookPoints().size())) {
                 RunStats stats = SamplingLoop.run(denoiser, new FlowMatchEuler(ts), Guidance.NONE, cache, img, (int) batch,
                         req.listener(), done -> { }, t0);
                 float[] latents;
