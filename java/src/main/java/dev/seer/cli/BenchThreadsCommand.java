@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.seer.cache.CachePolicy;
 import dev.seer.eval.ThreadsBench;
 import dev.seer.models.ShippedModels;
+import dev.seer.model.dit.DitModel;
 import dev.seer.model.dit.DitPipeline;
 import dev.seer.model.dit.SampleRequest;
 import dev.seer.model.dit.SamplingSettings;
@@ -84,9 +85,9 @@ final class BenchThreadsCommand implements Callable<Integer> {
         for (int i = 0; i < batch; i++) {
             labels[i] = i % 10;
         }
-        SampleRequest request = settings.applyTo(SampleRequest.builder(labels)).steps(steps).policy(policy).seed(0).build();
+        SampleRequest request = SampleRequest.builder(labels).settings(settings).steps(steps).policy(policy).seed(0).build();
         List<ThreadsBench.Result> results = new ArrayList<>();
-        try (DitPipeline pipeline = settings.pipeline(ShippedModels.fashionDit())) {
+        try (DitModel model = ShippedModels.fashionDit(); DitPipeline pipeline = new DitPipeline(model)) {
             for (ThreadsBench.Mode mode : modeOrder) {
                 System.err.printf("%s: %d workers x %d samplings ...%n", mode.label(), runs, rounds);
                 results.add(ThreadsBench.run(pipeline, request, mode, runs, rounds, share));

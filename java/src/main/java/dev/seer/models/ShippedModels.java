@@ -22,8 +22,8 @@ import java.util.Map;
  *
  * <pre>{@code
  * SamplingSettings s = ShippedModels.FASHION_DIT_SETTINGS;
- * try (DitPipeline pipeline = s.pipeline(ShippedModels.fashionDit())) {
- *     SampleResult r = pipeline.sample(s.applyTo(SampleRequest.builder(0, 1, 2)).seed(0).build());
+ * try (DitModel model = ShippedModels.fashionDit(); DitPipeline pipeline = new DitPipeline(model)) {
+ *     SampleResult r = pipeline.sample(SampleRequest.builder(0, 1, 2).settings(s).seed(0).build());
  *     float[] images = r.latents();           // (3, 1, 28, 28) in [-1, 1]
  * }
  * }</pre>

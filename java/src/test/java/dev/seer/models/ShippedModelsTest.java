@@ -51,10 +51,10 @@ class ShippedModelsTest {
         assumeTrue(Files.isRegularFile(weights), "the source tree's copy of the weights is not at " + weights.toAbsolutePath());
         long before = tempCopies();
         SamplingSettings s = ShippedModels.FASHION_DIT_SETTINGS;
-        SampleRequest request = s.applyTo(SampleRequest.builder(3, 7)).steps(6).policy(new CachePolicy.TaylorSeer(2, 2))
+        SampleRequest request = SampleRequest.builder(3, 7).settings(s).steps(6).policy(new CachePolicy.TaylorSeer(2, 2))
                 .seed(1).build();
         float[] fromClassPath;
-        try (DitPipeline p = s.pipeline(ShippedModels.fashionDit())) {
+        try (DitModel model = ShippedModels.fashionDit(); DitPipeline p = new DitPipeline(model)) {
             assertEquals(DitConfig.fromJson(config), p.model().config());
             fromClassPath = p.sample(request).latents();
         }

@@ -3,9 +3,9 @@ package dev.seer.model.dit;
 import dev.seer.sampling.SamplerKind;
 
 /**
- * The sampling settings a model is meant to be sampled with (e.g. a shipped model's model card): apply them to a
- * request with {@link #applyTo(SampleRequest.Builder)} and build the pipeline with {@link #pipeline(DitModel)}, and
- * the samples are the ones {@code seer sample} draws for that model.
+ * The sampling settings a model is meant to be sampled with (e.g. a shipped model's model card): give them to a
+ * request with {@link SampleRequest.Builder#settings} (clipping included), and the samples are the ones
+ * {@code seer sample} draws for that model.
  *
  * @param steps            sampling steps, 1..1000
  * @param sampler          DDIM or DDPM
@@ -37,10 +37,5 @@ public record SamplingSettings(int steps, SamplerKind sampler, double eta, doubl
             throw new IllegalArgumentException("builder is null");
         }
         return builder.steps(steps).sampler(sampler).eta(eta).cfgScale(cfgScale).guideAllChannels(guideAllChannels);
-    }
-
-    /** A pipeline for {@code model} with these settings' clipping (the pipeline borrows the model: its caller closes both). */
-    public DitPipeline pipeline(DitModel model) {
-        return new DitPipeline(model, clipDenoised);
     }
 }
