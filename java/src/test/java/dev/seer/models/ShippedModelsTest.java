@@ -60,7 +60,7 @@ class ShippedModelsTest {
         }
         assertEquals(before, tempCopies(), "loading from the class path wrote a temporary copy");
         SampleResult fromFile;
-        try (DitPipeline p = new DitPipeline(DitModel.load(DitConfig.fromJson(config), weights), true)) {
+        try (DitModel model = DitModel.load(DitConfig.fromJson(config), weights); DitPipeline p = new DitPipeline(model, true)) {
             fromFile = p.sample(request);
         }
         assertArrayEquals(fromFile.latents(), fromClassPath, "the same weights, the same samples, bit for bit");
