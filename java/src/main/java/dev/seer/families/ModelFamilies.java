@@ -1,8 +1,7 @@
 package dev.seer.families;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.seer.io.ConfigJson;
+import dev.seer.io.Json;
 import dev.seer.model.Family;
 import dev.seer.model.dit.DitFamily;
 import dev.seer.model.flux.FluxFamily;
@@ -68,12 +67,11 @@ public final class ModelFamilies {
         List<String> keys = new ArrayList<>();
         if (Files.size(file) <= ConfigJson.MAX_BYTES) {
             try {
-                JsonNode root = new ObjectMapper().readTree(file.toFile());
-                if (root != null && root.isObject()) {
-                    root.fieldNames().forEachRemaining(keys::add);
+                if (Json.parse(Files.readString(file)) instanceof Json.Obj root) {
+                    keys.addAll(root.fields().keySet());
                 }
-            } catch (IOException e) {
-                // not JSON: the first family's reader says what is wrong
+            } catch (IOException | Json.SyntaxException e) {
+                // not JSON (or not UTF-8): the first family's reader says what is wrong
             }
         }
         Family<?> best = ALL.getFirst();

@@ -1,11 +1,5 @@
 package dev.seer.io;
 
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.StreamReadFeature;
-import com.fasterxml.jackson.core.json.JsonReadFeature;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -28,15 +22,10 @@ public final class ConfigJson {
     /** Configs are a few hundred bytes; anything past this is not a config. */
     public static final long MAX_BYTES = 1 << 20;
 
-    private static final ObjectMapper MAPPER = JsonMapper.builder()
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-            .disable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
-            .build();
-
     private final Path file;
-    private final JsonNode root;
+    private final Json.Obj root;
 
-    private ConfigJson(Path file, JsonNode root) {
+    private ConfigJson(Path file, Json.Obj root) {
         this.file = file;
         this.root = root;
     }
@@ -59,29 +48,24 @@ public final class ConfigJson {
         } catch (CharacterCodingException e) {
             throw new IllegalArgumentException(file + ": a UTF-8 text file expected, found bytes that are not UTF-8");
         }
-        JsonNode root;
-        try (JsonParser parser = MAPPER.createParser(text)) {
-            root = MAPPER.readTree(parser);
+        if (text.isBlank()) {
+            throw new IllegalArgumentException(file + ": a JSON object expected, found nothing");
+        }
+        Json.Value parsed;
+        try {
+            parsed = Json.parse(text);
+        } catch (Json.SyntaxException e) {
             // After the one value only whitespace may follow ({...} garbage, {...} {...} are refused).
-            try {
-                if (root != null && parser.nextToken() != null) {
-                    throw new IllegalArgumentException(file + ": one JSON object expected, found more content after it at "
-                            + where(parser));
-                }
-            } catch (IOException e) {
-                throw new IllegalArgumentException(file + ": one JSON object expected, found more content after it at "
-                        + where(parser));
+            if (e.trailingContent()) {
+                throw new IllegalArgumentException(file + ": one JSON object expected, found more content after it at line "
+                        + e.line() + ", column " + e.column());
             }
-        } catch (IOException e) {
-            String why = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
-            throw new IllegalArgumentException(file + ": not valid JSON (" + why + ")");
+            throw new IllegalArgumentException(file + ": not valid JSON (" + e.getMessage() + ")");
         }
-        if (root == null || !root.isObject()) {
-            throw new IllegalArgumentException(file + ": a JSON object expected, found "
-                    + (root == null ? "nothing" : root.getNodeType().toString().toLowerCase(java.util.Locale.ROOT)));
+        if (!(parsed instanceof Json.Obj root)) {
+            throw new IllegalArgumentException(file + ": a JSON object expected, found " + parsed.kind());
         }
-        for (var it = root.fieldNames(); it.hasNext(); ) {
-            String k = it.next();
+        for (String k : root.fields().keySet()) {
             if (!known.contains(k) && !ignored.contains(k)) {
                 throw new IllegalArgumentException(file + ": unknown key '" + k + "'; expected some of " + new TreeSet<>(known));
             }
@@ -94,7 +78,8 @@ public final class ConfigJson {
     }
 
     public boolean has(String key) {
-        return root.has(key) && !root.get(key).isNull();
+        Json.Value v = root.get(key);
+        return v != null && v != Json.Null.NULL;
     }
 
     /** An integer field in min..max; {@code dflt} when absent. */
@@ -104,15 +89,11 @@ public final class ConfigJson {
 
     /** A required integer field in min..max. */
     public int intField(String key, int min, int max) {
-        JsonNode n = require(key);
-        if (!n.isIntegralNumber() || !n.canConvertToLong()) {
-            throw bad(key, "an integer in " + min + ".." + max, n.toString());
+        Json.Value n = require(key);
+        if (!(n instanceof Json.Num num) || !num.fitsLong() || num.longValue() < min || num.longValue() > max) {
+            throw bad(key, "an integer in " + min + ".." + max, n.toJson());
         }
-        long v = n.longValue();
-        if (v < min || v > max) {
-            throw bad(key, "an integer in " + min + ".." + max, n.toString());
-        }
-        return (int) v;
+        return (int) num.longValue();
     }
 
     /** A finite number in min..max; {@code dflt} when absent. */
@@ -122,11 +103,12 @@ public final class ConfigJson {
 
     /** A required finite number in min..max. */
     public double doubleField(String key, double min, double max) {
-        JsonNode n = require(key);
-        if (!n.isNumber() || !Double.isFinite(n.doubleValue()) || n.doubleValue() < min || n.doubleValue() > max) {
-            throw bad(key, "a number in " + min + ".." + max, n.toString());
+        Json.Value n = require(key);
+        if (!(n instanceof Json.Num num) || !Double.isFinite(num.doubleValue()) || num.doubleValue() < min
+                || num.doubleValue() > max) {
+            throw bad(key, "a number in " + min + ".." + max, n.toJson());
         }
-        return n.doubleValue();
+        return num.doubleValue();
     }
 
     /** true or false; {@code dflt} when absent. */
@@ -134,43 +116,43 @@ public final class ConfigJson {
         if (!has(key)) {
             return dflt;
         }
-        JsonNode n = root.get(key);
-        if (!n.isBoolean()) {
-            throw bad(key, "true or false", n.toString());
+        Json.Value n = root.get(key);
+        if (!(n instanceof Json.Bool b)) {
+            throw bad(key, "true or false", n.toJson());
         }
-        return n.booleanValue();
+        return b.value();
     }
 
     /** A required list of integers, each in min..max, of length minLength..maxLength. */
     public int[] intListField(String key, int minLength, int maxLength, int min, int max) {
-        JsonNode n = require(key);
+        Json.Value n = require(key);
         String expected = minLength + ".." + maxLength + " integers in " + min + ".." + max;
-        if (!n.isArray() || n.size() < minLength || n.size() > maxLength) {
-            throw bad(key, "a list of " + expected, abbreviate(n.toString()));
+        if (!(n instanceof Json.Arr list) || list.size() < minLength || list.size() > maxLength) {
+            throw bad(key, "a list of " + expected, abbreviate(n.toJson()));
         }
         List<Integer> out = new ArrayList<>();
-        for (JsonNode e : n) {
-            if (!e.isIntegralNumber() || !e.canConvertToLong() || e.longValue() < min || e.longValue() > max) {
-                throw bad(key, "a list of " + expected, abbreviate(n.toString()));
+        for (Json.Value e : list.items()) {
+            if (!(e instanceof Json.Num num) || !num.fitsLong() || num.longValue() < min || num.longValue() > max) {
+                throw bad(key, "a list of " + expected, abbreviate(n.toJson()));
             }
-            out.add(e.intValue());
+            out.add((int) num.longValue());
         }
         return out.stream().mapToInt(Integer::intValue).toArray();
     }
 
     /** A required list of strings of length minLength..maxLength. */
     public List<String> stringListField(String key, int minLength, int maxLength) {
-        JsonNode n = require(key);
+        Json.Value n = require(key);
         String expected = "a list of " + minLength + ".." + maxLength + " strings";
-        if (!n.isArray() || n.size() < minLength || n.size() > maxLength) {
-            throw bad(key, expected, abbreviate(n.toString()));
+        if (!(n instanceof Json.Arr list) || list.size() < minLength || list.size() > maxLength) {
+            throw bad(key, expected, abbreviate(n.toJson()));
         }
         List<String> out = new ArrayList<>();
-        for (JsonNode e : n) {
-            if (!e.isTextual()) {
-                throw bad(key, expected, abbreviate(n.toString()));
+        for (Json.Value e : list.items()) {
+            if (!(e instanceof Json.Str str)) {
+                throw bad(key, expected, abbreviate(n.toJson()));
             }
-            out.add(e.textValue());
+            out.add(str.value());
         }
         return out;
     }
@@ -180,19 +162,14 @@ public final class ConfigJson {
         if (!has(key)) {
             return dflt;
         }
-        JsonNode n = root.get(key);
-        if (!n.isTextual()) {
-            throw bad(key, "a string", abbreviate(n.toString()));
+        Json.Value n = root.get(key);
+        if (!(n instanceof Json.Str str)) {
+            throw bad(key, "a string", abbreviate(n.toJson()));
         }
-        return n.textValue();
+        return str.value();
     }
 
-    private static String where(JsonParser parser) {
-        var at = parser.currentLocation();
-        return "line " + at.getLineNr() + ", column " + at.getColumnNr();
-    }
-
-    private JsonNode require(String key) {
+    private Json.Value require(String key) {
         if (!has(key)) {
             throw new IllegalArgumentException(file + ": missing key '" + key + "'");
         }

@@ -1,15 +1,5 @@
 package dev.seer.io;
 
-import com.fasterxml.jackson.core.JacksonException;
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonLocation;
-import com.fasterxml.jackson.core.StreamReadConstraints;
-import com.fasterxml.jackson.core.StreamReadFeature;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.json.JsonMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.seer.tensor.DType;
 import dev.seer.tensor.Shape;
 import dev.seer.tensor.Tensor;
@@ -75,17 +65,7 @@ public final class Safetensors {
     private static final ValueLayout.OfLong U64_LE = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final long WRITE_CHUNK = 1L << 26;
 
-    private static final JsonMapper JSON = JsonMapper.builder(JsonFactory.builder()
-                    .streamReadConstraints(StreamReadConstraints.builder()
-                            .maxNestingDepth(MAX_JSON_DEPTH)
-                            .maxStringLength(MAX_JSON_STRING)
-                            .maxNameLength(MAX_JSON_STRING)
-                            .maxNumberLength(40)
-                            .build())
-                    .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-                    .build())
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-            .build();
+    private static final Json.Limits JSON_LIMITS = new Json.Limits(MAX_JSON_DEPTH, MAX_JSON_STRING, 40);
 
     private Safetensors() {
     }
@@ -181,30 +161,33 @@ public final class Safetensors {
             }
             sorted.put(key, t);
         }
-        ObjectNode root = JSON.createObjectNode();
+        Map<String, Json.Value> root = new LinkedHashMap<>();
         if (metadata != null && !metadata.isEmpty()) {
-            ObjectNode meta = root.putObject(METADATA_KEY);
+            Map<String, Json.Value> meta = new LinkedHashMap<>();
             for (Map.Entry<String, String> e : new TreeMap<>(metadata).entrySet()) {
                 if (e.getValue() == null) {
                     throw new IllegalArgumentException("metadata value for '" + e.getKey() + "' is null");
                 }
-                meta.put(e.getKey(), e.getValue());
+                meta.put(e.getKey(), new Json.Str(e.getValue()));
             }
+            root.put(METADATA_KEY, new Json.Obj(meta));
         }
         long offset = 0;
         for (Map.Entry<String, Tensor> e : sorted.entrySet()) {
             Tensor t = e.getValue();
-            ObjectNode entry = root.putObject(e.getKey());
-            entry.put("dtype", t.dtype().safetensorsName());
-            ArrayNode shape = entry.putArray("shape");
+            List<Json.Value> shape = new ArrayList<>();
             for (long d : t.shape().toArray()) {
-                shape.add(d);
+                shape.add(Json.Num.of(d));
             }
             long end = Math.addExact(offset, t.byteSize());
-            entry.putArray("data_offsets").add(offset).add(end);
+            Map<String, Json.Value> entry = new LinkedHashMap<>();
+            entry.put("dtype", new Json.Str(t.dtype().safetensorsName()));
+            entry.put("shape", new Json.Arr(shape));
+            entry.put("data_offsets", new Json.Arr(List.of(Json.Num.of(offset), Json.Num.of(end))));
+            root.put(e.getKey(), new Json.Obj(entry));
             offset = end;
         }
-        byte[] json = JSON.writeValueAsBytes(root);
+        byte[] json = new Json.Obj(root).toJson().getBytes(StandardCharsets.UTF_8);
         // 8 + padded length is a multiple of 8, so data starts 8-byte aligned in the file (and in a mapping).
         int padded = Math.toIntExact((json.length + 7L) & ~7L);
         byte[] header = Arrays.copyOf(json, padded);
@@ -293,21 +276,23 @@ public final class Safetensors {
 
     private static Header parseHeader(Path file, byte[] bytes, long dataSize) throws CheckpointException {
         String text = decodeUtf8(file, bytes);
-        JsonNode root;
+        if (text.isBlank()) {
+            throw new CheckpointException(file, null, "a JSON object as header", "an empty header");
+        }
+        Json.Value parsed;
         try {
-            root = JSON.readTree(text);
-        } catch (JacksonException e) {
+            parsed = Json.parse(text, JSON_LIMITS);
+        } catch (Json.SyntaxException e) {
             throw new CheckpointException(file, null, "a JSON object as header", "malformed JSON: " + describe(e), e);
         }
-        if (root == null || !root.isObject()) {
-            throw new CheckpointException(file, null, "a JSON object as header",
-                    root == null || root.isMissingNode() ? "an empty header" : "a JSON " + kind(root));
+        if (!(parsed instanceof Json.Obj root)) {
+            throw new CheckpointException(file, null, "a JSON object as header", "a JSON " + parsed.kind());
         }
         Map<String, Entry> entries = new LinkedHashMap<>();
         Map<String, String> metadata = Map.of();
-        for (Map.Entry<String, JsonNode> field : root.properties()) {
+        for (Map.Entry<String, Json.Value> field : root.fields().entrySet()) {
             String key = field.getKey();
-            JsonNode value = field.getValue();
+            Json.Value value = field.getValue();
             if (key.equals(METADATA_KEY)) {
                 metadata = parseMetadata(file, value);
             } else {
@@ -331,51 +316,52 @@ public final class Safetensors {
         }
     }
 
-    private static Map<String, String> parseMetadata(Path file, JsonNode node) throws CheckpointException {
-        if (node.isNull()) {
+    private static Map<String, String> parseMetadata(Path file, Json.Value node) throws CheckpointException {
+        if (node == Json.Null.NULL) {
             return Map.of();
         }
-        if (!node.isObject()) {
-            throw new CheckpointException(file, null, METADATA_KEY + " as a map of strings to strings", "a JSON " + kind(node));
+        if (!(node instanceof Json.Obj obj)) {
+            throw new CheckpointException(file, null, METADATA_KEY + " as a map of strings to strings", "a JSON " + node.kind());
         }
         Map<String, String> meta = new LinkedHashMap<>();
-        for (Map.Entry<String, JsonNode> e : node.properties()) {
-            if (!e.getValue().isTextual()) {
+        for (Map.Entry<String, Json.Value> e : obj.fields().entrySet()) {
+            if (!(e.getValue() instanceof Json.Str str)) {
                 throw new CheckpointException(file, null, METADATA_KEY + " as a map of strings to strings",
-                        "'" + e.getKey() + "' mapped to a JSON " + kind(e.getValue()));
+                        "'" + e.getKey() + "' mapped to a JSON " + e.getValue().kind());
             }
-            meta.put(e.getKey(), e.getValue().textValue());
+            meta.put(e.getKey(), str.value());
         }
         return Collections.unmodifiableMap(meta);
     }
 
-    private static Entry parseEntry(Path file, String key, JsonNode node, long dataSize) throws CheckpointException {
-        if (!node.isObject()) {
-            throw new CheckpointException(file, key, "an object with dtype, shape and data_offsets", "a JSON " + kind(node));
+    private static Entry parseEntry(Path file, String key, Json.Value value, long dataSize) throws CheckpointException {
+        if (!(value instanceof Json.Obj node)) {
+            throw new CheckpointException(file, key, "an object with dtype, shape and data_offsets", "a JSON " + value.kind());
         }
-        for (Map.Entry<String, JsonNode> field : node.properties()) {
+        for (Map.Entry<String, Json.Value> field : node.fields().entrySet()) {
             String name = field.getKey();
             if (!name.equals("dtype") && !name.equals("shape") && !name.equals("data_offsets")) {
                 throw new CheckpointException(file, key, "only the fields dtype, shape and data_offsets", "unknown field '" + name + "'");
             }
         }
-        JsonNode dt = node.get("dtype");
-        if (dt == null || !dt.isTextual()) {
-            throw new CheckpointException(file, key, "a string dtype", dt == null ? "none" : "a JSON " + kind(dt));
+        Json.Value dtValue = node.get("dtype");
+        if (!(dtValue instanceof Json.Str dt)) {
+            throw new CheckpointException(file, key, "a string dtype", dtValue == null ? "none" : "a JSON " + dtValue.kind());
         }
         DType dtype = null;
         for (DType d : DType.values()) {
-            if (d.safetensorsName().equals(dt.textValue())) {
+            if (d.safetensorsName().equals(dt.value())) {
                 dtype = d;
             }
         }
         if (dtype == null) {
-            throw new CheckpointException(file, key, "a dtype among " + dtypeNames(), "bad dtype '" + dt.textValue() + "'");
+            throw new CheckpointException(file, key, "a dtype among " + dtypeNames(), "bad dtype '" + dt.value() + "'");
         }
 
-        JsonNode sh = node.get("shape");
-        if (sh == null || !sh.isArray()) {
-            throw new CheckpointException(file, key, "shape as an array of non-negative integers", sh == null ? "none" : "a JSON " + kind(sh));
+        Json.Value shValue = node.get("shape");
+        if (!(shValue instanceof Json.Arr sh)) {
+            throw new CheckpointException(file, key, "shape as an array of non-negative integers",
+                    shValue == null ? "none" : "a JSON " + shValue.kind());
         }
         long[] dims = new long[sh.size()];
         for (int i = 0; i < dims.length; i++) {
@@ -401,10 +387,10 @@ public final class Safetensors {
         }
         Shape shape = Shape.of(dims);
 
-        JsonNode off = node.get("data_offsets");
-        if (off == null || !off.isArray() || off.size() != 2) {
-            throw new CheckpointException(file, key, "data_offsets as [begin, end]",
-                    off == null ? "none" : off.isArray() ? "an array of " + off.size() : "a JSON " + kind(off));
+        Json.Value offValue = node.get("data_offsets");
+        if (!(offValue instanceof Json.Arr off) || off.size() != 2) {
+            throw new CheckpointException(file, key, "data_offsets as [begin, end]", offValue == null ? "none"
+                    : offValue instanceof Json.Arr a ? "an array of " + a.size() : "a JSON " + offValue.kind());
         }
         long begin = nonNegativeLong(file, key, "data_offsets", off.get(0));
         long end = nonNegativeLong(file, key, "data_offsets", off.get(1));
@@ -419,10 +405,10 @@ public final class Safetensors {
         return new Entry(dtype, shape, begin, end);
     }
 
-    private static long nonNegativeLong(Path file, String key, String field, JsonNode n) throws CheckpointException {
-        if (n == null || !n.isIntegralNumber() || !n.canConvertToLong() || n.longValue() < 0) {
+    private static long nonNegativeLong(Path file, String key, String field, Json.Value v) throws CheckpointException {
+        if (!(v instanceof Json.Num n) || !n.fitsLong() || n.longValue() < 0) {
             throw new CheckpointException(file, key, field + " of non-negative integers that fit in a long",
-                    n == null ? "none" : n.toString());
+                    v == null ? "none" : v.toJson());
         }
         return n.longValue();
     }
@@ -447,32 +433,12 @@ public final class Safetensors {
         }
     }
 
-    private static String describe(JacksonException e) {
-        String msg = e.getOriginalMessage();
-        if (msg == null) {
-            msg = e.getClass().getSimpleName();
+    private static String describe(Json.SyntaxException e) {
+        String msg = e.getMessage();
+        if (msg.length() > 240) {
+            msg = msg.substring(0, 240) + "...";
         }
-        int nl = msg.indexOf('\n');
-        if (nl >= 0) {
-            msg = msg.substring(0, nl);
-        }
-        if (msg.length() > 200) {
-            msg = msg.substring(0, 200) + "...";
-        }
-        JsonLocation loc = e.getLocation();
-        return loc == null || loc.getCharOffset() < 0 ? msg : msg + " (at header character " + loc.getCharOffset() + ")";
-    }
-
-    static String kind(JsonNode n) {
-        return switch (n.getNodeType()) {
-            case ARRAY -> "array";
-            case OBJECT, POJO -> "object";
-            case STRING -> "string";
-            case NUMBER -> "number " + n;
-            case BOOLEAN -> "boolean";
-            case NULL -> "null";
-            default -> n.getNodeType().toString().toLowerCase(java.util.Locale.ROOT);
-        };
+        return msg.replace("(at character", "(at header character");
     }
 
     private static String dtypeNames() {

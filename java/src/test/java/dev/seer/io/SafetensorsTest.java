@@ -267,7 +267,7 @@ class SafetensorsTest {
     @Test
     void duplicateKeys() throws Exception {
         String e = "{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}";
-        assertMentions(rejects("{\"x\":" + e + ",\"x\":" + e + "}", new byte[1]), "Duplicate", "'x'");
+        assertMentions(rejects("{\"x\":" + e + ",\"x\":" + e + "}", new byte[1]), "duplicate key", "\"x\"");
     }
 
     @Test

@@ -1,8 +1,7 @@
 package dev.seer.model.flux;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.seer.io.CheckpointException;
+import dev.seer.io.Json;
 import dev.seer.io.Safetensors;
 import dev.seer.io.SafetensorsFile;
 import dev.seer.model.WeightsMismatchException;
@@ -481,21 +480,21 @@ public final class FluxWeights implements AutoCloseable {
         if (Files.size(index) > MAX_INDEX_BYTES) {
             throw new CheckpointException(index, null, "an index of at most " + MAX_INDEX_BYTES + " bytes", Files.size(index) + " bytes");
         }
-        JsonNode root;
+        Json.Value root;
         try {
-            root = new ObjectMapper().readTree(Files.readAllBytes(index));
-        } catch (IOException e) {
+            root = Json.parse(Files.readString(index));
+        } catch (Json.SyntaxException | java.nio.charset.MalformedInputException e) {
             throw new CheckpointException(index, null, "a JSON index", "unreadable JSON: " + e.getMessage(), e);
         }
-        JsonNode map = root == null ? null : root.get("weight_map");
-        if (map == null || !map.isObject() || map.isEmpty()) {
-            throw new CheckpointException(index, "weight_map", "an object mapping tensor keys to shard files", String.valueOf(map));
+        Json.Value map = root instanceof Json.Obj obj ? obj.get("weight_map") : null;
+        if (!(map instanceof Json.Obj weights) || weights.fields().isEmpty()) {
+            throw new CheckpointException(index, "weight_map", "an object mapping tensor keys to shard files",
+                    map == null ? "none" : map.toJson());
         }
-        for (var it = map.fields(); it.hasNext(); ) {
-            var e = it.next();
-            String name = e.getValue().isTextual() ? e.getValue().textValue() : null;
+        for (var e : weights.fields().entrySet()) {
+            String name = e.getValue() instanceof Json.Str str ? str.value() : null;
             if (name == null || name.isEmpty() || name.contains("/") || name.contains("\\") || name.startsWith(".")) {
-                throw new CheckpointException(index, e.getKey(), "a shard file name in the same directory", String.valueOf(e.getValue()));
+                throw new CheckpointException(index, e.getKey(), "a shard file name in the same directory", e.getValue().toJson());
             }
             weightMap.put(e.getKey(), name);
             if (!shardNames.contains(name)) {
