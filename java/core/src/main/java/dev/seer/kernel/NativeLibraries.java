@@ -15,7 +15,7 @@ import java.util.Optional;
 
 /**
  * Finds Seer's shared libraries: the directory in system property {@code seer.native.dir} or environment
- * SEER_NATIVE_DIR (the build tree's build/native/lib), else the copy packaged in the jar under
+ * SEER_NATIVE_DIR (the build tree's build/native/lib), else the copy packaged in the seer-core jar under
  * /dev/seer/native/linux-x86_64/, extracted to {@link SeerRuntime#nativeExtractDir()} (the extraction directory's
  * seer-native/, see {@link dev.seer.SeerOptions#extractDir()}). A file already there with the same bytes is used as
  * it is, so a pre-extracted, read-only directory works.

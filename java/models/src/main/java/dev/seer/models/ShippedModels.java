@@ -16,7 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The models that ship inside Seer's jar, loaded from the class path (no file needed, none written):
+ * The models that ship in the seer-models jar, loaded from the class path (no file needed, none written):
  * the Fashion-MNIST DiT (docs/models/fashion-dit.md), a small class-conditional DiT in pixel space, 1 x 28 x 28,
  * 10 classes.
  *
