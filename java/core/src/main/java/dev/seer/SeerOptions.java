@@ -1,6 +1,5 @@
 package dev.seer;
 
-import dev.seer.kernel.NativeKernels;
 import java.nio.file.Path;
 import java.util.Objects;
 import java.util.Optional;
@@ -42,6 +41,11 @@ import java.util.OptionalInt;
  * <p>Immutable; build with {@link #builder()} (which starts from the defaults) or {@link #untouched()}.
  */
 public final class SeerOptions {
+    /**
+     * Most threads anything in Seer may be given (a count, a run's limit, a kernel call): more is a typo, not a
+     * machine, and OpenMP would try to start them all.
+     */
+    public static final int MAX_THREADS = 1024;
     /** libtorch's and the kernels' thread count. */
     public static final String THREADS_PROPERTY = "seer.threads";
     /** The environment variable read when {@link #THREADS_PROPERTY} is absent. */
@@ -195,9 +199,9 @@ public final class SeerOptions {
         } catch (NumberFormatException e) {
             n = -1;
         }
-        if (n < 1 || n > NativeKernels.MAX_THREADS) {
+        if (n < 1 || n > MAX_THREADS) {
             throw new IllegalArgumentException(source + ": '" + value + "' is not allowed; allowed: an integer in 1.."
-                    + NativeKernels.MAX_THREADS + (source.equals(BLAS_THREADS_PROPERTY) ? " or 'auto'" : ""));
+                    + MAX_THREADS + (source.equals(BLAS_THREADS_PROPERTY) ? " or 'auto'" : ""));
         }
         return n;
     }
@@ -276,8 +280,8 @@ public final class SeerOptions {
         }
 
         private static int checkCount(String name, int n) {
-            if (n < 1 || n > NativeKernels.MAX_THREADS) {
-                throw new IllegalArgumentException(name + ": " + n + " is not allowed; allowed: 1.." + NativeKernels.MAX_THREADS);
+            if (n < 1 || n > MAX_THREADS) {
+                throw new IllegalArgumentException(name + ": " + n + " is not allowed; allowed: 1.." + MAX_THREADS);
             }
             return n;
         }

@@ -5,6 +5,7 @@ import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
+import dev.seer.SeerOptions;
 import dev.seer.tensor.SeerRuntime;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -37,8 +38,8 @@ public final class NativeKernels {
     public static final int MAX_ORDER = 4;
     /** Most steps one forecast-sums call computes (SEER_MAX_SUM_STEPS in seer.h). */
     public static final int MAX_SUM_STEPS = 32;
-    /** Most threads a kernel call may use: more is a typo, not a machine, and OpenMP would try to start them all. */
-    public static final int MAX_THREADS = 1024;
+    /** Most threads a kernel call may use ({@link SeerOptions#MAX_THREADS}). */
+    public static final int MAX_THREADS = SeerOptions.MAX_THREADS;
 
     private static volatile NativeKernels cpu;
 

@@ -1,6 +1,5 @@
 package dev.seer.tensor;
 
-import dev.seer.Seer;
 import dev.seer.SeerOptions;
 import dev.seer.kernel.NativeKernels;
 import java.lang.foreign.Arena;
@@ -20,7 +19,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Process-wide start-up, once, with the {@link SeerOptions} given to {@link Seer#configure} (else
+ * Process-wide start-up, once, with the {@link SeerOptions} given to {@link dev.seer.Seer#configure} (else
  * {@link SeerOptions#defaults()}), in the order these machines need (see docs/DESIGN notes). Every change to the
  * process is logged at debug level, and every one the options leave alone is too:
  * <ol>
@@ -147,7 +146,7 @@ public final class SeerRuntime {
     }
 
     /**
-     * Sets the options Seer starts with ({@link Seer#configure}); until Seer starts, the last call wins.
+     * Sets the options Seer starts with ({@link dev.seer.Seer#configure}); until Seer starts, the last call wins.
      *
      * @throws IllegalStateException if Seer has started with other options
      */

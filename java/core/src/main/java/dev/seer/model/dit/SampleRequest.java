@@ -39,8 +39,8 @@ public record SampleRequest(long[] labels, float[] noise, int steps, SamplerKind
                             boolean guideAllChannels, CachePolicy policy, long seed, Variant variant,
                             ProgressListener listener, TaylorCache.ForecastErrorSink forecastErrors,
                             ForecastSums forecastSums, int threads, Boolean clipDenoised, Cancellation cancellation) {
-    /** The most native threads a run may be given. */
-    public static final int MAX_THREADS = 1024;
+    /** The most native threads a run may be given ({@link dev.seer.SeerOptions#MAX_THREADS}). */
+    public static final int MAX_THREADS = dev.seer.SeerOptions.MAX_THREADS;
 
     public SampleRequest {
         if (labels == null || sampler == null || policy == null || variant == null || listener == null
