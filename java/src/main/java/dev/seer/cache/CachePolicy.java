@@ -35,6 +35,14 @@ public interface CachePolicy {
         return spec();
     }
 
+    /**
+     * Whether its forecast steps skip the whole block stack and forecast the stack's output ({@link TaylorSeerLite}),
+     * rather than forecasting each branch: what a forecast step costs.
+     */
+    default boolean forecastsStackOutput() {
+        return false;
+    }
+
     /** The cache state of one run. */
     RunCache open(CacheRun run);
 
@@ -142,6 +150,7 @@ public interface CachePolicy {
         m.put("none", new Kind("none", 0, f -> new None()));
         m.put("fora", new Kind("fora:N", 1, f -> new Fora(f[0])));
         m.put("taylorseer", new Kind("taylorseer:N:O", 2, f -> new TaylorSeer(f[0], f[1])));
+        m.put(TaylorSeerLite.NAME, new Kind(TaylorSeerLite.NAME + ":N:O", 2, f -> new TaylorSeerLite(f[0], f[1])));
         return java.util.Collections.unmodifiableMap(m);
     }
 
