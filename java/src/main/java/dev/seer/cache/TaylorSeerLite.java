@@ -47,6 +47,12 @@ public record TaylorSeerLite(int interval, int maxOrder) implements CachePolicy 
         return true;
     }
 
+    /** (order + 1) factors of the stack's output. */
+    @Override
+    public long factorBytes(long branchElements, long stackElements, int elementBytes) {
+        return CachePolicy.saturatingProduct(CachePolicy.saturatingProduct(maxOrder + 1L, stackElements), elementBytes);
+    }
+
     @Override
     public RunCache open(CacheRun run) {
         return new StackCache(this, run.schedule().config(run.steps(), interval, maxOrder), run);
