@@ -95,7 +95,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Noise seed, the same for every row, any integer. Default: ${DEFAULT-VALUE}.")
     long seed;
 
-    @Option(names = "--policies", split = ",", description = "The grid: fora:N and taylorseer:N:O, where N and O are numbers "
+    @Option(names = "--policies", split = ",", description = "The grid: fora:N, taylorseer:N:O and taylorseer-lite:N:O, where N and O are numbers "
             + "or ranges a..b. Default: fora:2..6,taylorseer:2..6:1..3; with --quick fora:5,taylorseer:3:2,taylorseer:5:2.")
     List<String> policies;
 

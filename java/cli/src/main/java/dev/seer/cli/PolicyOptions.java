@@ -8,8 +8,9 @@ import picocli.CommandLine.Option;
  * {@code --cache --interval --order} (not both), the shorthand defaulting to the model family's official settings.
  */
 final class PolicyOptions {
-    @Option(names = "--policy", paramLabel = "SPEC", description = "Cache policy: none, fora:N or taylorseer:N:O (N >= 1: a "
-            + "full step every N steps after the warm-up; O in 0..4: the Taylor order). Default: the model family's official "
+    @Option(names = "--policy", paramLabel = "SPEC", description = "Cache policy: none, fora:N, taylorseer:N:O or taylorseer-lite:N:O "
+            + "(N >= 1: a full step every N steps after the warm-up; O in 0..4: the Taylor order; Lite forecasts the block "
+            + "stack's output instead of each branch). Default: the model family's official "
             + "TaylorSeer (DiT taylorseer:4:4, FLUX taylorseer:6:1), or what --cache/--interval/--order say.")
     String spec;
 

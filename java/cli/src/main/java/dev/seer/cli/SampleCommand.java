@@ -15,6 +15,7 @@ import dev.seer.io.SafetensorsFile;
 import dev.seer.io.TorchCheckpoints;
 import dev.seer.kernel.Variant;
 import dev.seer.model.dit.DitConfig;
+import dev.seer.model.dit.DitMemoryPlan;
 import dev.seer.model.dit.DitModel;
 import dev.seer.model.dit.DitWeights;
 import dev.seer.model.dit.DitPipeline;
@@ -124,6 +125,9 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--repeat", defaultValue = "1", description = "Run the same sampling this many times in one process (JIT warm after the first) and report the run with the median time, 1..1000. Default: ${DEFAULT-VALUE}.")
     int repeat;
 
+    @Option(names = "--ignore-memory-plan", description = "Run even when the memory plan (seer plan) exceeds this machine's memory. Default: off, such a run is refused before it starts.")
+    boolean ignoreMemoryPlan;
+
     private double[] runSeconds = new double[0];
     private CachePolicy policy;
     private SamplerKind samplerKind;
@@ -206,10 +210,13 @@ final class SampleCommand implements Callable<Integer> {
         if (sampleLabels == null) {
             sampleLabels = new long[] {0};
         }
-        try {
-            config.requireRunFits(sampleLabels.length * (cfg > 0 ? 2L : 1L), DitConfig.machineMemoryBytes());
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--model " + model + ": " + e.getMessage(), e);
+        if (!ignoreMemoryPlan) {
+            try {
+                DitMemoryPlan.requireFits(config, model, sampleLabels.length, cfg > 0 ? 2 : 1, steps, policy, Float.BYTES,
+                        forecastSumsChoice, DitConfig.machineMemoryBytes());
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--model " + model + ": " + e.getMessage(), e);
+            }
         }
         SampleRequest request = SampleRequest.builder(sampleLabels).noise(noiseValues).steps(steps).sampler(samplerKind).eta(eta)
                 .cfgScale(cfg).guideAllChannels(guideAllChannels).policy(policy).seed(seed).variant(variantChoice)

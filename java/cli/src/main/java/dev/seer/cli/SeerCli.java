@@ -20,7 +20,7 @@ import picocli.CommandLine.Command;
         description = "Diffusion transformers with TaylorSeer feature forecasting on the JVM.",
         subcommands = {SampleCommand.class, FluxCommand.class, VaeCommand.class, KernelsCommand.class, TrainCommand.class,
                 TrainProbeCommand.class, EvalCommand.class, BenchCommand.class, SoakCommand.class,
-                ExtractNativesCommand.class, BenchThreadsCommand.class, CommandLine.HelpCommand.class})
+                ExtractNativesCommand.class, BenchThreadsCommand.class, PlanCommand.class, CommandLine.HelpCommand.class})
 public final class SeerCli implements Runnable {
     static final int USAGE = 2;
     static final int UNUSABLE_RESULT = 3;

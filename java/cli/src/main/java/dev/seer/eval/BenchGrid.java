@@ -28,7 +28,7 @@ public final class BenchGrid {
      */
     public static List<CachePolicy> parse(List<String> specs) {
         if (specs == null || specs.isEmpty()) {
-            throw new IllegalArgumentException("--policies: the grid is empty; give at least one of fora:N, taylorseer:N:O "
+            throw new IllegalArgumentException("--policies: the grid is empty; give at least one of fora:N, taylorseer:N:O, taylorseer-lite:N:O "
                     + "(N and O may be ranges a..b)");
         }
         Set<CachePolicy> out = new LinkedHashSet<>();
@@ -87,7 +87,8 @@ public final class BenchGrid {
 
     /** Uncached steps with the official FLOPs of {@code p} at {@code steps}: steps / official speed-up, rounded, >= 1. */
     public static int equalFlopsSteps(CachePolicy p, int steps, DitFlops.Config flops) {
-        double speedup = DitFlops.officialSpeedup(TaylorSeerSchedule.plan(steps, p.interval(), p.maxOrder()), flops);
+        List<TaylorSeerSchedule.StepPlan> plan = TaylorSeerSchedule.plan(steps, p.interval(), p.maxOrder());
+        double speedup = DitFlops.officialUncached(steps, flops) / DitFlops.officialTotal(plan, flops, p.forecastsStackOutput());
         return (int) Math.max(1, Math.round(steps / speedup));
     }
 

@@ -275,13 +275,13 @@ public final class PolicyBench {
         /** Official FLOPs of a row, computed from its schedule (the same count the runs report). */
         public double flopsOfficial(BenchRow r) {
             return DitFlops.officialTotal(TaylorSeerSchedule.plan(r.steps(), r.policy().interval(), r.policy().maxOrder()),
-                    flopsConfig());
+                    flopsConfig(), r.policy().forecastsStackOutput());
         }
 
         /** FLOPs really spent by a row (embedders, final layer and Taylor work included). */
         public double flopsActual(BenchRow r) {
             return DitFlops.actualFlops(TaylorSeerSchedule.plan(r.steps(), r.policy().interval(), r.policy().maxOrder()),
-                    flopsConfig(), settings.cfg() > 0);
+                    flopsConfig(), settings.cfg() > 0, r.policy().forecastsStackOutput());
         }
     }
 
@@ -425,14 +425,19 @@ public final class PolicyBench {
         return DitFlops.Config.dit(c.depth(), c.hiddenSize(), c.numHeads(), c.patchSize(), c.inputSize(), rows);
     }
 
-    /** The row whose forecast step is held against its floor: the error row, else the last TaylorSeer row, else any cached one. */
+    /**
+     * The row whose forecast step is held against its floor (the branch stack's forecast): the error row, else the
+     * last TaylorSeer row, else any cached one; never a row that forecasts the stack's output instead (null if only
+     * such rows).
+     */
     static BenchRow forecastRow(Settings s) {
-        if (s.errorRow() != null) {
+        if (s.errorRow() != null && !s.errorRow().policy().forecastsStackOutput()) {
             return s.errorRow();
         }
         BenchRow pick = null;
         for (BenchRow r : s.rows()) {
-            if (r.isCached() && (pick == null || r.policy() instanceof CachePolicy.TaylorSeer)) {
+            if (r.isCached() && !r.policy().forecastsStackOutput()
+                    && (pick == null || r.policy() instanceof CachePolicy.TaylorSeer)) {
                 pick = r;
             }
         }

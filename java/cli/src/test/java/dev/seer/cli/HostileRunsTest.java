@@ -170,7 +170,8 @@ class HostileRunsTest {
         String labels = String.join(",", java.util.Collections.nCopies(100, "1"));
         long start = System.nanoTime();
         CliRun r = sample("--labels", labels);
-        usage(r, "--model " + config, "a batch of 200 rows at 1048576 tokens", "of activations", "more than this machine's");
+        usage(r, "--model " + config, "the memory plan of", "200 rows a call at 1048576 tokens", "activations",
+                "of memory available", "would fit: at most", "--ignore-memory-plan");
         assertTrue(System.nanoTime() - start < 5_000_000_000L, "refused before any work");
     }
 

@@ -35,6 +35,29 @@ public interface CachePolicy {
         return spec();
     }
 
+    /**
+     * Whether its forecast steps skip the whole block stack and forecast the stack's output ({@link TaylorSeerLite}),
+     * rather than forecasting each branch: what a forecast step costs.
+     */
+    default boolean forecastsStackOutput() {
+        return false;
+    }
+
+    /**
+     * Bytes of the Taylor factors a run holds, planned before it: (order + 1) factors of every hook point
+     * ({@code branchElements}: the elements of every hook point's output in one network call, summed), at
+     * {@code elementBytes} per element, saturating at Long.MAX_VALUE. {@code stackElements} (the block stack's output
+     * in one call) is for policies that forecast it instead.
+     */
+    default long factorBytes(long branchElements, long stackElements, int elementBytes) {
+        return saturatingProduct(saturatingProduct(maxOrder() + 1L, branchElements), elementBytes);
+    }
+
+    /** a * b for non-negative a and b, or Long.MAX_VALUE where it overflows. */
+    static long saturatingProduct(long a, long b) {
+        return Math.multiplyHigh(a, b) != 0 || a * b < 0 ? Long.MAX_VALUE : a * b;
+    }
+
     /** The cache state of one run. */
     RunCache open(CacheRun run);
 
@@ -62,6 +85,11 @@ public interface CachePolicy {
         @Override
         public String label() {
             return "uncached";
+        }
+
+        @Override
+        public long factorBytes(long branchElements, long stackElements, int elementBytes) {
+            return 0;
         }
 
         @Override
@@ -142,6 +170,7 @@ public interface CachePolicy {
         m.put("none", new Kind("none", 0, f -> new None()));
         m.put("fora", new Kind("fora:N", 1, f -> new Fora(f[0])));
         m.put("taylorseer", new Kind("taylorseer:N:O", 2, f -> new TaylorSeer(f[0], f[1])));
+        m.put(TaylorSeerLite.NAME, new Kind(TaylorSeerLite.NAME + ":N:O", 2, f -> new TaylorSeerLite(f[0], f[1])));
         return java.util.Collections.unmodifiableMap(m);
     }
 

@@ -19,6 +19,14 @@ public interface RunCache extends AutoCloseable {
      */
     boolean redoIfNonFinite();
 
+    /**
+     * Whether its forecast steps skip the whole block stack and forecast the stack's output (TaylorSeer-Lite), rather
+     * than forecasting each branch: for the run's FLOPs.
+     */
+    default boolean forecastsStackOutput() {
+        return false;
+    }
+
     /** After the step's last network call: what the step was. */
     StepPlan stepDone(StepContext ctx);
 

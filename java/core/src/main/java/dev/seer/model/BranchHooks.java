@@ -14,12 +14,27 @@ import java.util.List;
  * it then hands each group of hook points that share a stream and shape to {@link #applyStack}, in execution
  * order. A model with a fused pass around the stack (layers before and after it in one native call) offers it
  * through {@link FusedStackHooks}; every other model still gets correct caching, branch by branch or group by group.
+ *
+ * <p>Hooks may instead take the whole block stack as one unit ({@link #wholeStack}): the model hands over the
+ * stack's output buffer and a way to run the blocks, and the hooks either run them or write a prediction of their
+ * output (TaylorSeer-Lite). A model that offers this calls {@link #wholeStack} once per network call around its
+ * blocks; the default runs the blocks with these hooks around every branch, as before.
  */
 public interface BranchHooks {
     /** Computes the real branch output, (batch, tokens, channels), contiguous. */
     @FunctionalInterface
     interface Branch {
         Tensor compute();
+    }
+
+    /**
+     * A network call's whole block stack, run on demand: every block with {@code branchHooks} around its branches
+     * ({@link #NONE}: computed and added by the model itself, exactly as uncached), leaving the stack's output in the
+     * buffer handed to {@link #wholeStack}.
+     */
+    @FunctionalInterface
+    interface Blocks {
+        void run(BranchHooks branchHooks);
     }
 
     /** No hooks: every branch is computed and added with libtorch ops, exactly as the reference model does. */
@@ -52,6 +67,16 @@ public interface BranchHooks {
 
     /** One hooked residual branch: must leave x = x + gate * branch. */
     void residual(HookPoint point, StepContext ctx, Tensor x, GateView gate, Branch branch);
+
+    /**
+     * Around the whole block stack, once per network call of a model that offers it: must leave in {@code out}
+     * (batch, tokens, channels), contiguous, the stack's output (the hidden state after the last block, before the
+     * final layer), by running {@code blocks} or by predicting it. {@code out} holds the stack's input when this is
+     * called and the stack runs in place on it. The default runs the blocks with these hooks.
+     */
+    default void wholeStack(StepContext ctx, Tensor out, Blocks blocks) {
+        blocks.run(this);
+    }
 
     /** Once per network call, after the final layer. */
     default void endStep(StepContext ctx) {

@@ -11,6 +11,15 @@ public interface CallFlops {
      */
     double actual(boolean full, int order);
 
+    /**
+     * FLOPs, as the family's paper counts them, of a call whose whole block stack was skipped and its output forecast
+     * ({@link BranchHooks#wholeStack}, TaylorSeer-Lite): only the parts outside the stack.
+     */
+    double officialStackForecast();
+
+    /** All the work of such a call: the parts outside the stack and the forecast of its output up to {@code order}. */
+    double actualStackForecast(int order);
+
     /** Work done once per run whatever its steps (e.g. text conditioning prepared for every call): 0 by default. */
     default double actualPerRun() {
         return 0;

@@ -71,9 +71,15 @@ public final class SamplingLoop {
         CallFlops flops = model.flops();
         double official = 0;
         double actual = flops.actualPerRun();
+        boolean stackForecast = cache.forecastsStackOutput();
         for (StepPlan p : cache.executedPlan()) {
-            official += flops.official(p.isFull());
-            actual += flops.actual(p.isFull(), p.order());
+            if (!p.isFull() && stackForecast) {
+                official += flops.officialStackForecast();
+                actual += flops.actualStackForecast(p.order());
+            } else {
+                official += flops.official(p.isFull());
+                actual += flops.actual(p.isFull(), p.order());
+            }
         }
         CacheStats cs = cache.stats();
         return new RunStats(cs.fullSteps(), cs.forecastSteps(), cs.computedBranches(), cs.forecastBranches(), official,

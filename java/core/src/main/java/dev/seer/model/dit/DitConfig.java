@@ -205,22 +205,6 @@ public record DitConfig(int inputSize, int patchSize, int inChannels, int hidden
                 + " of memory; with the other fields as they are, " + worst + " at most " + fit + " fits");
     }
 
-    /**
-     * Refuses a run of {@code batch} rows whose weights and activations together exceed {@code memoryBytes},
-     * naming the option or field to change (one line).
-     */
-    public void requireRunFits(long batch, long memoryBytes) {
-        requireWeightsFit(memoryBytes);
-        if (add(weightBytes(), activationBytes(batch)) > memoryBytes) {
-            long rowsThatFit = (memoryBytes - weightBytes()) / Math.max(1, activationBytes(1));
-            throw new IllegalArgumentException("a batch of " + batch + " rows at " + gridSize() * gridSize()
-                    + " tokens (input_size " + inputSize + ", patch_size " + patchSize + ") needs " + gib(activationBytes(batch))
-                    + " of activations and " + gib(weightBytes()) + " of weights, more than this machine's "
-                    + gib(memoryBytes) + " of memory; " + (rowsThatFit >= 1 ? "at most " + rowsThatFit + " rows fit"
-                    : "not even one row fits: lower input_size or raise patch_size"));
-        }
-    }
-
     /** Physical memory of this machine (the JVM's view, cgroup limits included); Long.MAX_VALUE if unknown. */
     public static long machineMemoryBytes() {
         if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()

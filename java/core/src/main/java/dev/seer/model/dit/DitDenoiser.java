@@ -72,6 +72,16 @@ final class DitDenoiser implements Denoiser {
             public double actual(boolean full, int order) {
                 return DitFlops.actualStepFlops(flops, full ? StepKind.FULL : StepKind.FORECAST, order, guided);
             }
+
+            @Override
+            public double officialStackForecast() {
+                return DitFlops.stackForecastStepFlops(flops);
+            }
+
+            @Override
+            public double actualStackForecast(int order) {
+                return DitFlops.actualStackForecastFlops(flops, order, guided);
+            }
         };
     }
 

@@ -169,13 +169,32 @@ public final class DitFlops {
      * @return FLOPs
      */
     public static double officialTotal(List<TaylorSeerSchedule.StepPlan> plan, Config c) {
+        return officialTotal(plan, c, false);
+    }
+
+    /**
+     * As {@link #officialTotal(List, Config)}, where {@code stackForecast} says whether the forecast steps skip the
+     * whole stack (TaylorSeer-Lite: {@link #stackForecastStepFlops}).
+     */
+    public static double officialTotal(List<TaylorSeerSchedule.StepPlan> plan, Config c, boolean stackForecast) {
         long full = fullStepFlops(c);
-        long forecast = forecastStepFlops(c);
+        long forecast = stackForecast ? stackForecastStepFlops(c) : forecastStepFlops(c);
         double total = 0;
         for (TaylorSeerSchedule.StepPlan s : plan) {
             total += s.isFull() ? full : forecast;
         }
         return total;
+    }
+
+    /**
+     * Official FLOPs of a network call whose whole block stack is skipped and its output forecast (TaylorSeer-Lite):
+     * 0, since the official count covers only the blocks (no adaLN runs: no block's modulation is needed).
+     *
+     * @param c the configuration
+     * @return FLOPs
+     */
+    public static long stackForecastStepFlops(Config c) {
+        return 0;
     }
 
     /**
@@ -226,11 +245,34 @@ public final class DitFlops {
      * @return FLOPs
      */
     public static double actualFlops(List<TaylorSeerSchedule.StepPlan> plan, Config c, boolean guidance) {
+        return actualFlops(plan, c, guidance, false);
+    }
+
+    /**
+     * As {@link #actualFlops(List, Config, boolean)}, where {@code stackForecast} says whether the forecast steps skip
+     * the whole stack ({@link #actualStackForecastFlops}).
+     */
+    public static double actualFlops(List<TaylorSeerSchedule.StepPlan> plan, Config c, boolean guidance, boolean stackForecast) {
         double total = 0;
         for (TaylorSeerSchedule.StepPlan s : plan) {
-            total += actualStepFlops(c, s.kind(), s.order(), guidance);
+            total += !s.isFull() && stackForecast ? actualStackForecastFlops(c, s.order(), guidance)
+                    : actualStepFlops(c, s.kind(), s.order(), guidance);
         }
         return total;
+    }
+
+    /**
+     * {@link #actualFlops} for a network call whose whole block stack is skipped and its output forecast
+     * (TaylorSeer-Lite): what runs outside the stack (patch embedding, timestep embedding, c, final layer, the
+     * guidance combine) and the forecast of the one stack output, (p + 1) terms of multiply, multiply, add.
+     *
+     * @param c        the configuration
+     * @param order    the Taylor order the forecast uses
+     * @param guidance whether the guidance combine runs after the call
+     * @return FLOPs
+     */
+    public static long actualStackForecastFlops(Config c, int order, boolean guidance) {
+        return outsideStackFlops(c, guidance) + 3L * (order + 1) * c.streamElements();
     }
 
     /**
@@ -267,6 +309,16 @@ public final class DitFlops {
             long residual = 2 * 2 * elems;
             perBlock = adaLn6 + forecast + residual;
         }
+        return outsideStackFlops(c, guidance) + c.depth() * perBlock;
+    }
+
+    /** The work of a call outside its blocks: patch embedding, timestep embedding, c, final layer, guidance combine. */
+    private static long outsideStackFlops(Config c, boolean guidance) {
+        long b = c.batch();
+        long n = c.tokens();
+        long ch = c.hidden();
+        long pp = (long) c.patch() * c.patch();
+        long elems = c.streamElements();
         long patchEmbed = b * n * (2 * pp * c.inChannels() * ch) + elems;
         long timestep = b * (2L * FREQUENCY_EMBEDDING * ch + ch + 2 * ch * ch);
         long condition = b * ch;
@@ -275,7 +327,7 @@ public final class DitFlops {
                 + b * ch + 2 * elems
                 + b * n * 2 * ch * pp * c.outChannels();
         long cfg = guidance ? 3L * (b / 2) * GUIDED_CHANNELS * n * pp : 0;
-        return patchEmbed + timestep + condition + c.depth() * perBlock + finalLayer + cfg;
+        return patchEmbed + timestep + condition + finalLayer + cfg;
     }
 
     private static void positive(String name, int v) {

@@ -370,12 +370,12 @@ public final class DitModel implements AutoCloseable {
      * writes, into out (batch, out_channels, H, W). When the hooks replace the stack (a forecast step), one native
      * pass: patch embedding, the hooks' multi-branch forecast and the final layer ({@link DitOps#forecastStep}),
      * so a forecast step runs no libtorch op and opens no scope. Otherwise the patch embedding natively, the
-     * blocks (libtorch, the linear maps natively; the hooks around each branch), the final layer natively.
+     * blocks (libtorch, the linear maps natively; the hooks around each branch, and around the whole stack through
+     * {@link BranchHooks#wholeStack}), the final layer natively.
      */
     private void step(Tensor x, Tensor h, Tensor out, StepConditioning.Rows conditioning, StepContext ctx, BranchHooks hooks) {
         int batch = Math.toIntExact(x.shape().dim(0));
         int C = config.hiddenSize();
-        int depth = config.depth();
         Tensor gates = conditioning.gates();
         if (hooks != BranchHooks.NONE && hooks.replacesStack(ctx)) {
             List<List<GateView>> gatesByCall = new ArrayList<>(conditioning.callsAhead());
@@ -403,23 +403,32 @@ public final class DitModel implements AutoCloseable {
         }
         try (Arena arena = Arena.ofConfined(); PointerScope scope = new PointerScope(); InferenceMode mode = new InferenceMode()) {
             DitOps.patchEmbed(Variant.AUTO, h, x, nw.embedT(), nw.embedBias(), nw.pos(), config.patchSize());
-            // shift_msa, scale_msa, shift_mlp, scale_mlp of block i at 4iC + 0, C, 2C, 3C
-            Tensor shiftScale = Tensor.allocate(arena, DType.F32, batch, 4L * depth * C);
-            DitOps.linearRows(Variant.AUTO, shiftScale, conditioning.siluC(), nw.shiftScalePanels(), nw.shiftScaleBias());
-            org.bytedeco.pytorch.Tensor ht = Torch.wrap(h);
-            org.bytedeco.pytorch.Tensor ss = Torch.wrap(shiftScale);
-            org.bytedeco.pytorch.Tensor g = Torch.wrap(gates);
-            for (int i = 0; i < depth; i++) {
-                BlockWeights bw = blockWeights.get(i);
-                org.bytedeco.pytorch.Tensor ssi = ss.narrow(1, 4L * i * C, 4L * C);
-                residual(hooks, hookPoints.get(2 * i), ctx, ht, h, g, gates, 2L * i * C,
-                        () -> attention(graph.modulate(ht, ssi, 0), bw));
-                residual(hooks, hookPoints.get(2 * i + 1), ctx, ht, h, g, gates, (2L * i + 1) * C,
-                        () -> mlp(graph.modulate(ht, ssi, 2L * C), bw));
-            }
+            hooks.wholeStack(ctx, h, branchHooks -> blocks(arena, h, conditioning, ctx, branchHooks));
         }
         finalLayer(out, h, conditioning);
         hooks.endStep(ctx);
+    }
+
+    /** Every block on the tokens h (batch, T, C), in place, with {@code hooks} around each branch. */
+    private void blocks(Arena arena, Tensor h, StepConditioning.Rows conditioning, StepContext ctx, BranchHooks hooks) {
+        int batch = Math.toIntExact(h.shape().dim(0));
+        int C = config.hiddenSize();
+        int depth = config.depth();
+        Tensor gates = conditioning.gates();
+        // shift_msa, scale_msa, shift_mlp, scale_mlp of block i at 4iC + 0, C, 2C, 3C
+        Tensor shiftScale = Tensor.allocate(arena, DType.F32, batch, 4L * depth * C);
+        DitOps.linearRows(Variant.AUTO, shiftScale, conditioning.siluC(), nw.shiftScalePanels(), nw.shiftScaleBias());
+        org.bytedeco.pytorch.Tensor ht = Torch.wrap(h);
+        org.bytedeco.pytorch.Tensor ss = Torch.wrap(shiftScale);
+        org.bytedeco.pytorch.Tensor g = Torch.wrap(gates);
+        for (int i = 0; i < depth; i++) {
+            BlockWeights bw = blockWeights.get(i);
+            org.bytedeco.pytorch.Tensor ssi = ss.narrow(1, 4L * i * C, 4L * C);
+            residual(hooks, hookPoints.get(2 * i), ctx, ht, h, g, gates, 2L * i * C,
+                    () -> attention(graph.modulate(ht, ssi, 0), bw));
+            residual(hooks, hookPoints.get(2 * i + 1), ctx, ht, h, g, gates, (2L * i + 1) * C,
+                    () -> mlp(graph.modulate(ht, ssi, 2L * C), bw));
+        }
     }
 
     private void finalLayer(Tensor out, Tensor h, StepConditioning.Rows conditioning) {

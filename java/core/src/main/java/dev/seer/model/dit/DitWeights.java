@@ -13,6 +13,7 @@ import dev.seer.tensor.Torch;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -28,6 +29,9 @@ import org.bytedeco.pytorch.global.torch;
 public final class DitWeights {
     /** Frequency embedding size of the timestep embedder (official default). */
     public static final int FREQUENCY_EMBEDDING_SIZE = 256;
+
+    /** Floats generated at a time by {@link #random}. */
+    private static final int RANDOM_CHUNK = 1 << 16;
 
     private DitWeights() {
     }
@@ -105,20 +109,25 @@ public final class DitWeights {
         SeerRuntime.init();
         Map<String, Tensor> out = new LinkedHashMap<>();
         java.util.Random rnd = new java.util.Random(seed);
+        // values through one reusable chunk: a whole tensor's array per key left the Java heap holding as many bytes
+        // of garbage as the weights, resident until a collection that may never come
+        float[] chunk = new float[RANDOM_CHUNK];
         for (var e : expectedShapes(config).entrySet()) {
             Tensor t = Tensor.allocate(arena, DType.F32, Shape.of(e.getValue()));
-            float[] v = new float[Math.toIntExact(t.numel())];
             if (e.getKey().equals("pos_embed")) {
-                v = sincosPositionEmbedding(config.hiddenSize(), config.gridSize());
+                t.copyFrom(sincosPositionEmbedding(config.hiddenSize(), config.gridSize()));
             } else {
                 long[] s = e.getValue();
                 double std = s.length >= 2 && !e.getKey().contains("embedding_table")
                         ? 1.0 / Math.sqrt(t.numel() / (double) s[0]) : 0.02;
-                for (int i = 0; i < v.length; i++) {
-                    v[i] = (float) (rnd.nextGaussian() * std);
+                for (long at = 0; at < t.numel(); at += chunk.length) {
+                    int n = (int) Math.min(chunk.length, t.numel() - at);
+                    for (int i = 0; i < n; i++) {
+                        chunk[i] = (float) (rnd.nextGaussian() * std);
+                    }
+                    MemorySegment.copy(chunk, 0, t.segment(), ValueLayout.JAVA_FLOAT, at * Float.BYTES, n);
                 }
             }
-            t.copyFrom(v);
             out.put(e.getKey(), t);
         }
         return out;

@@ -72,6 +72,16 @@ final class FluxDenoiser implements Denoiser {
             }
 
             @Override
+            public double officialStackForecast() {
+                return flops.outsideStack() + flops.conditioning();
+            }
+
+            @Override
+            public double actualStackForecast(int order) {
+                return flops.outsideStack();
+            }
+
+            @Override
             public double actualPerRun() {
                 return flops.conditioning();
             }

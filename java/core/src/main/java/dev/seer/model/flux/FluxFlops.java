@@ -12,7 +12,8 @@ package dev.seer.model.flux;
  *   per call, always:       2B Li I C + 2B(256C + C^2) [+ 2B(256C + C^2) guidance] + 2B*C*2C + 2B Li C O
  *   per run (txt_in, vector_in; the reference recomputes them at every call): 2B Lt ctx C + 2B(vec C + C^2)
  * </pre>
- * A forecast step runs only the "always" terms (and the Taylor sums, counted as elementwise work: not counted).
+ * A forecast step runs only the "always" terms (and the Taylor sums, counted as elementwise work: not counted); a
+ * step whose whole stack is forecast (TaylorSeer-Lite) only the per-call terms, no modulation.
  *
  * @param batch     B
  * @param txtTokens Lt
@@ -38,6 +39,18 @@ public record FluxFlops(FluxParams params, long batch, long txtTokens, long imgT
         double emb = 2 * b * (256 * c + c * c);
         double mods = params.depth() * 2 * (2 * b * c * 6 * c) + params.depthSingleBlocks() * 2 * b * c * 3 * c;
         return 2 * b * imgTokens * params.inChannels() * c + emb * (params.guidanceEmbed() ? 2 : 1) + mods
+                + 2 * b * c * 2 * c + 2 * b * imgTokens * c * params.outChannels();
+    }
+
+    /**
+     * What a call runs when its whole block stack is skipped and the stack's output forecast (TaylorSeer-Lite): the
+     * embedders of t (and guidance), img_in and the final layer; no block's modulation.
+     */
+    public double outsideStack() {
+        double b = batch;
+        double c = params.hiddenSize();
+        double emb = 2 * b * (256 * c + c * c);
+        return 2 * b * imgTokens * params.inChannels() * c + emb * (params.guidanceEmbed() ? 2 : 1)
                 + 2 * b * c * 2 * c + 2 * b * imgTokens * c * params.outChannels();
     }
 

@@ -162,17 +162,24 @@ public final class FluxModel implements AutoCloseable {
             if (h != BranchHooks.NONE && h.replacesStack(ctx)) {
                 joint = forecastStack(x, txt, siluVec, run.hookPoints, ctx, h);
             } else {
-                for (int i = 0; i < params.depth(); i++) {
-                    try (PointerScope block = new PointerScope()) {
-                        doubleBlock(i, x, txt, siluVec, run.pe, run.hookPoints, ctx, h);
+                // the stack's input and output: the joint stream (txt, img); the double blocks run on the two streams
+                // and hand theirs to the joint stream, the single blocks run on it in place
+                Tensor stack = torch.cat(new TensorVector(txt, x), 1);
+                h.wholeStack(ctx, Torch.view(stack), branchHooks -> {
+                    for (int i = 0; i < params.depth(); i++) {
+                        try (PointerScope block = new PointerScope()) {
+                            doubleBlock(i, x, txt, siluVec, run.pe, run.hookPoints, ctx, branchHooks);
+                        }
                     }
-                }
-                joint = torch.cat(new TensorVector(txt, x), 1);
-                for (int j = 0; j < params.depthSingleBlocks(); j++) {
-                    try (PointerScope block = new PointerScope()) {
-                        singleBlock(j, joint, siluVec, run.pe, run.hookPoints, ctx, h);
+                    stack.narrow(1, 0, run.txtTokens).copy_(txt);
+                    stack.narrow(1, run.txtTokens, run.imgTokens).copy_(x);
+                    for (int j = 0; j < params.depthSingleBlocks(); j++) {
+                        try (PointerScope block = new PointerScope()) {
+                            singleBlock(j, stack, siluVec, run.pe, run.hookPoints, ctx, branchHooks);
+                        }
                     }
-                }
+                });
+                joint = stack;
             }
             out = lastLayer(joint.narrow(1, run.txtTokens, run.imgTokens), siluVec, c);
         }

@@ -1,0 +1,122 @@
+package dev.seer.model.dit;
+
+import dev.seer.cache.CachePolicy;
+import dev.seer.cache.ForecastSums;
+import dev.seer.kernel.NativeKernels;
+import dev.seer.model.MemoryPlan;
+import java.util.Locale;
+
+/**
+ * The memory plan of a DiT sampling run ({@link MemoryPlan}), from its config alone: float32 weights
+ * ({@link DitConfig#weightBytes}), the copies loading makes, one call's activations ({@link DitConfig#activationBytes})
+ * with the run's conditioning memo, and the policy's factors over the rows of a call (the doubled batch under
+ * guidance).
+ */
+public final class DitMemoryPlan {
+    /**
+     * Bytes held besides the weights while they load, per byte of weights: the source (the generated state dict, or the
+     * checkpoint's pages) and the adaLN weights' rearranged copies (a third of a block's weights, held twice until the
+     * model is built). Measured: peak resident memory of {@code seer sample} on DiT-S/2, B/2 and L/2 with random
+     * weights (docs/BENCHMARKS.md, "Memory plan").
+     */
+    static final double LOADING_PER_WEIGHT_BYTE = 1.7;
+
+    private DitMemoryPlan() {
+    }
+
+    /**
+     * Refuses a run whose plan exceeds {@code availableBytes}, in one line: the plan's total and parts, the memory
+     * available, and the options that would fit (fewer samples, TaylorSeer-Lite or no cache), or that not even one row
+     * fits. The weights alone are checked first ({@link DitConfig#requireWeightsFit}: which config field to change).
+     *
+     * @param samples samples of the run; a call's rows are {@code samples * rowsPerSample} (2 under guidance)
+     */
+    public static void requireFits(DitConfig config, String name, long samples, int rowsPerSample, int steps,
+                                   CachePolicy policy, int factorElementBytes, ForecastSums sums, long availableBytes) {
+        config.requireWeightsFit(availableBytes);
+        MemoryPlan plan = of(config, name, samples * rowsPerSample, steps, policy, factorElementBytes, sums);
+        if (plan.fits(availableBytes)) {
+            return;
+        }
+        java.util.List<String> fixes = new java.util.ArrayList<>();
+        long lo = 0;
+        long hi = samples - 1;
+        while (lo < hi) { // the most samples that fit, by bisection (the plan grows with the rows)
+            long mid = (lo + hi + 1) >>> 1;
+            if (of(config, name, mid * rowsPerSample, steps, policy, factorElementBytes, sums).fits(availableBytes)) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        if (lo >= 1) {
+            fixes.add("at most " + lo + " samples");
+        }
+        if (plan.cache() > 0) {
+            for (CachePolicy smaller : new CachePolicy[] {new dev.seer.cache.TaylorSeerLite(policy.interval(), policy.maxOrder()),
+                    new CachePolicy.None()}) {
+                if (!smaller.equals(policy) && of(config, name, samples * rowsPerSample, steps, smaller, factorElementBytes, sums)
+                        .fits(availableBytes)) {
+                    fixes.add("--policy " + smaller.spec());
+                    break;
+                }
+            }
+        }
+        throw new IllegalArgumentException("the memory plan of " + plan.model() + " at " + config.tokens() + " tokens needs "
+                + MemoryPlan.bytes(plan.total()) + " (process " + MemoryPlan.bytes(plan.process()) + " + weights "
+                + MemoryPlan.bytes(plan.weights()) + " + max(loading " + MemoryPlan.bytes(plan.loading()) + ", activations "
+                + MemoryPlan.bytes(plan.activations()) + " + cache " + MemoryPlan.bytes(plan.cache()) + ")), more than the "
+                + MemoryPlan.bytes(availableBytes) + " of memory available; "
+                + (fixes.isEmpty() ? "not even one sample fits uncached: lower input_size or raise patch_size"
+                        : "would fit: " + String.join(" or ", fixes))
+                + " (see seer plan; --ignore-memory-plan runs it anyway)");
+    }
+
+    /**
+     * @param config            the model
+     * @param name              the model's name for the plan
+     * @param rows              batch rows of one network call (samples, doubled under guidance)
+     * @param steps             sampling steps (for the conditioning memo)
+     * @param policy            the cache policy
+     * @param factorElementBytes bytes per factor element (4 float32, 2 bf16 or f16)
+     * @param sums              the forecast-sums mode (sums are prepared for float32 factors only)
+     */
+    public static MemoryPlan of(DitConfig config, String name, long rows, int steps, CachePolicy policy,
+                                int factorElementBytes, ForecastSums sums) {
+        if (rows < 1 || steps < 1 || (factorElementBytes != 2 && factorElementBytes != 4)) {
+            throw new IllegalArgumentException("a DiT memory plan needs rows >= 1, steps >= 1 and 2 or 4 bytes per factor"
+                    + " element, found rows " + rows + ", steps " + steps + ", " + factorElementBytes + " bytes");
+        }
+        long stack = MemoryPlan.mul(rows, (long) config.tokens() * config.hiddenSize());
+        long branches = MemoryPlan.mul(2L * config.depth(), stack);
+        long factors = policy.factorBytes(branches, stack, factorElementBytes);
+        String cacheNote;
+        if (factors == 0) {
+            cacheNote = policy.spec() + ": no factors";
+        } else if (policy.forecastsStackOutput()) {
+            cacheNote = String.format(Locale.ROOT, "%s: %d factors of the stack output (%d x %d x %d), %d bytes each",
+                    policy.spec(), policy.maxOrder() + 1, rows, config.tokens(), config.hiddenSize(), factorElementBytes);
+        } else {
+            cacheNote = String.format(Locale.ROOT, "%s: %d factors x %d branches of (%d x %d x %d), %d bytes each",
+                    policy.spec(), policy.maxOrder() + 1, 2 * config.depth(), rows, config.tokens(), config.hiddenSize(),
+                    factorElementBytes);
+        }
+        // TaylorCache's forecast sums: one stack-shaped float32 tensor per forecast step of a window
+        long sumTensors = 0;
+        if (factors > 0 && !policy.forecastsStackOutput() && factorElementBytes == 4 && policy.interval() > 1
+                && sums.appliesTo(factors)) {
+            sumTensors = Math.min(policy.interval() - 1, NativeKernels.MAX_SUM_STEPS);
+            cacheNote += " + " + sumTensors + " forecast sums";
+        }
+        long cache = MemoryPlan.add(factors, MemoryPlan.mul(MemoryPlan.mul(sumTensors, stack), Float.BYTES));
+        // the conditioning memo: silu(c), the gates and the final shift/scale of every (timestep, label) pair met,
+        // at most every step with every row's label
+        long pair = (3L + 2L * config.depth()) * config.hiddenSize() * Float.BYTES;
+        long memo = Math.min(DitModel.CONDITIONING_MEMO_BYTES, MemoryPlan.mul(MemoryPlan.mul(steps, rows), pair));
+        long weights = config.weightBytes();
+        long loading = (long) Math.min(Long.MAX_VALUE, weights * LOADING_PER_WEIGHT_BYTE);
+        return new MemoryPlan(name + ", " + rows + " rows a call", MemoryPlan.PROCESS_BYTES, weights, loading,
+                String.format(Locale.ROOT, "%.1fx the weights (the source and the adaLN copies)", LOADING_PER_WEIGHT_BYTE),
+                MemoryPlan.add(config.activationBytes(rows), memo), cache, cacheNote);
+    }
+}
