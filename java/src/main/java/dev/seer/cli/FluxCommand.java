@@ -115,7 +115,13 @@ final class FluxCommand implements Callable<Integer> {
             }
         }
         threads.apply();
-        FluxInputs in = inputs != null ? FluxInputs.read(inputs, params) : randomInputs(params);
+        FluxInputs in;
+        if (inputs != null) {
+            in = FluxInputs.read(inputs, params);
+        } else {
+            System.err.println("note: no --inputs given; using random text inputs (" + txtTokens + " tokens): speed runs only");
+            in = randomInputs(params, txtTokens, seed);
+        }
         if (in.noise() != null) {
             checkAgainstNoise("--width", width, in.noiseShape()[3]);
             checkAgainstNoise("--height", height, in.noiseShape()[2]);
@@ -183,9 +189,8 @@ final class FluxCommand implements Callable<Integer> {
         }
     }
 
-    /** Random text inputs (T5-like and CLIP-like N(0, 1) values) for speed runs. */
-    private FluxInputs randomInputs(FluxParams p) {
-        System.err.println("note: no --inputs given; using random text inputs (" + txtTokens + " tokens): speed runs only");
+    /** Random text inputs (T5-like and CLIP-like N(0, 1) values, {@code txtTokens} tokens) for speed runs. */
+    static FluxInputs randomInputs(FluxParams p, int txtTokens, long seed) {
         Random rnd = new Random(seed);
         float[] txt = new float[txtTokens * p.contextInDim()];
         float[] vec = new float[p.vecInDim()];
