@@ -125,8 +125,14 @@ final class BenchCommand implements Callable<Integer> {
     @Mixin
     ThreadsOption threads = new ThreadsOption();
 
+    @Mixin
+    FluxBenchOptions flux = new FluxBenchOptions();
+
     @Override
     public Integer call() throws Exception {
+        if (FluxBenchOptions.isFlux(model)) {
+            return flux.run(this);
+        }
         // Everything is checked before any work starts.
         boolean shipped = model == null && weights == null;
         if (model == null && weights != null) {

@@ -12,6 +12,7 @@ import dev.seer.model.flux.FluxSampler;
 import dev.seer.model.flux.FluxWeights;
 import dev.seer.sampling.ProgressListener;
 import dev.seer.sampling.RunStats;
+import dev.seer.tensor.DType;
 import dev.seer.tensor.Tensor;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -64,6 +65,9 @@ final class FluxCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Seed of the initial noise when the inputs hold none (libtorch's CPU generator, as torch.manual_seed). Default: ${DEFAULT-VALUE}.")
     long seed;
 
+    @Option(names = "--dtype", defaultValue = "f32", description = "Compute dtype: f32, or bf16 (linear maps and the MLP GELU in bf16; norms, rotary embedding, attention, modulation and residual streams in float32; bf16-stored weights read in place; random weights are then stored in bf16). Default: ${DEFAULT-VALUE}.")
+    String dtype;
+
     @Mixin
     PolicyOptions policyOptions = new PolicyOptions();
 
@@ -79,6 +83,7 @@ final class FluxCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         FluxParams params = FluxParams.resolve(model);
+        DType compute = computeType("--dtype", dtype);
         CachePolicy policy = policyOptions.policy(6, 1);
         OptionChecks.existingFile("--inputs", inputs, "an existing safetensors file");
         if (weights != null && !weights.toFile().exists()) {
@@ -102,15 +107,21 @@ final class FluxCommand implements Callable<Integer> {
             OptionChecks.finiteRange("--guidance", guidance, 0, 100);
         }
         if (weights == null) {
-            long bytes = 4 * FluxWeights.expectedShapes(params).values().stream()
+            long bytes = compute.byteSize() * FluxWeights.expectedShapes(params).values().stream()
                     .mapToLong(shape -> java.util.Arrays.stream(shape).reduce(1, (a, b) -> a * b)).sum();
             if (bytes > RANDOM_WEIGHTS_MAX_BYTES) {
-                throw OptionChecks.invalid("--weights", "none", "a checkpoint for this model (random float32 weights would take "
+                throw OptionChecks.invalid("--weights", "none", "a checkpoint for this model (random " + computeName(compute) + " weights would take "
                         + bytes / (1L << 20) + " MiB; at most " + (RANDOM_WEIGHTS_MAX_BYTES >> 20) + " MiB are drawn)");
             }
         }
         threads.apply();
-        FluxInputs in = inputs != null ? FluxInputs.read(inputs, params) : randomInputs(params);
+        FluxInputs in;
+        if (inputs != null) {
+            in = FluxInputs.read(inputs, params);
+        } else {
+            System.err.println("note: no --inputs given; using random text inputs (" + txtTokens + " tokens): speed runs only");
+            in = randomInputs(params, txtTokens, seed);
+        }
         if (in.noise() != null) {
             checkAgainstNoise("--width", width, in.noiseShape()[3]);
             checkAgainstNoise("--height", height, in.noiseShape()[2]);
@@ -133,11 +144,12 @@ final class FluxCommand implements Callable<Integer> {
         if (weights != null) {
             w = FluxWeights.load(params, weights);
         } else {
-            System.err.println("note: no --weights given; using random weights (seed " + weightsSeed + "): speed runs only, the samples are noise");
-            w = FluxWeights.fromStateDict(params, FluxWeights.randomStateDict(params, weightsSeed, Arena.ofAuto()));
+            System.err.println("note: no --weights given; using random weights (seed " + weightsSeed + ", stored in "
+                    + computeName(compute) + "): speed runs only, the samples are noise");
+            w = FluxWeights.fromStateDict(params, FluxWeights.randomStateDict(params, weightsSeed, Arena.ofAuto(), compute));
         }
         FluxSampler.Result r;
-        try (FluxModel flux = new FluxModel(w)) {
+        try (FluxModel flux = new FluxModel(w, compute)) {
             r = FluxSampler.sample(flux, in, request);
             if (outLatents != null) {
                 try (Arena arena = Arena.ofConfined()) {
@@ -149,6 +161,20 @@ final class FluxCommand implements Callable<Integer> {
             print(r, params, policy, stepCount, flux.weights());
         }
         return 0;
+    }
+
+    /** The compute dtype named by {@code value}: f32 (float32) or bf16 (bfloat16). */
+    static DType computeType(String option, String value) {
+        return switch (value == null ? "" : value.toLowerCase(Locale.ROOT)) {
+            case "f32", "float32" -> DType.F32;
+            case "bf16", "bfloat16" -> DType.BF16;
+            default -> throw OptionChecks.invalid(option, value, "f32, bf16");
+        };
+    }
+
+    /** How the statistics name a compute dtype: float32 or bf16. */
+    static String computeName(DType compute) {
+        return compute == DType.BF16 ? "bf16" : "float32";
     }
 
     private static void pixels(String option, int v) {
@@ -163,9 +189,8 @@ final class FluxCommand implements Callable<Integer> {
         }
     }
 
-    /** Random text inputs (T5-like and CLIP-like N(0, 1) values) for speed runs. */
-    private FluxInputs randomInputs(FluxParams p) {
-        System.err.println("note: no --inputs given; using random text inputs (" + txtTokens + " tokens): speed runs only");
+    /** Random text inputs (T5-like and CLIP-like N(0, 1) values, {@code txtTokens} tokens) for speed runs. */
+    static FluxInputs randomInputs(FluxParams p, int txtTokens, long seed) {
         Random rnd = new Random(seed);
         float[] txt = new float[txtTokens * p.contextInDim()];
         float[] vec = new float[p.vecInDim()];
@@ -180,7 +205,8 @@ final class FluxCommand implements Callable<Integer> {
 
     private void print(FluxSampler.Result r, FluxParams p, CachePolicy policy, int stepCount, FluxWeights w) throws IOException {
         RunStats s = r.stats();
-        String stored = w.storedTypes().toString() + (w.convertsPerUse() ? " (converted to float32 per use)" : "");
+        String computeName = computeName(w.computeType());
+        String stored = w.storedTypes().toString() + (w.convertsPerUse() ? " (converted to " + computeName + " per use)" : "");
         if (json) {
             ObjectMapper om = new ObjectMapper();
             ObjectNode o = om.createObjectNode();
@@ -190,7 +216,7 @@ final class FluxCommand implements Callable<Integer> {
             o.put("order", policy.maxOrder());
             o.put("steps", stepCount);
             o.put("samples", r.shape().dim(0));
-            o.put("compute_dtype", "float32");
+            o.put("compute_dtype", computeName);
             o.put("weights_dtype", stored);
             o.set("full_steps", om.valueToTree(s.fullSteps()));
             o.put("computed_branches", s.computedBranches());
@@ -210,7 +236,7 @@ final class FluxCommand implements Callable<Integer> {
         int fc = s.forecastSteps().size();
         System.out.printf(Locale.ROOT, "model            %s (depth %d + %d single, hidden %d), latents %s%n", model, p.depth(),
                 p.depthSingleBlocks(), p.hiddenSize(), r.shape());
-        System.out.printf(Locale.ROOT, "compute          float32; weights stored %s%n", stored);
+        System.out.printf(Locale.ROOT, "compute          %s; weights stored %s%n", computeName, stored);
         System.out.printf(Locale.ROOT, "policy           %s (interval %d, order %d), %d steps%n", policy.name(), policy.interval(), policy.maxOrder(), stepCount);
         System.out.printf(Locale.ROOT, "full steps       %d %s%n", full, s.fullSteps());
         System.out.printf(Locale.ROOT, "forecast steps   %d%n", fc);

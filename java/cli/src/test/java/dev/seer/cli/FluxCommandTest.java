@@ -67,6 +67,31 @@ class FluxCommandTest {
         }
     }
 
+    @Test
+    void bf16ComputeIsNamedInTheStatistics() {
+        CliRun r = CliRun.of("flux", "--model", params.toString(), "--weights", weights.toString(), "--inputs", inputs.toString(),
+                "--steps", "3", "--dtype", "bf16", "--json");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("\"compute_dtype\":\"bf16\""), r.out());
+        assertTrue(r.out().contains("\"weights_dtype\":\"[F32]\""), r.out()); // float32 weights, converted once and kept
+    }
+
+    @Test
+    void benchRunsFluxRowsPerComputeDtype() throws IOException {
+        Path out = dir.resolve("bench");
+        CliRun r = CliRun.of("bench", "--model", params.toString(), "--steps", "6", "--quick", "--txt-tokens", "3",
+                "--image-size", "32", "--dtype", "f32,bf16", "--policies", "taylorseer:3:1", "--out-dir", out.toString());
+        assertEquals(0, r.exit(), r.err());
+        String json = Files.readString(out.resolve("bench.json"));
+        for (String id : new String[] {"uncached-6-float32", "taylorseer-3-1-float32", "uncached-6-bf16", "taylorseer-3-1-bf16"}) {
+            assertTrue(json.contains("\"id\" : \"" + id + "\""), id + " in " + json);
+        }
+        assertTrue(json.contains("\"compute_dtype\" : \"bf16\""), json);
+        assertTrue(json.contains("\"relative_l2\" : 0.0,"), "the reference row is at distance 0: " + json);
+        assertTrue(r.out().contains("| TaylorSeer N=3 O=1 | bf16 | 6 | 4 |"), r.out()); // full at 0, 1, 2, 5
+        assertTrue(Files.readString(out.resolve("bench.md")).contains("wall/FLOPs"));
+    }
+
     private void usage(String expected, String... args) {
         CliRun r = CliRun.of(args);
         assertEquals(2, r.exit(), r.out() + r.err());
@@ -85,6 +110,10 @@ class FluxCommandTest {
         usage("--width: 64", "flux", "--model", m, "--weights", w, "--inputs", in, "--width", "64"); // noise is 32 px
         usage("--policy", "flux", "--model", m, "--policy", "taylorseer:6");
         usage("neither a preset", "flux", "--model", "flux-pro");
+        usage("--dtype: 'fp8' is not allowed; allowed: f32, bf16", "flux", "--model", m, "--dtype", "fp8");
+        usage("--dtype: 'fp8' is not allowed; allowed: f32, bf16", "bench", "--model", m, "--dtype", "f32,fp8");
+        usage("--flux-depth", "bench", "--model", m, "--flux-depth", "-1");
+        usage("--image-size: 100", "bench", "--model", m, "--image-size", "100");
         usage("--weights: 'none'", "flux", "--model", "flux-dev");
         Path badParams = dir.resolve("bad.json");
         Files.writeString(badParams, P.toJson().replace("\"depth\"", "\"dept\""));

@@ -3,6 +3,7 @@ package dev.seer.model.flux;
 import dev.seer.model.BranchHooks;
 import dev.seer.model.HookPoint;
 import dev.seer.model.StepContext;
+import dev.seer.tensor.DType;
 import dev.seer.tensor.GateView;
 import dev.seer.tensor.SeerRuntime;
 import dev.seer.tensor.Torch;
@@ -32,6 +33,14 @@ import org.bytedeco.pytorch.global.torch;
  * for, from the block's input streams, so hooks must compute the image attention branch whenever they compute the text
  * one (TaylorSeer computes all branches of a step or none).
  *
+ * <p>Compute dtype: float32 (the default), or bf16 as the reference runs under autocast, with float32 kept where the
+ * reference keeps it and where Seer's caches need it. In bf16 every linear map multiplies in bf16 (its input rounded,
+ * the weights read in place when stored in bf16) and the GELUs between them run on bf16 tensors; QKNorm, the rotary
+ * embedding (as the reference's {@code .float()}), the attention (the reference's runs in bf16, but libtorch's bf16
+ * attention is ten times slower than its float32 one on this CPU), the LayerNorms, the modulation, the residual
+ * streams and everything the hooks see stay float32.
+ * In float32 no conversion runs: the op sequence is the float32 one exactly.
+ *
  * <p>Per run, {@link #prepare} computes what does not change across steps (the text tokens' input map, the pooled
  * vector's embedder, the rotary table): the same tensors the reference recomputes at every call. Every block runs in
  * its own PointerScope, so a step holds one block's temporaries at a time.
@@ -45,13 +54,35 @@ public final class FluxModel implements AutoCloseable {
 
     private final FluxParams params;
     private final FluxWeights weights;
+    private final DType compute;
+    /** Whether the linear maps and the GELUs between them run in bf16 ({@link #compute} BF16). */
+    private final boolean bf16;
     private boolean closed;
 
-    /** A model over {@code weights}, which it owns from now on (closed with it). */
+    /** A model computing in float32 over {@code weights}, which it owns from now on (closed with it). */
     public FluxModel(FluxWeights weights) {
+        this(weights, DType.F32);
+    }
+
+    /**
+     * A model computing in {@code compute} (F32 or BF16; see the class comment) over {@code weights}, which it owns from
+     * now on (closed with it).
+     */
+    public FluxModel(FluxWeights weights, DType compute) {
         SeerRuntime.init();
+        if (compute != DType.F32 && compute != DType.BF16) {
+            throw new IllegalArgumentException("FLUX computes in F32 or BF16, found " + compute);
+        }
         this.params = weights.params();
         this.weights = weights;
+        this.compute = compute;
+        this.bf16 = compute == DType.BF16;
+        weights.prepare(compute);
+    }
+
+    /** The dtype the linear maps compute in (F32 or BF16). */
+    public DType computeType() {
+        return compute;
     }
 
     public FluxParams params() {
@@ -129,8 +160,8 @@ public final class FluxModel implements AutoCloseable {
     Run prepare(Tensor txt, Tensor vec, Tensor txtIds, Tensor imgIds) {
         requireOpen();
         try (PointerScope scope = new PointerScope(); InferenceMode mode = new InferenceMode()) {
-            Tensor t = linear(txt, "txt_in");
-            Tensor v = mlpEmbedder(vec, "vector_in");
+            Tensor t = f32(linear(txt, "txt_in"));
+            Tensor v = f32(mlpEmbedder(vec, "vector_in"));
             Tensor pe = embedNd(torch.cat(new TensorVector(txtIds, imgIds), 1));
             return new Run(FluxWeights.keep(t), FluxWeights.keep(v), FluxWeights.keep(pe), imgIds.size(1), params);
         }
@@ -149,14 +180,14 @@ public final class FluxModel implements AutoCloseable {
         try (InferenceMode mode = new InferenceMode()) {
             long b = run.batch;
             long c = params.hiddenSize();
-            Tensor vec = mlpEmbedder(timestepEmbedding(torch.full(new long[] {b}, new Scalar(t), new TensorOptions(torch.ScalarType.Float))), "time_in");
+            Tensor vec = f32(mlpEmbedder(timestepEmbedding(torch.full(new long[] {b}, new Scalar(t), new TensorOptions(torch.ScalarType.Float))), "time_in"));
             if (params.guidanceEmbed()) {
                 Tensor g = torch.full(new long[] {b}, new Scalar(guidance), new TensorOptions(torch.ScalarType.Float));
-                vec = vec.add(mlpEmbedder(timestepEmbedding(g), "guidance_in"));
+                vec = vec.add(f32(mlpEmbedder(timestepEmbedding(g), "guidance_in")));
             }
             vec = vec.add(run.vectorIn);
             Tensor siluVec = torch.silu(vec);
-            Tensor x = linear(img, "img_in");
+            Tensor x = f32(linear(img, "img_in"));
             Tensor txt = run.txt.clone();
             Tensor joint;
             if (h != BranchHooks.NONE && h.replacesStack(ctx)) {
@@ -203,8 +234,8 @@ public final class FluxModel implements AutoCloseable {
             TensorVector imgMods = new TensorVector();
             TensorVector txtMods = new TensorVector();
             for (int i = 0; i < depth; i++) {
-                imgMods.push_back(linear(siluVec, "double_blocks." + i + ".img_mod.lin"));
-                txtMods.push_back(linear(siluVec, "double_blocks." + i + ".txt_mod.lin"));
+                imgMods.push_back(f32(linear(siluVec, "double_blocks." + i + ".img_mod.lin")));
+                txtMods.push_back(f32(linear(siluVec, "double_blocks." + i + ".txt_mod.lin")));
             }
             dev.seer.tensor.Tensor imgTable = Torch.view(torch.cat(imgMods, 1));
             dev.seer.tensor.Tensor txtTable = Torch.view(torch.cat(txtMods, 1));
@@ -227,7 +258,7 @@ public final class FluxModel implements AutoCloseable {
         if (singles > 0) {
             TensorVector mods = new TensorVector(); // each (B, 3C): shift, scale, gate
             for (int j = 0; j < singles; j++) {
-                mods.push_back(linear(siluVec, "single_blocks." + j + ".modulation.lin"));
+                mods.push_back(f32(linear(siluVec, "single_blocks." + j + ".modulation.lin")));
             }
             dev.seer.tensor.Tensor table = Torch.view(torch.cat(mods, 1));
             List<GateView> gates = new ArrayList<>();
@@ -304,8 +335,8 @@ public final class FluxModel implements AutoCloseable {
         long c = params.hiddenSize();
         String p = "double_blocks." + i + ".";
         // img_mod / txt_mod: (B, 6C) = shift, scale, gate (attention), shift, scale, gate (MLP)
-        Tensor imgMod = linear(siluVec, p + "img_mod.lin");
-        Tensor txtMod = linear(siluVec, p + "txt_mod.lin");
+        Tensor imgMod = f32(linear(siluVec, p + "img_mod.lin"));
+        Tensor txtMod = f32(linear(siluVec, p + "txt_mod.lin"));
         JointAttention ja = new JointAttention(img, txt, imgMod, txtMod, pe, p);
         int base = 4 * i;
         residual(hooks, hookPoints.get(base), ctx, img, imgMod, 2 * c, () -> linear(ja.img(), p + "img_attn.proj"));
@@ -320,20 +351,20 @@ public final class FluxModel implements AutoCloseable {
         long c = params.hiddenSize();
         long m = params.mlpHiddenDim();
         String p = "single_blocks." + j + ".";
-        Tensor mod = linear(siluVec, p + "modulation.lin"); // (B, 3C) = shift, scale, gate
+        Tensor mod = f32(linear(siluVec, p + "modulation.lin")); // (B, 3C) = shift, scale, gate
         residual(hooks, hookPoints.get(4 * params.depth() + j), ctx, x, mod, 2 * c, () -> {
             Tensor both = linear(modulate(x, mod, 0, c), p + "linear1"); // (B, L, 3C + M)
             Tensor[] qkv = heads(both.narrow(2, 0, 3 * c), p + "norm");
             Tensor attn = attention(qkv[0], qkv[1], qkv[2], pe);
             Tensor hidden = torch.gelu(both.narrow(2, 3 * c, m), "tanh");
-            return linear(torch.cat(new TensorVector(attn, hidden), 2), p + "linear2");
+            return linear(torch.cat(new TensorVector(inCompute(attn), hidden), 2), p + "linear2");
         });
     }
 
     /** final_layer: adaLN (shift, scale) from silu(vec), LayerNorm, (1 + scale) * x + shift, linear. */
     private Tensor lastLayer(Tensor x, Tensor siluVec, long c) {
-        Tensor mod = linear(siluVec, "final_layer.adaLN_modulation.1"); // (B, 2C) = shift, scale
-        return linear(modulate(x, mod, 0, c), "final_layer.linear");
+        Tensor mod = f32(linear(siluVec, "final_layer.adaLN_modulation.1")); // (B, 2C) = shift, scale
+        return f32(linear(modulate(x, mod, 0, c), "final_layer.linear"));
     }
 
     /** x = x + gate * branch in place: by libtorch ops without hooks (as the reference), else by the hooks. */
@@ -341,20 +372,31 @@ public final class FluxModel implements AutoCloseable {
                           Supplier<Tensor> branch) {
         long c = params.hiddenSize();
         if (hooks == BranchHooks.NONE) {
-            x.add_(mod.narrow(1, gateOffset, c).unsqueeze(1).mul(branch.get()));
+            x.add_(mod.narrow(1, gateOffset, c).unsqueeze(1).mul(f32(branch.get())));
         } else {
             hooks.residual(point, ctx, Torch.view(x), new GateView(Torch.view(mod), gateOffset, c),
-                    () -> Torch.view(branch.get().contiguous()));
+                    () -> Torch.view(f32(branch.get()).contiguous()));
         }
     }
 
     // ---------------------------------------------------------------------------------------------------------------
     // Layers
 
+    /** A linear map in the compute dtype: the input rounded to bf16 in bf16 mode, the output in the compute dtype. */
     private Tensor linear(Tensor x, String prefix) {
         String bias = prefix + ".bias";
         TensorOptional b = weights.has(bias) ? new TensorOptional(weights.get(bias)) : new TensorOptional();
-        return torch.linear(x, weights.get(prefix + ".weight"), b);
+        return torch.linear(inCompute(x), weights.get(prefix + ".weight"), b);
+    }
+
+    /** {@code x} in the compute dtype (unchanged in float32 mode). */
+    private Tensor inCompute(Tensor x) {
+        return bf16 ? x.to(torch.ScalarType.BFloat16) : x;
+    }
+
+    /** {@code x} in float32 (unchanged in float32 mode, where everything is float32). */
+    private Tensor f32(Tensor x) {
+        return bf16 ? x.to(torch.ScalarType.Float) : x;
     }
 
     /** MLPEmbedder: out_layer(silu(in_layer(x))). */
@@ -379,7 +421,7 @@ public final class FluxModel implements AutoCloseable {
     private Tensor[] heads(Tensor qkv, String normPrefix) {
         long b = qkv.size(0);
         long l = qkv.size(1);
-        Tensor r = qkv.reshape(b, l, 3, params.numHeads(), params.headDim()).permute(2, 0, 3, 1, 4);
+        Tensor r = f32(qkv).reshape(b, l, 3, params.numHeads(), params.headDim()).permute(2, 0, 3, 1, 4);
         return new Tensor[] {rmsNorm(r.select(0, 0), normPrefix + ".query_norm.scale"),
                 rmsNorm(r.select(0, 1), normPrefix + ".key_norm.scale"), r.select(0, 2)};
     }
@@ -395,7 +437,10 @@ public final class FluxModel implements AutoCloseable {
         return x.mul(rrms).mul(weights.get(scaleKey));
     }
 
-    /** Rotary embedding on q and k, softmax attention, heads merged: (B, L, H * D). */
+    /**
+     * Rotary embedding on q and k, softmax attention, heads merged: (B, L, H * D), all float32 in either compute dtype
+     * (libtorch's bf16 attention on this CPU took ten times the float32 time: docs/BENCHMARKS.md).
+     */
     private static Tensor attention(Tensor q, Tensor k, Tensor v, Tensor pe) {
         Tensor o = torch.scaled_dot_product_attention(applyRope(q, pe), applyRope(k, pe), v);
         long b = o.size(0);

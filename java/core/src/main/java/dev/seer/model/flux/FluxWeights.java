@@ -38,15 +38,17 @@ import org.bytedeco.pytorch.global.torch;
  *       that of diffusers' {@code convert_flux_to_diffusers.py}, read backwards.</li>
  * </ul>
  *
- * <p>Memory: files are mapped, never read into the heap, and tensors stay in their stored dtype. The model computes in
- * float32, so each weight is handed out as a float32 libtorch tensor: a float32 tensor stored whole is wrapped without
- * a copy; anything else (bf16/f16 storage, diffusers' split q/k/v, the swapped halves) is converted once and kept when
- * all converted weights together take at most {@link #KEEP_F32_BYTES}, else converted at every use, in the caller's
- * scope, and dropped after it. So the full FLUX-dev in bf16 (23.8 GB mapped) never holds more than one block's weights
- * in float32 at a time, at the price of a conversion per use; small models pay that once.
+ * <p>Memory: files are mapped, never read into the heap, and tensors stay in their stored dtype. Each weight is handed
+ * out as a libtorch tensor in the model's compute dtype ({@link #prepare}: float32, or bf16 where the model computes in
+ * bf16), except the QKNorm scales, always float32 (that norm runs in float32). A tensor stored whole in the wanted
+ * dtype is wrapped without a copy; anything else (another dtype, diffusers' split q/k/v, the swapped halves) is
+ * converted once and kept when all converted weights together take at most {@link #KEEP_F32_BYTES}, else converted at
+ * every use, in the caller's scope, and dropped after it. So the full FLUX-dev in bf16 (23.8 GB mapped) computed in
+ * float32 never holds more than one block's weights in float32 at a time, at the price of a conversion per use, and
+ * computed in bf16 it is read in place; small models pay their conversions once.
  */
 public final class FluxWeights implements AutoCloseable {
-    /** Converted weights are kept (converted once) when they take at most this many float32 bytes in all. */
+    /** Converted weights are kept (converted once) when they take at most this many bytes in all (in the dtype they are read in). */
     public static final long KEEP_F32_BYTES = 1L << 30;
     /** diffusers' file names. */
     static final String DIFFUSERS_INDEX = "diffusion_pytorch_model.safetensors.index.json";
@@ -62,7 +64,10 @@ public final class FluxWeights implements AutoCloseable {
     private final Map<String, org.bytedeco.pytorch.Tensor> kept = new LinkedHashMap<>();
     private final List<SafetensorsFile> files;
     private final Set<DType> storedTypes = new HashSet<>();
-    private final boolean convertPerUse;
+    private final long keepLimit;
+    /** The compute dtype the kept tensors are for; null until {@link #prepare} (first use: float32). */
+    private DType compute;
+    private boolean convertPerUse;
     private boolean closed;
 
     private FluxWeights(FluxParams params, Map<String, Source> sources, List<SafetensorsFile> files) {
@@ -74,23 +79,50 @@ public final class FluxWeights implements AutoCloseable {
         this.params = params;
         this.sources = sources;
         this.files = files;
-        long convertedBytes = 0;
+        this.keepLimit = keepLimit;
         for (Source s : sources.values()) {
             for (Tensor t : s.parts) {
                 storedTypes.add(t.dtype());
             }
-            if (!zeroCopy(s)) {
-                convertedBytes += numel(s) * Float.BYTES;
+        }
+    }
+
+    /**
+     * Readies the weights for a model computing in {@code compute} (F32 or BF16): wraps what is stored whole in the
+     * dtype it is read in, and converts the rest once (kept) or, past {@link #KEEP_F32_BYTES}, at every use. Called by
+     * the model; a later call with another dtype drops what was kept for the earlier one.
+     */
+    synchronized void prepare(DType compute) {
+        if (compute != DType.F32 && compute != DType.BF16) {
+            throw new IllegalArgumentException("FLUX computes in F32 or BF16, found " + compute);
+        }
+        requireOpen();
+        if (compute == this.compute) {
+            return;
+        }
+        dropKept();
+        long convertedBytes = 0;
+        for (var e : sources.entrySet()) {
+            DType t = readType(e.getKey(), compute);
+            if (!zeroCopy(e.getValue(), t)) {
+                convertedBytes += numel(e.getValue()) * t.byteSize();
             }
         }
         convertPerUse = convertedBytes > keepLimit;
         try (PointerScope scope = new PointerScope()) {
             for (var e : sources.entrySet()) {
-                if (zeroCopy(e.getValue()) || !convertPerUse) {
-                    kept.put(e.getKey(), keep(toF32(e.getValue())));
+                DType t = readType(e.getKey(), compute);
+                if (zeroCopy(e.getValue(), t) || !convertPerUse) {
+                    kept.put(e.getKey(), keep(convert(e.getValue(), t)));
                 }
             }
         }
+        this.compute = compute;
+    }
+
+    /** The dtype weight {@code key} is read in by a model computing in {@code compute}: QKNorm scales stay float32. */
+    static DType readType(String key, DType compute) {
+        return key.endsWith(".scale") ? DType.F32 : compute;
     }
 
     /** The architecture these weights are for. */
@@ -103,18 +135,29 @@ public final class FluxWeights implements AutoCloseable {
         return Set.copyOf(storedTypes);
     }
 
-    /** Whether weights are converted to float32 at every use (large models stored in another dtype or layout). */
-    public boolean convertsPerUse() {
+    /** The compute dtype the weights are handed out for (F32 until a model asks for another). */
+    public synchronized DType computeType() {
+        ensurePrepared();
+        return compute;
+    }
+
+    /** Whether weights are converted at every use (large models stored in another dtype or layout than they are read in). */
+    public synchronized boolean convertsPerUse() {
+        ensurePrepared();
         return convertPerUse;
     }
 
     /**
-     * The weight under BFL key {@code key} in float32: kept, or converted now into the caller's PointerScope.
-     * Read-only (mapped pages must not be written).
+     * The weight under BFL key {@code key} in the dtype it is read in ({@link #readType}: the compute dtype, float32
+     * for the QKNorm scales): kept, or converted now into the caller's PointerScope. Read-only (mapped pages must not
+     * be written).
      */
     public org.bytedeco.pytorch.Tensor get(String key) {
-        if (closed) {
-            throw new IllegalStateException("the FLUX weights are closed");
+        DType c;
+        synchronized (this) {
+            requireOpen();
+            ensurePrepared();
+            c = compute;
         }
         org.bytedeco.pytorch.Tensor t = kept.get(key);
         if (t != null) {
@@ -124,7 +167,26 @@ public final class FluxWeights implements AutoCloseable {
         if (s == null) {
             throw new IllegalArgumentException("no FLUX weight '" + key + "'");
         }
-        return toF32(s);
+        return convert(s, readType(key, c));
+    }
+
+    private void ensurePrepared() {
+        if (compute == null) {
+            prepare(DType.F32);
+        }
+    }
+
+    private void requireOpen() {
+        if (closed) {
+            throw new IllegalStateException("the FLUX weights are closed");
+        }
+    }
+
+    private void dropKept() {
+        for (org.bytedeco.pytorch.Tensor t : kept.values()) {
+            t.close();
+        }
+        kept.clear();
     }
 
     /** Whether this model has a tensor under BFL key {@code key}. */
@@ -132,8 +194,8 @@ public final class FluxWeights implements AutoCloseable {
         return sources.containsKey(key);
     }
 
-    private static boolean zeroCopy(Source s) {
-        return s.parts.size() == 1 && !s.swapHalves && s.parts.getFirst().dtype() == DType.F32;
+    private static boolean zeroCopy(Source s, DType as) {
+        return s.parts.size() == 1 && !s.swapHalves && s.parts.getFirst().dtype() == as;
     }
 
     private static long numel(Source s) {
@@ -144,7 +206,7 @@ public final class FluxWeights implements AutoCloseable {
         return n;
     }
 
-    private static org.bytedeco.pytorch.Tensor toF32(Source s) {
+    private static org.bytedeco.pytorch.Tensor convert(Source s, DType as) {
         org.bytedeco.pytorch.Tensor t;
         if (s.parts.size() == 1) {
             t = Torch.wrap(s.parts.getFirst());
@@ -159,7 +221,7 @@ public final class FluxWeights implements AutoCloseable {
             long half = t.size(0) / 2;
             t = torch.cat(new TensorVector(t.narrow(0, half, half), t.narrow(0, 0, half)), 0);
         }
-        return t.scalar_type() == torch.ScalarType.Float ? t : t.to(torch.ScalarType.Float);
+        return DType.fromTorch(t.scalar_type()) == as ? t : t.to(as.torchType());
     }
 
     /** Takes a tensor out of the current PointerScope so it lives until {@link #close()}. */
@@ -566,22 +628,35 @@ public final class FluxWeights implements AutoCloseable {
      * biases ~ N(0, 0.02^2), RMSNorm scales ~ 1 + N(0, 0.1^2); drawn by libtorch's generator from {@code seed}.
      */
     public static Map<String, Tensor> randomStateDict(FluxParams p, long seed, Arena arena) {
+        return randomStateDict(p, seed, arena, DType.F32);
+    }
+
+    /**
+     * As {@link #randomStateDict(FluxParams, long, Arena)}, stored in {@code dtype} (F32, BF16 or F16): the float32 draws
+     * rounded, as the released checkpoints store theirs in bf16.
+     */
+    public static Map<String, Tensor> randomStateDict(FluxParams p, long seed, Arena arena, DType dtype) {
+        if (dtype != DType.F32 && dtype != DType.BF16 && dtype != DType.F16) {
+            throw new IllegalArgumentException("random FLUX weights are stored in F32, BF16 or F16, found " + dtype);
+        }
         SeerRuntime.init();
         Map<String, Tensor> out = new LinkedHashMap<>();
         try (PointerScope scope = new PointerScope()) {
             org.bytedeco.pytorch.Generator g = torch.createCPUGenerator(seed);
             for (var e : expectedShapes(p).entrySet()) {
                 long[] s = e.getValue();
-                Tensor t = Tensor.allocate(arena, DType.F32, Shape.of(s));
-                org.bytedeco.pytorch.Tensor r = torch.randn(s, new GeneratorOptional(g), new TensorOptions(torch.ScalarType.Float));
-                if (e.getKey().endsWith(".scale")) {
-                    r = r.mul(new org.bytedeco.pytorch.Scalar(0.1)).add(new org.bytedeco.pytorch.Scalar(1.0));
-                } else if (s.length == 2) {
-                    r = r.mul(new org.bytedeco.pytorch.Scalar(1.0 / Math.sqrt(s[1])));
-                } else {
-                    r = r.mul(new org.bytedeco.pytorch.Scalar(0.02));
+                Tensor t = Tensor.allocate(arena, dtype, Shape.of(s));
+                try (PointerScope draw = new PointerScope()) { // one tensor's float32 draw at a time
+                    org.bytedeco.pytorch.Tensor r = torch.randn(s, new GeneratorOptional(g), new TensorOptions(torch.ScalarType.Float));
+                    if (e.getKey().endsWith(".scale")) {
+                        r = r.mul(new org.bytedeco.pytorch.Scalar(0.1)).add(new org.bytedeco.pytorch.Scalar(1.0));
+                    } else if (s.length == 2) {
+                        r = r.mul(new org.bytedeco.pytorch.Scalar(1.0 / Math.sqrt(s[1])));
+                    } else {
+                        r = r.mul(new org.bytedeco.pytorch.Scalar(0.02));
+                    }
+                    Torch.wrap(t).copy_(r);
                 }
-                Torch.wrap(t).copy_(r);
                 out.put(e.getKey(), t);
             }
         }
@@ -603,10 +678,7 @@ public final class FluxWeights implements AutoCloseable {
     public synchronized void close() {
         if (!closed) {
             closed = true;
-            for (org.bytedeco.pytorch.Tensor t : kept.values()) {
-                t.close();
-            }
-            kept.clear();
+            dropKept();
             for (SafetensorsFile f : files) {
                 f.close();
             }
