@@ -3,6 +3,7 @@ package dev.seer.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.seer.cache.CachePolicy;
+import dev.seer.cache.FactorDtype;
 import dev.seer.io.Safetensors;
 import dev.seer.kernel.Variant;
 import dev.seer.model.flux.FluxInputs;
@@ -70,6 +71,9 @@ final class FluxCommand implements Callable<Integer> {
     @Mixin
     ThreadsOption threads = new ThreadsOption();
 
+    @Mixin
+    FactorDtypeOption factorDtype = new FactorDtypeOption();
+
     @Option(names = "--out-latents", description = "Write the final latents to this safetensors file (tensor 'sample', (B, C, H, W) float32), in an existing writable directory. Default: not written.")
     Path outLatents;
 
@@ -80,6 +84,7 @@ final class FluxCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         FluxParams params = FluxParams.resolve(model);
         CachePolicy policy = policyOptions.policy(6, 1);
+        FactorDtype factors = factorDtype.value();
         OptionChecks.existingFile("--inputs", inputs, "an existing safetensors file");
         if (weights != null && !weights.toFile().exists()) {
             throw OptionChecks.invalid("--weights", weights.toString(), "an existing .safetensors file or diffusers directory (no such path)");
@@ -128,7 +133,7 @@ final class FluxCommand implements Callable<Integer> {
         }
         double g = guidance != null ? guidance : 3.5;
         FluxSampler.Request request = new FluxSampler.Request(stepCount, latentH, latentW, g, params.guidanceEmbed(), seed, policy,
-                Variant.AUTO, json ? ProgressListener.NONE : new ProgressBar(System.err, "sampling"));
+                Variant.AUTO, json ? ProgressListener.NONE : new ProgressBar(System.err, "sampling"), factors);
         FluxWeights w;
         if (weights != null) {
             w = FluxWeights.load(params, weights);

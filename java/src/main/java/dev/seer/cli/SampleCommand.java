@@ -106,6 +106,9 @@ final class SampleCommand implements Callable<Integer> {
     @Mixin
     ThreadsOption threads = new ThreadsOption();
 
+    @Mixin
+    FactorDtypeOption factorDtype = new FactorDtypeOption();
+
     @Option(names = "--out-latents", description = "Write the final latents of the conditional half to this safetensors file (tensor 'sample'), in an existing writable directory. Default: not written.")
     String outLatents;
 
@@ -213,7 +216,8 @@ final class SampleCommand implements Callable<Integer> {
         }
         SampleRequest request = SampleRequest.builder(sampleLabels).noise(noiseValues).steps(steps).sampler(samplerKind).eta(eta)
                 .cfgScale(cfg).guideAllChannels(guideAllChannels).policy(policy).seed(seed).variant(variantChoice)
-                .forecastSums(forecastSumsChoice).listener(new ProgressBar(System.err, "sampling")).build();
+                .forecastSums(forecastSumsChoice).factorDtype(factorDtype.value())
+                .listener(new ProgressBar(System.err, "sampling")).build();
         for (long y : sampleLabels) {
             if (y < 0 || y >= config.numClasses()) {
                 throw new IllegalArgumentException("--noise: label " + y + " is not allowed; allowed: labels in 0.."
@@ -275,7 +279,7 @@ final class SampleCommand implements Callable<Integer> {
         double scale = cfg == null ? ShippedModels.DIT_CFG : cfg;
         SampleRequest request = SampleRequest.builder(0).steps(steps).sampler(samplerKind).eta(eta).cfgScale(scale)
                 .guideAllChannels(guideAllChannels).policy(policy).seed(seed).variant(variantChoice)
-                .forecastSums(forecastSumsChoice).build();
+                .forecastSums(forecastSumsChoice).factorDtype(factorDtype.value()).build();
         threads.apply();
         FashionDemo.Result r;
         try (DitModel dit = ShippedModels.fashionDit(); FashionProbe probe = FashionProbe.loadShipped()) {
@@ -386,6 +390,7 @@ final class SampleCommand implements Callable<Integer> {
         policy = policyOptions.policy(4, 4);
         variantChoice = parseVariant(variant);
         forecastSumsChoice = parseForecastSums(forecastSums);
+        factorDtype.value();
         OptionChecks.range("--per-class", perClass, 1, 100);
         OptionChecks.range("--repeat", repeat, 1, 1000);
         OptionChecks.range("--input-size", inputSize, 1, 1024);

@@ -353,7 +353,7 @@ public final class PolicyBench {
                     String what = "quality: " + row.row.label();
                     int before = done[0];
                     FashionEval.Generated g = FashionEval.generate(model, s.samples(), row.row.steps(), s.sampler(), s.eta(),
-                            s.cfg(), row.row.policy(), s.seed(), s.chunk(), (d, t, full) -> listener.progress(
+                            s.cfg(), row.row.policy(), row.row.factorDtype(), s.seed(), s.chunk(), (d, t, full) -> listener.progress(
                                     before + (d + s.chunk() - 1) / s.chunk(), total, what + " " + d + "/" + t));
                     done[0] = before + chunksPerRow;
                     // The first row is the uncached baseline: scored alone, then the reference of every other row.
@@ -381,7 +381,7 @@ public final class PolicyBench {
                                          TaylorCache.ForecastErrorSink sink) {
         return SampleRequest.builder(labels).steps(r.steps()).sampler(s.sampler()).eta(s.eta()).cfgScale(s.cfg())
                 .policy(r.policy()).seed(s.seed()).variant(s.variant()).forecastErrors(sink)
-                .forecastSums(s.forecastSums()).build();
+                .forecastSums(s.forecastSums()).factorDtype(r.factorDtype()).build();
     }
 
     private static long[] labels(int n, int classes) {
