@@ -207,6 +207,7 @@ final class FluxCommand implements Callable<Integer> {
             o.put("seconds_forecast", s.secondsForecast());
             o.put("seconds_other", s.secondsOther());
             o.put("cache_bytes", s.cacheBytes());
+            o.put("factor_dtype", factorDtype.value().cliName());
             o.set("nonfinite_fallbacks", om.valueToTree(s.nonFiniteFallbacks()));
             System.out.println(om.writeValueAsString(o));
             return;

@@ -325,6 +325,7 @@ final class SampleCommand implements Callable<Integer> {
             o.put("seconds_forecast", s.secondsForecast());
             o.put("seconds_other", s.secondsOther());
             o.put("cache_bytes", s.cacheBytes());
+            o.put("factor_dtype", factorDtype.value().cliName());
             o.set("seconds_runs", om.valueToTree(runSeconds));
             o.set("nonfinite_fallbacks", om.valueToTree(s.nonFiniteFallbacks()));
             System.out.println(om.writeValueAsString(o));
@@ -338,7 +339,8 @@ final class SampleCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "forecast steps   %d%n", fc);
         System.out.printf(Locale.ROOT, "FLOPs official   %.4g%n", s.flopsOfficial());
         System.out.printf(Locale.ROOT, "FLOPs actual     %.4g%n", s.flopsActual());
-        System.out.printf(Locale.ROOT, "cache            %.1f MiB%n", s.cacheBytes() / 1048576.0);
+        System.out.printf(Locale.ROOT, "cache            %.1f MiB (%s factors)%n", s.cacheBytes() / 1048576.0,
+                factorDtype.value().cliName());
         System.out.printf(Locale.ROOT, "time             %.3f s (full steps %.3f s = %.2f ms each, forecast steps %.3f s = %.3f ms each, other %.3f s)%n",
                 s.seconds(), s.secondsFull(), full == 0 ? 0 : 1e3 * s.secondsFull() / full, s.secondsForecast(),
                 fc == 0 ? 0 : 1e3 * s.secondsForecast() / fc, s.secondsOther());

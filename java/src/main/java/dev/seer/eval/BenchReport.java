@@ -149,12 +149,12 @@ public final class BenchReport {
         StringBuilder b = new StringBuilder();
         PolicyBench.Settings s = report.settings();
         boolean quality = s.measuresQuality();
-        b.append("| policy | factors | steps | FLOPs (official) | FLOPs speedup | wall s (median of ").append(s.repeats())
-                .append(") | runs' range s | wall speedup | wall / FLOPs | forecast step ms | cache MiB | peak RSS MiB |");
+        b.append("| policy | steps | FLOPs (official) | FLOPs speedup | wall s (median of ").append(s.repeats())
+                .append(") | runs' range s | wall speedup | wall / FLOPs | cache MiB | peak RSS MiB | factors | forecast step ms |");
         if (quality) {
             b.append(" Fréchet | class | PSNR dB | SSIM |");
         }
-        b.append("\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        b.append("\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|");
         if (quality) {
             b.append("---:|---:|---:|---:|");
         }
@@ -163,13 +163,13 @@ public final class BenchReport {
             Speedups sp = speedups(report, r);
             RunStats m = r.medianRun();
             BenchRow row = r.row();
-            b.append(String.format(Locale.ROOT, "| %s%s | %s | %d | %.4g | %.2fx | %s | %s | %s | %s | %s | %s | %s |",
-                    row.withFactorDtype(FactorDtype.F32).label(), r.complete() ? "" : " (incomplete)",
-                    row.isCached() ? row.factorDtype().cliName() : "-", row.steps(), report.flopsOfficial(row), sp.flops(),
+            b.append(String.format(Locale.ROOT, "| %s%s | %d | %.4g | %.2fx | %s | %s | %s | %s | %s | %s | %s | %s |",
+                    row.withFactorDtype(FactorDtype.F32).label(), r.complete() ? "" : " (incomplete)", row.steps(),
+                    report.flopsOfficial(row), sp.flops(),
                     fmt("%.3f", r.medianSeconds()), range(r.runs()), fmt("%.2fx", sp.wall()), fmt("%.2f", sp.ratio()),
-                    fmt("%.3f", 1e3 * r.medianForecastStepSeconds()),
                     m == null ? "-" : String.format(Locale.ROOT, "%.1f", m.cacheBytes() / 1048576.0),
-                    r.peakRssBytes() < 0 ? "-" : String.format(Locale.ROOT, "%.0f", r.peakRssBytes() / 1048576.0)));
+                    r.peakRssBytes() < 0 ? "-" : String.format(Locale.ROOT, "%.0f", r.peakRssBytes() / 1048576.0),
+                    row.isCached() ? row.factorDtype().cliName() : "-", fmt("%.3f", 1e3 * r.medianForecastStepSeconds())));
             if (quality) {
                 FashionEval.Scores q = r.scores();
                 b.append(String.format(Locale.ROOT, " %s | %s | %s | %s |", q == null ? "-" : fmt("%.3f", q.frechet()),
