@@ -2,6 +2,7 @@ package dev.seer.eval;
 
 import dev.seer.cache.CachePolicy;
 import dev.seer.model.dit.DitFlops;
+import dev.seer.cache.FactorDtype;
 import dev.seer.cache.ForecastSums;
 import dev.seer.cache.TaylorCache;
 import dev.seer.cache.TaylorSeerSchedule;
@@ -425,14 +426,18 @@ public final class PolicyBench {
         return DitFlops.Config.dit(c.depth(), c.hiddenSize(), c.numHeads(), c.patchSize(), c.inputSize(), rows);
     }
 
-    /** The row whose forecast step is held against its floor: the error row, else the last TaylorSeer row, else any cached one. */
+    /**
+     * The row whose forecast step is held against its floor (float32 factor bytes): the error row, else the last
+     * TaylorSeer row with float32 factors, else any cached one.
+     */
     static BenchRow forecastRow(Settings s) {
         if (s.errorRow() != null) {
             return s.errorRow();
         }
         BenchRow pick = null;
         for (BenchRow r : s.rows()) {
-            if (r.isCached() && (pick == null || r.policy() instanceof CachePolicy.TaylorSeer)) {
+            if (r.isCached() && (pick == null
+                    || r.policy() instanceof CachePolicy.TaylorSeer && r.factorDtype() == FactorDtype.F32)) {
                 pick = r;
             }
         }
