@@ -182,6 +182,29 @@ class NarrowFactorsTest {
         }
     }
 
+    /**
+     * A float32 feature beyond f16's range stores as infinity: the full step's x still gets the exact value, and the
+     * forecast from those factors reports itself non-finite (the cache then recomputes the step in full).
+     */
+    @org.junit.jupiter.api.Test
+    void f16FactorsBeyondTheirRangeMakeTheForecastReportNonFinite() {
+        for (Variant v : variants()) {
+            try (Arena arena = Arena.ofConfined()) {
+                float[] big = new float[N];
+                java.util.Arrays.fill(big, 1e5f);
+                float[] ones = new float[2 * C];
+                java.util.Arrays.fill(ones, 1f);
+                GateView gate = GateView.of(Tensor.ofFloats(arena, ones, 2, C));
+                Tensor x = Tensor.allocate(arena, DType.F32, SHAPE);
+                TaylorFactors f = TaylorFactors.allocate(arena, DType.F16, SHAPE, 1);
+                Kernels.taylorUpdateResidual(v, x, gate, Tensor.ofFloats(arena, big, 2, 5, C), f, 0, 1f);
+                assertEquals(1e5f, x.toFloatArray()[N - 1], v + ": x gets the float32 feature");
+                assertEquals(Float.POSITIVE_INFINITY, f.factor(0).toFloatArray()[N - 1], v + ": the f16 factor");
+                assertTrue(!Kernels.taylorForecastResidual(v, x, gate, f, 1f), v + ": the forecast reports non-finite");
+            }
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"BF16", "F16"})
     void narrowFactorsHalveTheBytesAndTheKernelsTakeOnlyTheirPairs(DType dtype) {
