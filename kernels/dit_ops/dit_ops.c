@@ -208,7 +208,7 @@ static int seer_dit_forecast_step_job(const void *p, int64_t t0, int64_t t1) {
     return r;
 }
 
-SEER_API seer_status seer_dit_forecast_step(int variant, float *out, float *h, const float *x, const float *embed_w_t,
+SEER_API seer_status seer_dit_forecast_step(int variant, int dtype, float *out, float *h, const float *x, const float *embed_w_t,
                                             const float *embed_bias, const float *pos, int num_branches,
                                             const void *const *gates, int64_t gate_row_stride,
                                             const void *const *factors, const int32_t *orders, float delta,
@@ -226,7 +226,10 @@ SEER_API seer_status seer_dit_forecast_step(int variant, float *out, float *h, c
                                           out_channels, eps, &c.final, &ob)))
         return s;
     tokens = (size / patch) * (size / patch);
-    if ((s = seer_multi_prepare(fn, variant, SEER_DTYPE_F32, h, batch, tokens, channels, num_branches, gates,
+    if (dtype != SEER_DTYPE_F32 && dtype != SEER_DTYPE_F32_BF16 && dtype != SEER_DTYPE_F32_F16)
+        return seer_set_error(SEER_ERR_INVALID_ARGUMENT,
+                              "%s: dtype=%d must be 0=f32, 3=f32 with bf16 factors or 4=f32 with f16 factors", fn, dtype);
+    if ((s = seer_multi_prepare(fn, variant, dtype, h, batch, tokens, channels, num_branches, gates,
                                 gate_row_stride, factors, orders, delta, &c.stack, &n)))
         return s;
     if (hb == 0 || ob == 0) return SEER_OK;

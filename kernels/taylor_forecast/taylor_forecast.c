@@ -30,9 +30,9 @@ SEER_API seer_status seer_taylor_forecast(int variant, int dtype, void *out, con
     if (n == 0) return SEER_OK;
     if ((s = seer_check_ptr(fn, "out", out, dtype)) || (s = seer_check_factors(fn, "order", factors, order, dtype, -1)))
         return s;
-    int64_t bytes = n * (int64_t)seer_dtype_size(dtype);
+    int64_t bytes = n * (int64_t)seer_act_size(dtype), fbytes = n * (int64_t)seer_fac_size(dtype);
     for (int i = 0; i <= order; i++)
-        if (seer_overlap(out, bytes, factors[i], bytes))
+        if (seer_overlap(out, bytes, factors[i], fbytes))
             return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: out overlaps factors[%d]", fn, i);
     seer_forecast_ctx ctx = {kern, dtype, order, bytes >= SEER_STREAM_BYTES, out, factors, {{0}, {0}}};
     seer_coeffs_init(&ctx.k, delta);

@@ -14,9 +14,9 @@ int seer_taylor_forecast_ref(int dtype, void *out, const void *const *factors, i
     int nonfinite = 0;
     for (int64_t j = i0; j < i1; j++) {
         float acc = 0.0f;
-        for (int i = 0; i <= order; i++) acc = acc + ((seer_load(dtype, factors[i], j) * k->c[i]) * k->p[i]);
+        for (int i = 0; i <= order; i++) acc = acc + ((seer_load(seer_fdt(dtype), factors[i], j) * k->c[i]) * k->p[i]);
         nonfinite |= (acc - acc) != 0.0f;
-        seer_store(dtype, out, j, acc);
+        seer_store(seer_adt(dtype), out, j, acc);
     }
     return nonfinite;
 }

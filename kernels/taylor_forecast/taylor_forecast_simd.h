@@ -10,7 +10,7 @@ SV_INLINE int forecast_body(int dt, int order, void *out, const void *const *D, 
     int nonfinite = 0;
     int64_t j = i0;
     if (stream) {
-        const int64_t es = (int64_t)seer_dtype_size(dt), vb = SV_W * es;
+        const int64_t es = (int64_t)seer_act_size(dt), vb = SV_W * es;
         int64_t head = ((vb - (int64_t)(((uintptr_t)out + (uintptr_t)(j * es)) % (uintptr_t)vb)) % vb) / es;
         if (head > i1 - j) head = i1 - j;
         if (head > 0) {
@@ -18,7 +18,7 @@ SV_INLINE int forecast_body(int dt, int order, void *out, const void *const *D, 
             sv_mask m = sv_tail_mask(head);
             sv acc = sv_forecast_m(dt, order, D, &kv, j, m);
             nf = sv_add(nf, sv_sub(acc, acc));
-            sv_stm(dt, out, j, acc, m);
+            sv_stm(seer_adt(dt), out, j, acc, m);
 #else
             nonfinite |= seer_taylor_forecast_ref(dt, out, D, order, k, j, j + head, 0);
 #endif
@@ -27,14 +27,14 @@ SV_INLINE int forecast_body(int dt, int order, void *out, const void *const *D, 
         for (; j + SV_W <= i1; j += SV_W) {
             sv acc = sv_forecast(dt, order, D, &kv, j);
             nf = sv_add(nf, sv_sub(acc, acc));
-            sv_stream(dt, out, j, acc);
+            sv_stream(seer_adt(dt), out, j, acc);
         }
         _mm_sfence();
     } else {
         for (; j + SV_W <= i1; j += SV_W) {
             sv acc = sv_forecast(dt, order, D, &kv, j);
             nf = sv_add(nf, sv_sub(acc, acc));
-            sv_st(dt, out, j, acc);
+            sv_st(seer_adt(dt), out, j, acc);
         }
     }
     if (j < i1) {
@@ -42,7 +42,7 @@ SV_INLINE int forecast_body(int dt, int order, void *out, const void *const *D, 
         sv_mask m = sv_tail_mask(i1 - j);
         sv acc = sv_forecast_m(dt, order, D, &kv, j, m);
         nf = sv_add(nf, sv_sub(acc, acc));
-        sv_stm(dt, out, j, acc, m);
+        sv_stm(seer_adt(dt), out, j, acc, m);
 #else
         nonfinite |= seer_taylor_forecast_ref(dt, out, D, order, k, j, i1, 0);
 #endif

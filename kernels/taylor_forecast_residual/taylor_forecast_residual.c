@@ -28,11 +28,11 @@ SEER_API seer_status seer_taylor_forecast_residual(int variant, int dtype, void 
     if ((s = seer_check_ptr(fn, "x", x, dtype)) || (s = seer_check_ptr(fn, "gate", gate, dtype)) ||
         (s = seer_check_factors(fn, "order", factors, order, dtype, -1)))
         return s;
-    int64_t bytes = n * (int64_t)seer_dtype_size(dtype);
+    int64_t bytes = n * (int64_t)seer_act_size(dtype), fbytes = n * (int64_t)seer_fac_size(dtype);
     if (seer_overlap(x, bytes, gate, gate_bytes))
         return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: x overlaps gate", fn);
     for (int i = 0; i <= order; i++)
-        if (seer_overlap(x, bytes, factors[i], bytes))
+        if (seer_overlap(x, bytes, factors[i], fbytes))
             return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: x overlaps factors[%d]", fn, i);
     int32_t order32 = order;
     seer_multi_plan plan = {kern, dtype, 1, x, tokens, channels, gate_row_stride, &gate, factors, &order32, {{0}, {0}}};

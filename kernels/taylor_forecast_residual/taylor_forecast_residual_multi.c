@@ -24,7 +24,7 @@ int seer_taylor_forecast_residual_multi_range(const seer_kernels *kern, int dtyp
                                               int64_t gate_row_stride, const void *const *factors,
                                               const int32_t *orders, const seer_coeffs *k, int64_t e0,
                                               int64_t e1) {
-    const int64_t chunk = SEER_MULTI_CHUNK_BYTES / (int64_t)seer_dtype_size(dtype);
+    const int64_t chunk = SEER_MULTI_CHUNK_BYTES / (int64_t)seer_act_size(dtype);
     int nonfinite = 0;
     for (int64_t c0 = e0; c0 < e1; c0 += chunk) {
         int64_t c1 = c0 + chunk < e1 ? c0 + chunk : e1;
@@ -59,7 +59,7 @@ seer_status seer_multi_prepare(const char *fn, int variant, int dtype, void *x, 
     if (!gates) return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: gates is NULL", fn);
     if (!orders) return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: orders is NULL", fn);
     if (!factors) return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: factors is NULL", fn);
-    int64_t bytes = *n * (int64_t)seer_dtype_size(dtype);
+    int64_t bytes = *n * (int64_t)seer_act_size(dtype), fbytes = *n * (int64_t)seer_fac_size(dtype);
     for (int b = 0; b < num_branches; b++) {
         char what[48];
         int order = orders[b];
@@ -73,7 +73,7 @@ seer_status seer_multi_prepare(const char *fn, int variant, int dtype, void *x, 
         if (seer_overlap(x, bytes, gates[b], gate_bytes))
             return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: x overlaps gates[%d]", fn, b);
         for (int i = 0; i <= order; i++)
-            if (seer_overlap(x, bytes, fb[i], bytes))
+            if (seer_overlap(x, bytes, fb[i], fbytes))
                 return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: x overlaps factors[%d] (branch %d)", fn,
                                       b * (SEER_MAX_ORDER + 1) + i, b);
     }

@@ -12,13 +12,14 @@
 int seer_taylor_forecast_residual_ref(int dtype, void *x, const void *gate, int64_t goff,
                                       const void *const *factors, int order, const seer_coeffs *k, int64_t off,
                                       int64_t len) {
+    const int at = seer_adt(dtype), ft = seer_fdt(dtype);
     int nonfinite = 0;
     for (int64_t j = 0; j < len; j++) {
         float f = 0.0f;
-        for (int i = 0; i <= order; i++) f = f + ((seer_load(dtype, factors[i], off + j) * k->c[i]) * k->p[i]);
+        for (int i = 0; i <= order; i++) f = f + ((seer_load(ft, factors[i], off + j) * k->c[i]) * k->p[i]);
         nonfinite |= (f - f) != 0.0f;
-        float g = seer_load(dtype, gate, goff + j);
-        seer_store(dtype, x, off + j, seer_load(dtype, x, off + j) + g * f);
+        float g = seer_load(at, gate, goff + j);
+        seer_store(at, x, off + j, seer_load(at, x, off + j) + g * f);
     }
     return nonfinite;
 }

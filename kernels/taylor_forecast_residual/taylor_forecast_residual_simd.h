@@ -15,22 +15,23 @@ SV_INLINE int forecast_residual_body(int dt, int order, void *x, const void *gat
     sv nf = sv_zero();
     int nonfinite = 0;
     int64_t j = 0;
-    const int64_t esize = (int64_t)seer_dtype_size(dt);
+    const int64_t esize = (int64_t)seer_fac_size(dt);
+    const int at = seer_adt(dt);
     for (; j + SV_W <= len; j += SV_W) {
         for (int i = 0; i <= order; i++)
             __builtin_prefetch((const char *)D[i] + (off + j) * esize + SEER_FACTOR_PREFETCH_BYTES);
         sv f = sv_forecast(dt, order, D, &kv, off + j);
         nf = sv_add(nf, sv_sub(f, f));
-        sv g = sv_ld(dt, gate, goff + j);
-        sv_st(dt, x, off + j, sv_add(sv_ld(dt, x, off + j), sv_mul(g, f)));
+        sv g = sv_ld(at, gate, goff + j);
+        sv_st(at, x, off + j, sv_add(sv_ld(at, x, off + j), sv_mul(g, f)));
     }
     if (j < len) {
 #if SV_HAS_MASK
         sv_mask m = sv_tail_mask(len - j);
         sv f = sv_forecast_m(dt, order, D, &kv, off + j, m);
         nf = sv_add(nf, sv_sub(f, f));
-        sv g = sv_ldm(dt, gate, goff + j, m);
-        sv_stm(dt, x, off + j, sv_add(sv_ldm(dt, x, off + j, m), sv_mul(g, f)), m);
+        sv g = sv_ldm(at, gate, goff + j, m);
+        sv_stm(at, x, off + j, sv_add(sv_ldm(at, x, off + j, m), sv_mul(g, f)), m);
 #else
         nonfinite |= seer_taylor_forecast_residual_ref(dt, x, gate, goff + j, D, order, k, off + j, len - j);
 #endif
@@ -91,23 +92,24 @@ SV_INLINE sv sums_forecast(int order, const sv *e, const seer_coeffs *k) {
 SV_INLINE void forecast_sums_body(int dt, int order, int nb, int steps, void *const *out, const void *const *gates,
                                   int64_t goff, const void *const *const *D, const seer_coeffs *k, int64_t off,
                                   int64_t len) {
-    const int64_t esize = (int64_t)seer_dtype_size(dt);
+    const int64_t esize = (int64_t)seer_fac_size(dt);
+    const int at = seer_adt(dt), ft = seer_fdt(dt);
     sv d[SEER_SUMS_GROUP][SEER_MAX_ORDER + 1];
     int64_t j = 0;
     for (; j + SV_W <= len; j += SV_W) {
         for (int b = 0; b < nb; b++)
             for (int i = 0; i <= order; i++) {
                 __builtin_prefetch((const char *)D[b][i] + (off + j) * esize + SEER_FACTOR_PREFETCH_BYTES);
-                d[b][i] = sv_ld(dt, D[b][i], off + j);
+                d[b][i] = sv_ld(ft, D[b][i], off + j);
                 if (i >= 2) d[b][i] = sv_mul(d[b][i], sv_set1(k[0].c[i]));
             }
         for (int s = 0; s < steps; s++) {
-            sv acc = sv_ld(dt, out[s], off + j);
+            sv acc = sv_ld(at, out[s], off + j);
             for (int b = 0; b < nb; b++) {
-                sv g = sv_ld(dt, gates[s * SEER_SUMS_GROUP + b], goff + j);
-                acc = sv_rnd(dt, sv_add(acc, sv_mul(g, sums_forecast(order, d[b], &k[s]))));
+                sv g = sv_ld(at, gates[s * SEER_SUMS_GROUP + b], goff + j);
+                acc = sv_rnd(at, sv_add(acc, sv_mul(g, sums_forecast(order, d[b], &k[s]))));
             }
-            sv_st_exact(dt, out[s], off + j, acc);
+            sv_st_exact(at, out[s], off + j, acc);
         }
     }
     if (j < len) {
@@ -115,16 +117,16 @@ SV_INLINE void forecast_sums_body(int dt, int order, int nb, int steps, void *co
         sv_mask m = sv_tail_mask(len - j);
         for (int b = 0; b < nb; b++)
             for (int i = 0; i <= order; i++) {
-                d[b][i] = sv_ldm(dt, D[b][i], off + j, m);
+                d[b][i] = sv_ldm(ft, D[b][i], off + j, m);
                 if (i >= 2) d[b][i] = sv_mul(d[b][i], sv_set1(k[0].c[i]));
             }
         for (int s = 0; s < steps; s++) {
-            sv acc = sv_ldm(dt, out[s], off + j, m);
+            sv acc = sv_ldm(at, out[s], off + j, m);
             for (int b = 0; b < nb; b++) {
-                sv g = sv_ldm(dt, gates[s * SEER_SUMS_GROUP + b], goff + j, m);
-                acc = sv_rnd(dt, sv_add(acc, sv_mul(g, sums_forecast(order, d[b], &k[s]))));
+                sv g = sv_ldm(at, gates[s * SEER_SUMS_GROUP + b], goff + j, m);
+                acc = sv_rnd(at, sv_add(acc, sv_mul(g, sums_forecast(order, d[b], &k[s]))));
             }
-            sv_stm_exact(dt, out[s], off + j, acc, m);
+            sv_stm_exact(at, out[s], off + j, acc, m);
         }
 #else
         for (int s = 0; s < steps; s++)

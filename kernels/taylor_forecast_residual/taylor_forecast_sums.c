@@ -20,7 +20,7 @@ void seer_taylor_forecast_sums_range(const seer_kernels *kern, int dtype, void *
                                      int64_t tokens, int64_t channels, int num_branches, const void *const *gates,
                                      int64_t gate_row_stride, const void *const *factors, const int32_t *orders,
                                      const seer_coeffs *k, int64_t e0, int64_t e1) {
-    const int64_t es = (int64_t)seer_dtype_size(dtype);
+    const int64_t es = (int64_t)seer_act_size(dtype);
     int64_t chunk = SEER_SUMS_CHUNK_BYTES / es / steps / 64 * 64;
     if (chunk < 64) chunk = 64;
     const void *group_gates[SEER_MAX_SUM_STEPS * SEER_SUMS_GROUP];
@@ -90,7 +90,7 @@ SEER_API seer_status seer_taylor_forecast_sums(int variant, int dtype, void *con
         seer_coeffs_init(&ctx.k[st], deltas[st]);
     }
     if (n == 0) return SEER_OK;
-    int64_t bytes = n * (int64_t)seer_dtype_size(dtype);
+    int64_t bytes = n * (int64_t)seer_act_size(dtype), fbytes = n * (int64_t)seer_fac_size(dtype);
     for (int st = 0; st < num_steps; st++) {
         char what[48];
         snprintf(what, sizeof what, "out[%d]", st);
@@ -116,7 +116,7 @@ SEER_API seer_status seer_taylor_forecast_sums(int variant, int dtype, void *con
                     return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: out[%d] overlaps %s", fn, o, what);
                 if (st == 0)
                     for (int i = 0; i <= order; i++)
-                        if (seer_overlap(out[o], bytes, fb[i], bytes))
+                        if (seer_overlap(out[o], bytes, fb[i], fbytes))
                             return seer_set_error(SEER_ERR_INVALID_ARGUMENT,
                                                   "%s: out[%d] overlaps factors[%d] (branch %d)", fn, o,
                                                   b * (SEER_MAX_ORDER + 1) + i, b);

@@ -30,12 +30,12 @@ SEER_API seer_status seer_taylor_update(int variant, int dtype, const void *feat
     if ((s = seer_check_ptr(fn, "feature", feature, dtype)) ||
         (s = seer_check_factors(fn, "new_order", (const void *const *)factors, new_order, dtype, -1)))
         return s;
-    int64_t bytes = n * (int64_t)seer_dtype_size(dtype);
+    int64_t bytes = n * (int64_t)seer_act_size(dtype), fbytes = n * (int64_t)seer_fac_size(dtype);
     for (int i = 0; i <= new_order; i++) {
-        if (seer_overlap(feature, bytes, factors[i], bytes))
+        if (seer_overlap(feature, bytes, factors[i], fbytes))
             return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: feature overlaps factors[%d]", fn, i);
         for (int j = 0; j < i; j++)
-            if (seer_overlap(factors[j], bytes, factors[i], bytes))
+            if (seer_overlap(factors[j], fbytes, factors[i], fbytes))
                 return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: factors[%d] overlaps factors[%d]", fn, j, i);
     }
     seer_update_ctx ctx = {kern, dtype, new_order, feature, factors, distance};

@@ -6,11 +6,11 @@ SV_INLINE void update_body(int dt, int new_order, const void *F, void *const *D,
                            int64_t i1) {
     const sv d = sv_set1(distance);
     int64_t j = i0;
-    for (; j + SV_W <= i1; j += SV_W) sv_update(dt, new_order, sv_ld(dt, F, j), D, d, j);
+    for (; j + SV_W <= i1; j += SV_W) sv_update(dt, new_order, sv_ld(seer_adt(dt), F, j), D, d, j);
     if (j < i1) {
 #if SV_HAS_MASK
         sv_mask m = sv_tail_mask(i1 - j);
-        sv_update_m(dt, new_order, sv_ldm(dt, F, j, m), D, d, j, m);
+        sv_update_m(dt, new_order, sv_ldm(seer_adt(dt), F, j, m), D, d, j, m);
 #else
         seer_taylor_update_ref(dt, F, D, new_order, distance, j, i1);
 #endif

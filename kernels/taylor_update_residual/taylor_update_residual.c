@@ -45,20 +45,20 @@ SEER_API seer_status seer_taylor_update_residual(int variant, int dtype, void *x
         (s = seer_check_ptr(fn, "feature", feature, dtype)) ||
         (s = seer_check_factors(fn, "new_order", (const void *const *)factors, new_order, dtype, -1)))
         return s;
-    int64_t bytes = n * (int64_t)seer_dtype_size(dtype);
+    int64_t bytes = n * (int64_t)seer_act_size(dtype), fbytes = n * (int64_t)seer_fac_size(dtype);
     if (seer_overlap(x, bytes, gate, gate_bytes))
         return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: x overlaps gate", fn);
     if (seer_overlap(x, bytes, feature, bytes))
         return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: x overlaps feature", fn);
     for (int i = 0; i <= new_order; i++) {
-        if (seer_overlap(x, bytes, factors[i], bytes))
+        if (seer_overlap(x, bytes, factors[i], fbytes))
             return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: x overlaps factors[%d]", fn, i);
-        if (seer_overlap(feature, bytes, factors[i], bytes))
+        if (seer_overlap(feature, bytes, factors[i], fbytes))
             return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: feature overlaps factors[%d]", fn, i);
-        if (seer_overlap(gate, gate_bytes, factors[i], bytes))
+        if (seer_overlap(gate, gate_bytes, factors[i], fbytes))
             return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: gate overlaps factors[%d]", fn, i);
         for (int j = 0; j < i; j++)
-            if (seer_overlap(factors[j], bytes, factors[i], bytes))
+            if (seer_overlap(factors[j], fbytes, factors[i], fbytes))
                 return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: factors[%d] overlaps factors[%d]", fn, j, i);
     }
     seer_update_residual_ctx ctx = {kern,    dtype,  new_order, x, gate, feature, factors, tokens, channels,

@@ -11,15 +11,17 @@
 void seer_taylor_update_residual_ref(int dtype, void *x, const void *gate, int64_t goff, const void *feature,
                                      void *const *factors, int new_order, float distance, int64_t off,
                                      int64_t len) {
+    const int at = seer_adt(dtype), ft = seer_fdt(dtype);
     for (int64_t j = 0; j < len; j++) {
-        float cur = seer_load(dtype, feature, off + j);
-        float g = seer_load(dtype, gate, goff + j);
-        seer_store(dtype, x, off + j, seer_load(dtype, x, off + j) + g * cur);
+        float cur = seer_load(at, feature, off + j);
+        float g = seer_load(at, gate, goff + j);
+        seer_store(at, x, off + j, seer_load(at, x, off + j) + g * cur);
+        cur = seer_round(ft, cur);
         for (int i = 0; i < new_order; i++) {
-            float old = seer_load(dtype, factors[i], off + j);
-            seer_store(dtype, factors[i], off + j, cur);
-            cur = seer_round(dtype, (cur - old) / distance);
+            float old = seer_load(ft, factors[i], off + j);
+            seer_store(ft, factors[i], off + j, cur);
+            cur = seer_round(ft, (cur - old) / distance);
         }
-        seer_store(dtype, factors[new_order], off + j, cur);
+        seer_store(ft, factors[new_order], off + j, cur);
     }
 }

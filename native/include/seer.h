@@ -10,7 +10,10 @@
  * When a call has no elements (n == 0, or batch * tokens * channels == 0) nothing is read and its data pointers
  * may be NULL. The element type of every buffer of one
  * call is `dtype` (storage); arithmetic is always float32. For bf16/f16 each stored value is rounded once
- * (round to nearest even) from the float32 result. For f32 the kernels are bit-identical to the reference
+ * (round to nearest even) from the float32 result. The mixed codes SEER_DTYPE_F32_BF16 and SEER_DTYPE_F32_F16
+ * keep the activations (x, gate, feature, out, forecast sums) in float32 and only the Taylor factors in bf16 / f16:
+ * a factor is rounded once when it is stored, and everything else is the float32 arithmetic, unrounded (libseer_cpu
+ * only; libseer_cuda refuses them). For f32 the kernels are bit-identical to the reference
  * numerics of TaylorSeer (see docs and kernels/<op>/<op>_ref.c): no fused multiply-add, no reassociation.
  *
  * Taylor factors: a cached branch keeps D^0..D^p (p <= SEER_MAX_ORDER), each a buffer of n elements, passed
@@ -49,7 +52,9 @@ typedef enum seer_status {
 typedef enum seer_dtype {
     SEER_DTYPE_F32 = 0,
     SEER_DTYPE_BF16 = 1,
-    SEER_DTYPE_F16 = 2
+    SEER_DTYPE_F16 = 2,
+    SEER_DTYPE_F32_BF16 = 3, /* float32 activations, bf16 factors (half the cache of f32) */
+    SEER_DTYPE_F32_F16 = 4   /* float32 activations, f16 factors */
 } seer_dtype;
 
 /* CPU variants. AUTO picks the fastest one the CPU supports. */

@@ -66,9 +66,10 @@ SEER_API seer_status seer_dit_final_layer(int variant, float *out, const float *
  * then out = seer_dit_final_layer(h, final_mods, final_w_t, final_bias, eps). Every thread takes its own tokens
  * through all three, so its share of h stays in its cache and the threads meet once; bit-identical to the
  * three calls in turn. h (batch, tokens, channels) is the caller's scratch and holds the stack's output after.
- * nonfinite as for seer_taylor_forecast_residual_multi.
+ * nonfinite as for seer_taylor_forecast_residual_multi. dtype is the stack's: SEER_DTYPE_F32, or
+ * SEER_DTYPE_F32_BF16 / SEER_DTYPE_F32_F16 for factors stored in bf16 / f16 (everything else stays float32).
  */
-SEER_API seer_status seer_dit_forecast_step(int variant, float *out, float *h, const float *x, const float *embed_w_t,
+SEER_API seer_status seer_dit_forecast_step(int variant, int dtype, float *out, float *h, const float *x, const float *embed_w_t,
                                             const float *embed_bias, const float *pos, int num_branches,
                                             const void *const *gates, int64_t gate_row_stride,
                                             const void *const *factors, const int32_t *orders, float delta,

@@ -51,9 +51,10 @@ void seer_coeffs_init(seer_coeffs *k, float delta) {
 /* ---- argument checks ---- */
 
 seer_status seer_check_dtype(const char *fn, int dtype) {
-    if (dtype < SEER_DTYPE_F32 || dtype > SEER_DTYPE_F16)
+    if (dtype < SEER_DTYPE_F32 || dtype > SEER_DTYPE_F32_F16)
         return seer_set_error(SEER_ERR_INVALID_ARGUMENT,
-                              "%s: dtype=%d is not a seer_dtype (expected 0=f32, 1=bf16, 2=f16)", fn, dtype);
+                              "%s: dtype=%d is not a seer_dtype (expected 0=f32, 1=bf16, 2=f16, 3=f32 with bf16 "
+                              "factors, 4=f32 with f16 factors)", fn, dtype);
     return SEER_OK;
 }
 
@@ -67,9 +68,9 @@ seer_status seer_check_order(const char *fn, const char *what, int order) {
 
 seer_status seer_check_ptr(const char *fn, const char *what, const void *p, int dtype) {
     if (!p) return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: %s is NULL", fn, what);
-    if ((uintptr_t)p % seer_dtype_size(dtype))
+    if ((uintptr_t)p % seer_act_size(dtype))
         return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: %s=%p is not aligned to its %zu-byte elements", fn,
-                              what, p, seer_dtype_size(dtype));
+                              what, p, seer_act_size(dtype));
     return SEER_OK;
 }
 
@@ -87,9 +88,9 @@ seer_status seer_check_factors(const char *fn, const char *what, const void *con
                                   "%s: factors[%d] (branch %d, factor %d) is NULL (orders[%d]=%d needs %d factors)",
                                   fn, branch * (SEER_MAX_ORDER + 1) + i, branch, i, branch, order, order + 1);
         }
-        if ((uintptr_t)p % seer_dtype_size(dtype))
+        if ((uintptr_t)p % seer_fac_size(dtype))
             return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: factors[%d]=%p is not aligned to its %zu-byte elements",
-                                  fn, (branch < 0 ? 0 : branch * (SEER_MAX_ORDER + 1)) + i, p, seer_dtype_size(dtype));
+                                  fn, (branch < 0 ? 0 : branch * (SEER_MAX_ORDER + 1)) + i, p, seer_fac_size(dtype));
     }
     return SEER_OK;
 }
@@ -115,7 +116,7 @@ seer_status seer_check_shape(const char *fn, int dtype, int64_t batch, int64_t t
     if (gate_row_stride < channels)
         return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: gate_row_stride=%lld is less than channels=%lld", fn,
                               (long long)gate_row_stride, (long long)channels);
-    int64_t es = (int64_t)seer_dtype_size(dtype), bt, nn, nb, g, gb;
+    int64_t es = (int64_t)seer_act_size(dtype), bt, nn, nb, g, gb;
     if (__builtin_mul_overflow(batch, tokens, &bt) || __builtin_mul_overflow(bt, channels, &nn) ||
         __builtin_mul_overflow(nn, es, &nb))
         return seer_set_error(SEER_ERR_INVALID_ARGUMENT,
@@ -133,7 +134,7 @@ seer_status seer_check_shape(const char *fn, int dtype, int64_t batch, int64_t t
 seer_status seer_check_n(const char *fn, int dtype, int64_t n) {
     int64_t b;
     if (n < 0) return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: n=%lld is negative", fn, (long long)n);
-    if (__builtin_mul_overflow(n, (int64_t)seer_dtype_size(dtype), &b))
+    if (__builtin_mul_overflow(n, (int64_t)seer_act_size(dtype), &b))
         return seer_set_error(SEER_ERR_INVALID_ARGUMENT, "%s: n=%lld elements overflow a byte count", fn, (long long)n);
     return SEER_OK;
 }

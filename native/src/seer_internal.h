@@ -35,7 +35,16 @@ typedef struct seer_coeffs {
 
 SEER_HIDDEN void seer_coeffs_init(seer_coeffs *k, float delta);
 
+/* A call's dtype code (seer.h) names two storage types: that of the activations (x, gate, feature, out, sums)
+ * and that of the Taylor factors; they differ only for the mixed codes. Constant-folded where dt is a constant. */
+static inline int seer_adt(int dtype) { return dtype >= SEER_DTYPE_F32_BF16 ? SEER_DTYPE_F32 : dtype; }
+static inline int seer_fdt(int dtype) {
+    return dtype == SEER_DTYPE_F32_BF16 ? SEER_DTYPE_BF16 : dtype == SEER_DTYPE_F32_F16 ? SEER_DTYPE_F16 : dtype;
+}
+/* Bytes of one element of a plain dtype (seer_adt / seer_fdt of a call's code). */
 static inline size_t seer_dtype_size(int dtype) { return dtype == SEER_DTYPE_F32 ? 4 : 2; }
+static inline size_t seer_act_size(int dtype) { return seer_dtype_size(seer_adt(dtype)); }
+static inline size_t seer_fac_size(int dtype) { return seer_dtype_size(seer_fdt(dtype)); }
 
 /* ---- the primitives every variant provides (the PRIM lines of the op table, seer_ops.h) ---- */
 
@@ -228,6 +237,8 @@ static inline float seer_round(int dtype, float v) {
         SEER_ORDER_CASES(SEER_DTYPE_F32, BODY)                                                               \
         SEER_ORDER_CASES(SEER_DTYPE_BF16, BODY)                                                              \
         SEER_ORDER_CASES(SEER_DTYPE_F16, BODY)                                                               \
+        SEER_ORDER_CASES(SEER_DTYPE_F32_BF16, BODY)                                                          \
+        SEER_ORDER_CASES(SEER_DTYPE_F32_F16, BODY)                                                           \
     default: break;                                                                                          \
     }
 

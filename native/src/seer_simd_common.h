@@ -29,35 +29,40 @@ SV_INLINE sv sv_term(int i, sv d, const sv_coeffs *k) {
 
 SV_INLINE sv sv_forecast(int dt, int order, const void *const *D, const sv_coeffs *k, int64_t j) {
     sv acc = sv_zero();
-    for (int i = 0; i <= order; i++) acc = sv_add(acc, sv_term(i, sv_ld(dt, D[i], j), k));
+    for (int i = 0; i <= order; i++) acc = sv_add(acc, sv_term(i, sv_ld(seer_fdt(dt), D[i], j), k));
     return acc;
 }
 
-/* D'^0 = cur, D'^(i+1) = (D'^i - D^i) / distance with D'^i as stored (rounded to the dtype). Every value
- * stored here is already representable (F as loaded, then sv_rnd), so the stores need no rounding. */
+/* D'^0 = cur, D'^(i+1) = (D'^i - D^i) / distance with D'^i as stored (rounded to the factors' dtype). Every
+ * value stored here is already representable (F as loaded, rounded first where the factors are narrower than
+ * the activations, then sv_rnd), so the stores need no rounding. */
 SV_INLINE void sv_update(int dt, int new_order, sv cur, void *const *D, sv distance, int64_t j) {
+    const int ft = seer_fdt(dt);
+    if (ft != seer_adt(dt)) cur = sv_rnd(ft, cur);
     for (int i = 0; i < new_order; i++) {
-        sv old = sv_ld(dt, D[i], j);
-        sv_st_exact(dt, D[i], j, cur);
-        cur = sv_rnd(dt, sv_div(sv_sub(cur, old), distance));
+        sv old = sv_ld(ft, D[i], j);
+        sv_st_exact(ft, D[i], j, cur);
+        cur = sv_rnd(ft, sv_div(sv_sub(cur, old), distance));
     }
-    sv_st_exact(dt, D[new_order], j, cur);
+    sv_st_exact(ft, D[new_order], j, cur);
 }
 
 #if SV_HAS_MASK
 SV_INLINE sv sv_forecast_m(int dt, int order, const void *const *D, const sv_coeffs *k, int64_t j, sv_mask m) {
     sv acc = sv_zero();
-    for (int i = 0; i <= order; i++) acc = sv_add(acc, sv_term(i, sv_ldm(dt, D[i], j, m), k));
+    for (int i = 0; i <= order; i++) acc = sv_add(acc, sv_term(i, sv_ldm(seer_fdt(dt), D[i], j, m), k));
     return acc;
 }
 
 SV_INLINE void sv_update_m(int dt, int new_order, sv cur, void *const *D, sv distance, int64_t j, sv_mask m) {
+    const int ft = seer_fdt(dt);
+    if (ft != seer_adt(dt)) cur = sv_rnd(ft, cur);
     for (int i = 0; i < new_order; i++) {
-        sv old = sv_ldm(dt, D[i], j, m);
-        sv_stm_exact(dt, D[i], j, cur, m);
-        cur = sv_rnd(dt, sv_div(sv_sub(cur, old), distance));
+        sv old = sv_ldm(ft, D[i], j, m);
+        sv_stm_exact(ft, D[i], j, cur, m);
+        cur = sv_rnd(ft, sv_div(sv_sub(cur, old), distance));
     }
-    sv_stm_exact(dt, D[new_order], j, cur, m);
+    sv_stm_exact(ft, D[new_order], j, cur, m);
 }
 #endif
 

@@ -54,7 +54,7 @@ int main(void) {
     expect(seer_taylor_forecast(1, 0, out, cfac, 7, 64, 1.0f, &nf), SEER_ERR_INVALID_ARGUMENT,
            "taylor_forecast: order=7 exceeds SEER_MAX_ORDER=4", "forecast order 7");
     expect(seer_taylor_forecast(1, 0, NULL, cfac, 2, 64, 1.0f, &nf), SEER_ERR_INVALID_ARGUMENT, "taylor_forecast: out is NULL", "null out");
-    expect(seer_taylor_forecast(1, 3, out, cfac, 2, 64, 1.0f, &nf), SEER_ERR_INVALID_ARGUMENT, "dtype=3", "forecast dtype");
+    expect(seer_taylor_forecast(1, 5, out, cfac, 2, 64, 1.0f, &nf), SEER_ERR_INVALID_ARGUMENT, "dtype=5", "forecast dtype");
     expect(seer_taylor_forecast(-1, 0, out, cfac, 2, 64, 1.0f, &nf), SEER_ERR_INVALID_ARGUMENT, "variant=-1", "forecast variant");
     expect(seer_taylor_forecast(1, 0, D[1], cfac, 2, 64, 1.0f, &nf), SEER_ERR_INVALID_ARGUMENT, "out overlaps factors[1]", "out alias");
     expect(seer_taylor_forecast(1, 0, (float *)D[1] - 10, cfac, 2, 64, 1.0f, &nf), SEER_ERR_INVALID_ARGUMENT, "overlaps", "partial alias");

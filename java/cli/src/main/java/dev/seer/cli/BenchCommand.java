@@ -1,6 +1,7 @@
 package dev.seer.cli;
 
 import dev.seer.cache.CachePolicy;
+import dev.seer.cache.FactorDtype;
 import dev.seer.cache.ForecastSums;
 import dev.seer.eval.BenchGrid;
 import dev.seer.eval.BenchPlots;
@@ -23,6 +24,7 @@ import java.io.PrintStream;
 import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -128,6 +130,11 @@ final class BenchCommand implements Callable<Integer> {
     @Mixin
     FluxBenchOptions flux = new FluxBenchOptions();
 
+    @Option(names = "--factor-dtype", split = ",", paramLabel = "DTYPE", description = "Storage of the cached rows' Taylor "
+            + "factors, f32, bf16 or f16; several (comma-separated) give each cached row once per dtype, side by side. "
+            + "Default: f32.")
+    List<String> factorDtypes;
+
     @Override
     public Integer call() throws Exception {
         if (FluxBenchOptions.isFlux(model)) {
@@ -186,7 +193,8 @@ final class BenchCommand implements Callable<Integer> {
         SamplerKind kind = OptionChecks.sampler("--sampler", sampler);
         Variant v = SampleCommand.parseVariant(variant);
         ForecastSums sums = SampleCommand.parseForecastSums(forecastSums);
-        List<BenchRow> rows = BenchGrid.rows(grid, steps, true, PolicyBench.flopsConfig(config, timedBatch, scale));
+        List<BenchRow> rows = withFactorDtypes(BenchGrid.rows(grid, steps, true,
+                PolicyBench.flopsConfig(config, timedBatch, scale)), factorDtypes);
         BenchRow error = errorRow(rows);
         Path json = outJson != null ? outJson : outDir.resolve("bench.json");
         Files.createDirectories(outDir);
@@ -235,6 +243,26 @@ final class BenchCommand implements Callable<Integer> {
         try (Arena arena = Arena.ofConfined()) {
             return DitModel.fromStateDict(config, DitWeights.random(config, weightsSeed, arena));
         }
+    }
+
+    /** Each cached row once per factor dtype (in the order given), the uncached rows as they are. */
+    static List<BenchRow> withFactorDtypes(List<BenchRow> rows, List<String> names) {
+        List<FactorDtype> dtypes = new ArrayList<>();
+        for (String n : names == null ? List.of("f32") : names) {
+            FactorDtype d = FactorDtypeOption.parse(n);
+            if (!dtypes.contains(d)) {
+                dtypes.add(d);
+            }
+        }
+        List<BenchRow> out = new ArrayList<>();
+        for (BenchRow r : rows) {
+            if (r.isCached()) {
+                dtypes.forEach(d -> out.add(r.withFactorDtype(d)));
+            } else {
+                out.add(r);
+            }
+        }
+        return out;
     }
 
     private BenchRow errorRow(List<BenchRow> rows) {

@@ -3,6 +3,7 @@ package dev.seer.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.seer.cache.CachePolicy;
+import dev.seer.cache.FactorDtype;
 import dev.seer.io.Safetensors;
 import dev.seer.kernel.Variant;
 import dev.seer.model.flux.FluxInputs;
@@ -74,6 +75,9 @@ final class FluxCommand implements Callable<Integer> {
     @Mixin
     ThreadsOption threads = new ThreadsOption();
 
+    @Mixin
+    FactorDtypeOption factorDtype = new FactorDtypeOption();
+
     @Option(names = "--out-latents", description = "Write the final latents to this safetensors file (tensor 'sample', (B, C, H, W) float32), in an existing writable directory. Default: not written.")
     Path outLatents;
 
@@ -85,6 +89,7 @@ final class FluxCommand implements Callable<Integer> {
         FluxParams params = FluxParams.resolve(model);
         DType compute = computeType("--dtype", dtype);
         CachePolicy policy = policyOptions.policy(6, 1);
+        FactorDtype factors = factorDtype.value();
         OptionChecks.existingFile("--inputs", inputs, "an existing safetensors file");
         if (weights != null && !weights.toFile().exists()) {
             throw OptionChecks.invalid("--weights", weights.toString(), "an existing .safetensors file or diffusers directory (no such path)");
@@ -139,7 +144,7 @@ final class FluxCommand implements Callable<Integer> {
         }
         double g = guidance != null ? guidance : 3.5;
         FluxSampler.Request request = new FluxSampler.Request(stepCount, latentH, latentW, g, params.guidanceEmbed(), seed, policy,
-                Variant.AUTO, json ? ProgressListener.NONE : new ProgressBar(System.err, "sampling"));
+                Variant.AUTO, json ? ProgressListener.NONE : new ProgressBar(System.err, "sampling"), factors);
         FluxWeights w;
         if (weights != null) {
             w = FluxWeights.load(params, weights);
@@ -228,6 +233,7 @@ final class FluxCommand implements Callable<Integer> {
             o.put("seconds_forecast", s.secondsForecast());
             o.put("seconds_other", s.secondsOther());
             o.put("cache_bytes", s.cacheBytes());
+            o.put("factor_dtype", factorDtype.value().cliName());
             o.set("nonfinite_fallbacks", om.valueToTree(s.nonFiniteFallbacks()));
             System.out.println(om.writeValueAsString(o));
             return;

@@ -107,6 +107,9 @@ final class SampleCommand implements Callable<Integer> {
     @Mixin
     ThreadsOption threads = new ThreadsOption();
 
+    @Mixin
+    FactorDtypeOption factorDtype = new FactorDtypeOption();
+
     @Option(names = "--out-latents", description = "Write the final latents of the conditional half to this safetensors file (tensor 'sample'), in an existing writable directory. Default: not written.")
     String outLatents;
 
@@ -220,7 +223,8 @@ final class SampleCommand implements Callable<Integer> {
         }
         SampleRequest request = SampleRequest.builder(sampleLabels).noise(noiseValues).steps(steps).sampler(samplerKind).eta(eta)
                 .cfgScale(cfg).guideAllChannels(guideAllChannels).policy(policy).seed(seed).variant(variantChoice)
-                .forecastSums(forecastSumsChoice).listener(new ProgressBar(System.err, "sampling")).build();
+                .forecastSums(forecastSumsChoice).factorDtype(factorDtype.value())
+                .listener(new ProgressBar(System.err, "sampling")).build();
         for (long y : sampleLabels) {
             if (y < 0 || y >= config.numClasses()) {
                 throw new IllegalArgumentException("--noise: label " + y + " is not allowed; allowed: labels in 0.."
@@ -282,7 +286,7 @@ final class SampleCommand implements Callable<Integer> {
         double scale = cfg == null ? ShippedModels.DIT_CFG : cfg;
         SampleRequest request = SampleRequest.builder(0).steps(steps).sampler(samplerKind).eta(eta).cfgScale(scale)
                 .guideAllChannels(guideAllChannels).policy(policy).seed(seed).variant(variantChoice)
-                .forecastSums(forecastSumsChoice).build();
+                .forecastSums(forecastSumsChoice).factorDtype(factorDtype.value()).build();
         threads.apply();
         FashionDemo.Result r;
         try (DitModel dit = ShippedModels.fashionDit(); FashionProbe probe = FashionProbe.loadShipped()) {
@@ -328,6 +332,7 @@ final class SampleCommand implements Callable<Integer> {
             o.put("seconds_forecast", s.secondsForecast());
             o.put("seconds_other", s.secondsOther());
             o.put("cache_bytes", s.cacheBytes());
+            o.put("factor_dtype", factorDtype.value().cliName());
             o.set("seconds_runs", om.valueToTree(runSeconds));
             o.set("nonfinite_fallbacks", om.valueToTree(s.nonFiniteFallbacks()));
             System.out.println(om.writeValueAsString(o));
@@ -341,7 +346,8 @@ final class SampleCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "forecast steps   %d%n", fc);
         System.out.printf(Locale.ROOT, "FLOPs official   %.4g%n", s.flopsOfficial());
         System.out.printf(Locale.ROOT, "FLOPs actual     %.4g%n", s.flopsActual());
-        System.out.printf(Locale.ROOT, "cache            %.1f MiB%n", s.cacheBytes() / 1048576.0);
+        System.out.printf(Locale.ROOT, "cache            %.1f MiB (%s factors)%n", s.cacheBytes() / 1048576.0,
+                factorDtype.value().cliName());
         System.out.printf(Locale.ROOT, "time             %.3f s (full steps %.3f s = %.2f ms each, forecast steps %.3f s = %.3f ms each, other %.3f s)%n",
                 s.seconds(), s.secondsFull(), full == 0 ? 0 : 1e3 * s.secondsFull() / full, s.secondsForecast(),
                 fc == 0 ? 0 : 1e3 * s.secondsForecast() / fc, s.secondsOther());
@@ -393,6 +399,7 @@ final class SampleCommand implements Callable<Integer> {
         policy = policyOptions.policy(4, 4);
         variantChoice = parseVariant(variant);
         forecastSumsChoice = parseForecastSums(forecastSums);
+        factorDtype.value();
         OptionChecks.range("--per-class", perClass, 1, 100);
         OptionChecks.range("--repeat", repeat, 1, 1000);
         OptionChecks.range("--input-size", inputSize, 1, 1024);

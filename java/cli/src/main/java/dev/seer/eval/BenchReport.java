@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.seer.cache.FactorDtype;
 import dev.seer.model.dit.DitConfig;
 import dev.seer.sampling.RunStats;
 import java.util.List;
@@ -78,6 +79,7 @@ public final class BenchReport {
             o.put("policy", r.row().policy().name());
             o.put("family", r.row().family());
             o.put("label", r.row().label());
+            o.put("factor_dtype", r.row().isCached() ? r.row().factorDtype().cliName() : null);
             o.put("interval", r.row().policy().interval());
             o.put("order", r.row().policy().maxOrder());
             o.put("steps", r.row().steps());
@@ -148,11 +150,11 @@ public final class BenchReport {
         PolicyBench.Settings s = report.settings();
         boolean quality = s.measuresQuality();
         b.append("| policy | steps | FLOPs (official) | FLOPs speedup | wall s (median of ").append(s.repeats())
-                .append(") | runs' range s | wall speedup | wall / FLOPs | cache MiB | peak RSS MiB |");
+                .append(") | runs' range s | wall speedup | wall / FLOPs | cache MiB | peak RSS MiB | factors | forecast step ms |");
         if (quality) {
             b.append(" Fréchet | class | PSNR dB | SSIM |");
         }
-        b.append("\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        b.append("\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|");
         if (quality) {
             b.append("---:|---:|---:|---:|");
         }
@@ -160,11 +162,14 @@ public final class BenchReport {
         for (PolicyBench.RowResult r : report.rows()) {
             Speedups sp = speedups(report, r);
             RunStats m = r.medianRun();
-            b.append(String.format(Locale.ROOT, "| %s%s | %d | %.4g | %.2fx | %s | %s | %s | %s | %s | %s |", r.row().label(),
-                    r.complete() ? "" : " (incomplete)", r.row().steps(), report.flopsOfficial(r.row()), sp.flops(),
+            BenchRow row = r.row();
+            b.append(String.format(Locale.ROOT, "| %s%s | %d | %.4g | %.2fx | %s | %s | %s | %s | %s | %s | %s | %s |",
+                    row.withFactorDtype(FactorDtype.F32).label(), r.complete() ? "" : " (incomplete)", row.steps(),
+                    report.flopsOfficial(row), sp.flops(),
                     fmt("%.3f", r.medianSeconds()), range(r.runs()), fmt("%.2fx", sp.wall()), fmt("%.2f", sp.ratio()),
                     m == null ? "-" : String.format(Locale.ROOT, "%.1f", m.cacheBytes() / 1048576.0),
-                    r.peakRssBytes() < 0 ? "-" : String.format(Locale.ROOT, "%.0f", r.peakRssBytes() / 1048576.0)));
+                    r.peakRssBytes() < 0 ? "-" : String.format(Locale.ROOT, "%.0f", r.peakRssBytes() / 1048576.0),
+                    row.isCached() ? row.factorDtype().cliName() : "-", fmt("%.3f", 1e3 * r.medianForecastStepSeconds())));
             if (quality) {
                 FashionEval.Scores q = r.scores();
                 b.append(String.format(Locale.ROOT, " %s | %s | %s | %s |", q == null ? "-" : fmt("%.3f", q.frechet()),

@@ -1,14 +1,32 @@
 package dev.seer.eval;
 
 import dev.seer.cache.CachePolicy;
+import dev.seer.cache.FactorDtype;
 import java.util.Locale;
 
 /**
  * One row of the policy bench: a cache policy at a number of sampling steps. The family groups rows for plots:
  * "uncached" (the baseline), "steps" (uncached with fewer steps: the equal-FLOPs baseline of a cached row), and
- * otherwise the policy's own name (fora, taylorseer, and any policy added later).
+ * otherwise the policy's own name (fora, taylorseer, and any policy added later). A cached row stores its Taylor
+ * factors in {@code factorDtype}; uncached rows have none and say F32.
  */
-public record BenchRow(String family, CachePolicy policy, int steps) {
+public record BenchRow(String family, CachePolicy policy, int steps, FactorDtype factorDtype) {
+    public BenchRow {
+        if (factorDtype == null) {
+            throw new IllegalArgumentException("a bench row needs a factor dtype (" + FactorDtype.allowed() + "), found null");
+        }
+    }
+
+    /** A row with float32 factors. */
+    public BenchRow(String family, CachePolicy policy, int steps) {
+        this(family, policy, steps, FactorDtype.F32);
+    }
+
+    /** This row with its factors stored in {@code dtype} (a cached row's variant for the factor-dtype columns). */
+    public BenchRow withFactorDtype(FactorDtype dtype) {
+        return new BenchRow(family, policy, steps, dtype);
+    }
+
     public static final String UNCACHED = "uncached";
     public static final String FEWER_STEPS = "steps";
 
@@ -36,7 +54,7 @@ public record BenchRow(String family, CachePolicy policy, int steps) {
         return switch (family) {
             case UNCACHED -> "uncached " + steps + " steps";
             case FEWER_STEPS -> steps + " steps";
-            default -> policy.label();
+            default -> factorDtype == FactorDtype.F32 ? policy.label() : policy.label() + " " + factorDtype.cliName();
         };
     }
 
@@ -45,9 +63,10 @@ public record BenchRow(String family, CachePolicy policy, int steps) {
         return switch (family) {
             case UNCACHED -> "uncached-" + steps;
             case FEWER_STEPS -> "steps-" + steps;
-            default -> policy instanceof CachePolicy.Fora
+            default -> (policy instanceof CachePolicy.Fora
                     ? family + "-" + policy.interval()
-                    : String.format(Locale.ROOT, "%s-%d-%d", family, policy.interval(), policy.maxOrder());
+                    : String.format(Locale.ROOT, "%s-%d-%d", family, policy.interval(), policy.maxOrder()))
+                    + (factorDtype == FactorDtype.F32 ? "" : "-" + factorDtype.cliName());
         };
     }
 }

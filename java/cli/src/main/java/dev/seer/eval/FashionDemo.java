@@ -71,7 +71,7 @@ public final class FashionDemo {
     private static SampleRequest with(SampleRequest r, long[] labels, CachePolicy policy, ProgressListener listener) {
         return new SampleRequest(labels, null, r.steps(), r.sampler(), r.eta(), r.cfgScale(), r.guideAllChannels(), policy,
                 r.seed(), r.variant(), listener, null, r.forecastSums(), r.threads(), r.clipDenoised(),
-                r.cancellation());
+                r.cancellation(), r.factorDtype());
     }
 
     private static FashionEval.Generated generated(SampleResult r, long[] labels) {

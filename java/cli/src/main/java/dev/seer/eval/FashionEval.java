@@ -1,6 +1,7 @@
 package dev.seer.eval;
 
 import dev.seer.cache.CachePolicy;
+import dev.seer.cache.FactorDtype;
 import dev.seer.io.FashionMnist;
 import dev.seer.model.dit.DitModel;
 import dev.seer.model.dit.DitPipeline;
@@ -57,6 +58,13 @@ public final class FashionEval {
     /** Samples {@code n} images (label i mod 10) with the given sampler and policy. */
     public static Generated generate(DitModel model, int n, int steps, SamplerKind sampler, double eta, double cfg,
                                      CachePolicy policy, long seed, int chunk, ProgressListener listener) {
+        return generate(model, n, steps, sampler, eta, cfg, policy, FactorDtype.F32, seed, chunk, listener);
+    }
+
+    /** The same, with the policy's Taylor factors stored in {@code factorDtype}. */
+    public static Generated generate(DitModel model, int n, int steps, SamplerKind sampler, double eta, double cfg,
+                                     CachePolicy policy, FactorDtype factorDtype, long seed, int chunk,
+                                     ProgressListener listener) {
         if (n < 1 || chunk < 1) {
             throw new IllegalArgumentException("samples and chunk must be >= 1, found samples " + n + ", chunk " + chunk);
         }
@@ -76,7 +84,7 @@ public final class FashionEval {
                 int b = Math.min(chunk, n - from);
                 long[] y = java.util.Arrays.copyOfRange(labels, from, from + b);
                 SampleRequest req = SampleRequest.builder(y).steps(steps).sampler(sampler).eta(eta).cfgScale(cfg)
-                        .policy(policy).seed(seed + c).build();
+                        .policy(policy).factorDtype(factorDtype).seed(seed + c).build();
                 SampleResult r = pipeline.sample(req);
                 float[] x = r.latents();
                 for (int k = 0; k < x.length; k++) {

@@ -2,6 +2,7 @@ package dev.seer.eval;
 
 import dev.seer.cache.CachePolicy;
 import dev.seer.model.dit.DitFlops;
+import dev.seer.cache.FactorDtype;
 import dev.seer.cache.ForecastSums;
 import dev.seer.cache.TaylorCache;
 import dev.seer.cache.TaylorSeerSchedule;
@@ -353,7 +354,7 @@ public final class PolicyBench {
                     String what = "quality: " + row.row.label();
                     int before = done[0];
                     FashionEval.Generated g = FashionEval.generate(model, s.samples(), row.row.steps(), s.sampler(), s.eta(),
-                            s.cfg(), row.row.policy(), s.seed(), s.chunk(), (d, t, full) -> listener.progress(
+                            s.cfg(), row.row.policy(), row.row.factorDtype(), s.seed(), s.chunk(), (d, t, full) -> listener.progress(
                                     before + (d + s.chunk() - 1) / s.chunk(), total, what + " " + d + "/" + t));
                     done[0] = before + chunksPerRow;
                     // The first row is the uncached baseline: scored alone, then the reference of every other row.
@@ -381,7 +382,7 @@ public final class PolicyBench {
                                          TaylorCache.ForecastErrorSink sink) {
         return SampleRequest.builder(labels).steps(r.steps()).sampler(s.sampler()).eta(s.eta()).cfgScale(s.cfg())
                 .policy(r.policy()).seed(s.seed()).variant(s.variant()).forecastErrors(sink)
-                .forecastSums(s.forecastSums()).build();
+                .forecastSums(s.forecastSums()).factorDtype(r.factorDtype()).build();
     }
 
     private static long[] labels(int n, int classes) {
@@ -426,9 +427,9 @@ public final class PolicyBench {
     }
 
     /**
-     * The row whose forecast step is held against its floor (the branch stack's forecast): the error row, else the
-     * last TaylorSeer row, else any cached one; never a row that forecasts the stack's output instead (null if only
-     * such rows).
+     * The row whose forecast step is held against its floor (the branch stack's forecast, float32 factor bytes): the
+     * error row, else the last TaylorSeer row with float32 factors, else any cached one; never a row that forecasts
+     * the stack's output instead (null if only such rows).
      */
     static BenchRow forecastRow(Settings s) {
         if (s.errorRow() != null && !s.errorRow().policy().forecastsStackOutput()) {
@@ -436,8 +437,8 @@ public final class PolicyBench {
         }
         BenchRow pick = null;
         for (BenchRow r : s.rows()) {
-            if (r.isCached() && !r.policy().forecastsStackOutput()
-                    && (pick == null || r.policy() instanceof CachePolicy.TaylorSeer)) {
+            if (r.isCached() && !r.policy().forecastsStackOutput() && (pick == null
+                    || r.policy() instanceof CachePolicy.TaylorSeer && r.factorDtype() == FactorDtype.F32)) {
                 pick = r;
             }
         }

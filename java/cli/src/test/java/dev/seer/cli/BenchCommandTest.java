@@ -77,13 +77,25 @@ class BenchCommandTest {
     void speedOnlyBenchOfARandomPreset(@TempDir Path dir) throws Exception {
         CliRun r = CliRun.of("bench", "--model", "DiT-S/8", "--input-size", "16", "--num-classes", "10", "--speed-only",
                 "--steps", "6", "--repeats", "1", "--policies", "taylorseer:2:1", "--limit-seconds", "0.05",
-                "--out-dir", dir.toString());
+                "--factor-dtype", "f32,bf16", "--out-dir", dir.toString());
         assertEquals(0, r.exit(), r.err());
         JsonNode rows = new ObjectMapper().readTree(dir.resolve("bench.json").toFile()).get("rows");
+        java.util.Map<String, Long> cacheBytes = new java.util.HashMap<>();
         for (JsonNode row : rows) {
             assertTrue(row.get("complete").asBoolean(), row.toString());
             assertTrue(row.get("fd").isNull(), "no quality in a speed-only bench");
+            if (row.get("policy").asText().equals("taylorseer")) {
+                cacheBytes.put(row.get("factor_dtype").asText(), row.get("cache_bytes").asLong());
+            } else {
+                assertTrue(row.get("factor_dtype").isNull(), row.toString());
+            }
         }
+        // the cached row once per factor dtype, side by side; bf16 factors take half the bytes
+        assertEquals(java.util.Set.of("f32", "bf16"), cacheBytes.keySet());
+        assertEquals(cacheBytes.get("f32"), 2 * cacheBytes.get("bf16"));
+        String md = Files.readString(dir.resolve("bench.md"));
+        assertTrue(md.contains("| factors | forecast step ms |"), md);
+        assertTrue(md.lines().anyMatch(l -> l.startsWith("| TaylorSeer N=2 O=1 |") && l.contains("| bf16 |")), md);
         assertTrue(Files.exists(dir.resolve("speedup.png")));
         assertFalse(Files.exists(dir.resolve("fd-vs-speedup.png")));
     }
@@ -98,6 +110,7 @@ class BenchCommandTest {
         "--repeats=0; --repeats: 0 is not allowed",
         "--steps=0; --steps: 0 is not allowed",
         "--sampler=euler; ddim or ddpm",
+        "--factor-dtype=f32,int8; allowed: f32, bf16, f16",
     })
     void badArgumentsAreRefusedBeforeAnyWork(String arg, String message, @TempDir Path dir) {
         long t0 = System.nanoTime();

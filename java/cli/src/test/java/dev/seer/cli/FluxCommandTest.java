@@ -92,6 +92,28 @@ class FluxCommandTest {
         assertTrue(Files.readString(out.resolve("bench.md")).contains("wall/FLOPs"));
     }
 
+    /** bf16 factors: the same run with half the cache, its latents near the f32 run's. */
+    @Test
+    void bf16FactorsHalveTheCache() {
+        String[] run = {"flux", "--model", params.toString(), "--weights", weights.toString(), "--inputs", inputs.toString(),
+                "--steps", "8", "--interval", "3", "--order", "2", "--json"};
+        CliRun f32 = CliRun.of(run);
+        String[] bf16Run = Arrays.copyOf(run, run.length + 2);
+        bf16Run[run.length] = "--factor-dtype";
+        bf16Run[run.length + 1] = "bf16";
+        CliRun bf16 = CliRun.of(bf16Run);
+        assertEquals(0, f32.exit(), f32.err());
+        assertEquals(0, bf16.exit(), bf16.err());
+        assertTrue(bf16.out().contains("\"factor_dtype\":\"bf16\""), bf16.out());
+        assertEquals(2 * jsonLong(bf16.out(), "cache_bytes"), jsonLong(f32.out(), "cache_bytes"));
+    }
+
+    private static long jsonLong(String json, String key) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"" + key + "\":(\\d+)").matcher(json);
+        assertTrue(m.find(), key + " in " + json);
+        return Long.parseLong(m.group(1));
+    }
+
     private void usage(String expected, String... args) {
         CliRun r = CliRun.of(args);
         assertEquals(2, r.exit(), r.out() + r.err());
@@ -109,6 +131,7 @@ class FluxCommandTest {
         usage("--width: 100", "flux", "--model", m, "--weights", w, "--inputs", in, "--width", "100");
         usage("--width: 64", "flux", "--model", m, "--weights", w, "--inputs", in, "--width", "64"); // noise is 32 px
         usage("--policy", "flux", "--model", m, "--policy", "taylorseer:6");
+        usage("--factor-dtype: 'half' is not allowed; allowed: f32, bf16, f16", "flux", "--model", m, "--factor-dtype", "half");
         usage("neither a preset", "flux", "--model", "flux-pro");
         usage("--dtype: 'fp8' is not allowed; allowed: f32, bf16", "flux", "--model", m, "--dtype", "fp8");
         usage("--dtype: 'fp8' is not allowed; allowed: f32, bf16", "bench", "--model", m, "--dtype", "f32,fp8");

@@ -30,6 +30,25 @@ import org.junit.jupiter.api.io.TempDir;
 class SampleCommandTest {
     static final DitConfig TINY = new DitConfig(8, 2, 4, 32, 2, 2, 4.0, 0.1, 5, true);
 
+    /** --factor-dtype: bf16 and f16 factors take half the cache of f32 ones, and the JSON says which ran. */
+    @Test
+    void narrowFactorDtypesHalveTheCache(@TempDir Path dir) throws Exception {
+        Path config = dir.resolve("tiny.json");
+        Files.writeString(config, TINY.toJson());
+        Map<String, Long> bytes = new LinkedHashMap<>();
+        for (String dtype : new String[] {"f32", "bf16", "f16"}) {
+            CliRun r = CliRun.of("sample", "--model", config.toString(), "--labels", "1,2", "--steps", "20", "--policy",
+                    "taylorseer:5:2", "--forecast-sums", "off", "--factor-dtype", dtype, "--json");
+            assertEquals(0, r.exit(), r.err());
+            JsonNode j = new ObjectMapper().readTree(r.out());
+            assertEquals(dtype, j.get("factor_dtype").asText());
+            bytes.put(dtype, j.get("cache_bytes").asLong());
+        }
+        assertTrue(bytes.get("f32") > 0, bytes.toString());
+        assertEquals(bytes.get("f32"), 2 * bytes.get("bf16"), bytes.toString());
+        assertEquals(bytes.get("f32"), 2 * bytes.get("f16"), bytes.toString());
+    }
+
     @Test
     void samplesFromPtAndSafetensorsWeightsAndWritesOutputs(@TempDir Path dir) throws Exception {
         Path config = dir.resolve("tiny.json");

@@ -13,11 +13,22 @@ import dev.seer.kernel.Variant;
  * @param forecastSums   whether forecast steps add sums prepared at the first of them (see {@link TaylorCache})
  * @param factorPool     where factor memory comes from and goes back to; null: allocated per run
  * @param forecastErrors if not null, every forecast step also computes each branch and reports its error here
+ * @param factorDtype    how the factors of float32 branch outputs are stored (F32: exact)
  */
 public record CacheRun(int steps, TaylorSeerSchedule.Shape schedule, TaylorSeerSchedule.Shape foraSchedule, int branches,
                        Variant variant, ForecastSums forecastSums, FactorPool factorPool,
-                       TaylorCache.ForecastErrorSink forecastErrors) {
+                       TaylorCache.ForecastErrorSink forecastErrors, FactorDtype factorDtype) {
+    /** A run with float32 factors. */
+    public CacheRun(int steps, TaylorSeerSchedule.Shape schedule, TaylorSeerSchedule.Shape foraSchedule, int branches,
+                    Variant variant, ForecastSums forecastSums, FactorPool factorPool,
+                    TaylorCache.ForecastErrorSink forecastErrors) {
+        this(steps, schedule, foraSchedule, branches, variant, forecastSums, factorPool, forecastErrors, FactorDtype.F32);
+    }
+
     public CacheRun {
+        if (factorDtype == null) {
+            throw new IllegalArgumentException("a cache run needs a factor dtype (" + FactorDtype.allowed() + "), found null");
+        }
         if (steps < 1 || branches < 0 || schedule == null || foraSchedule == null || variant == null
                 || forecastSums == null) {
             throw new IllegalArgumentException("a cache run needs steps >= 1, branches >= 0, schedules, a variant and a"

@@ -2,7 +2,6 @@ package dev.seer.cache;
 
 import dev.seer.cache.TaylorSeerSchedule.StepPlan;
 import dev.seer.kernel.BranchStack;
-import dev.seer.tensor.GateView;
 import dev.seer.kernel.Kernels;
 import dev.seer.kernel.NativeKernels;
 import dev.seer.kernel.TaylorFactors;
@@ -42,6 +41,10 @@ import org.slf4j.LoggerFactory;
  * order at float rounding. Otherwise each forecast step runs one multi-branch kernel call in the official order
  * (bit-identical to the per-branch kernels).
  *
+ * <p>Factor storage ({@link #factorDtype}): float32 branch outputs keep float32 factors by default (the official
+ * numerics) or bf16 / f16 ones (half the memory and factor traffic; the arithmetic stays float32 and each factor is
+ * rounded once when stored), the activations, gates and forecast sums staying float32 either way.
+ *
  * <p>A forecast that produces NaN or Inf is detected inside the kernel; {@link #redoAsFull()} then turns that
  * step into a full one so the caller can recompute it. Not thread-safe: one instance per run. Both halves of
  * a classifier-free-guidance batch share each entry, as in the official DiT code.
@@ -68,6 +71,8 @@ public final class TaylorCache implements FusedStackHooks, RunCache {
     private ForecastSums forecastSums = ForecastSums.AUTO;
     /** Where the factors and sums come from; null: this cache's arena. */
     private FactorPool pool;
+    /** How float32 branch outputs' factors are stored. */
+    private FactorDtype factorDtype = FactorDtype.F32;
 
     /** Receives the forecast error of every branch at every forecast step (see {@link #measureForecastErrors}). */
     @FunctionalInterface
@@ -103,6 +108,7 @@ public final class TaylorCache implements FusedStackHooks, RunCache {
         TaylorCache cache = new TaylorCache(policy, shape.config(run.steps(), policy.interval(), policy.maxOrder()), run.variant());
         cache.forecastSums(run.forecastSums());
         cache.factorPool(run.factorPool());
+        cache.factorDtype(run.factorDtype());
         if (run.forecastErrors() != null) {
             cache.measureForecastErrors(run.forecastErrors());
         }
@@ -149,6 +155,20 @@ public final class TaylorCache implements FusedStackHooks, RunCache {
             throw new IllegalStateException("the factor pool must be set before the first full step");
         }
         this.pool = pool;
+    }
+
+    /**
+     * Stores the factors of float32 branch outputs in {@code dtype} (F32, the default: exact). Set it before the first
+     * full step.
+     */
+    public void factorDtype(FactorDtype dtype) {
+        if (dtype == null) {
+            throw new IllegalArgumentException("factor dtype is null; expected one of " + FactorDtype.allowed());
+        }
+        if (!factors.isEmpty() || !groups.isEmpty()) {
+            throw new IllegalStateException("the factor dtype must be set before the first full step");
+        }
+        this.factorDtype = dtype;
     }
 
     private TaylorFactors newFactors(DType dtype, Shape shape, int maxOrder) {
@@ -231,7 +251,7 @@ public final class TaylorCache implements FusedStackHooks, RunCache {
         if (current.isFull()) {
             Tensor f = branch.compute();
             TaylorFactors tf = factors.computeIfAbsent(point.index(),
-                    k -> newFactors(f.dtype(), f.shape(), policy.maxOrder()));
+                    k -> newFactors(factorDtype.storageFor(f.dtype()), f.shape(), policy.maxOrder()));
             Kernels.taylorUpdateResidual(variant, x, gate, f, tf, current.order(), current.distance());
             computedBranches++;
         } else {
@@ -272,7 +292,8 @@ public final class TaylorCache implements FusedStackHooks, RunCache {
             groups.put(List.copyOf(points), group);
         }
         int position = position();
-        if (sumsWanted() && !group.sumsCover(position) && gatesByCall.size() > 1 && group.stack.dtype() == DType.F32) {
+        if (sumsWanted() && !group.sumsCover(position) && gatesByCall.size() > 1
+                && group.stack.activationDtype() == DType.F32) {
             prepareSums(group, gatesByCall, position);
         }
         if (group.sumsCover(position)) {
@@ -322,7 +343,7 @@ public final class TaylorCache implements FusedStackHooks, RunCache {
             Arrays.fill(one, 1f);
             GateView ones = GateView.of(Tensor.ofFloats(arena, one, shape.dim(0), shape.dim(2)));
             while (group.sums.size() < n) {
-                TaylorFactors sum = newFactors(group.stack.dtype(), shape, 0);
+                TaylorFactors sum = newFactors(group.stack.activationDtype(), shape, 0); // sums stay float32
                 group.sums.add(sum);
                 group.sumStacks.add(new BranchStack(arena, List.of(sum), List.of(ones)));
             }
@@ -335,7 +356,7 @@ public final class TaylorCache implements FusedStackHooks, RunCache {
     /** ||forecast - computed|| / ||computed||, accumulated in double. */
     private double forecastError(TaylorFactors tf, Tensor computed) {
         try (Arena scratch = Arena.ofConfined()) {
-            Tensor forecast = Tensor.allocate(scratch, tf.dtype(), tf.shape());
+            Tensor forecast = Tensor.allocate(scratch, computed.dtype(), tf.shape());
             Kernels.taylorForecast(variant, forecast, tf, current.delta());
             float[] a = forecast.toFloatArray();
             float[] b = computed.toFloatArray();

@@ -14,10 +14,13 @@ import java.util.List;
  * the order their residual adds happen) with their gates, laid out once as the pointer tables that
  * {@link Kernels#taylorForecastResidualMulti} hands to C. The gates must all be views of one (batch, width)
  * storage tensor (e.g. the adaLN outputs of every layer computed into one buffer), so they share a row stride.
+ * The gates (and the x the stack is added to) are the activations: of the factors' dtype, or F32 over BF16 or F16
+ * factors ({@link Kernels#callCode}).
  */
 public final class BranchStack {
     private final List<TaylorFactors> branches;
     private final DType dtype;
+    private final DType activationDtype;
     private final Shape shape;
     private Tensor gateStorage;
     private final MemorySegment gatePointers;
@@ -40,6 +43,8 @@ public final class BranchStack {
         this.branches = List.copyOf(branches);
         this.dtype = branches.getFirst().dtype();
         this.shape = branches.getFirst().shape();
+        this.activationDtype = !gates.isEmpty() && gates.getFirst() != null ? gates.getFirst().storage().dtype() : dtype;
+        Kernels.callCode(activationDtype, dtype); // a pair the kernels take
         int k = branches.size();
         gatePointers = arena.allocate(ValueLayout.ADDRESS, k);
         factorPointers = arena.allocate(ValueLayout.ADDRESS, (long) k * (NativeKernels.MAX_ORDER + 1));
@@ -95,8 +100,9 @@ public final class BranchStack {
             if (!g.storage().device().isCpu()) {
                 throw new IllegalArgumentException(what + "gate " + b + " must be on cpu, found " + g.storage().device());
             }
-            if (g.storage().dtype() != dtype) {
-                throw new IllegalArgumentException(what + "gate " + b + " has dtype " + g.storage().dtype() + ", the factors have " + dtype);
+            if (g.storage().dtype() != activationDtype) {
+                throw new IllegalArgumentException(what + "gate " + b + " has dtype " + g.storage().dtype()
+                        + ", the stack's activations have " + activationDtype + " (factors " + dtype + ")");
             }
             if (shape.rank() != 3 || g.batch() != shape.dim(0) || g.channels() != shape.dim(2)) {
                 throw new IllegalArgumentException(what + "gate " + b + " must be (" + (shape.rank() == 3 ? shape.dim(0) + ", " + shape.dim(2) : "?")
@@ -139,9 +145,19 @@ public final class BranchStack {
         return gatesByStep.getFirst().getFirst().rowStride();
     }
 
-    /** The branches' dtype. */
+    /** The branches' factor dtype. */
     public DType dtype() {
         return dtype;
+    }
+
+    /** The dtype of the gates, of the x the stack is added to and of forecast sums over it. */
+    public DType activationDtype() {
+        return activationDtype;
+    }
+
+    /** The seer_dtype code of calls over this stack. */
+    int kernelCode() {
+        return Kernels.callCode(activationDtype, dtype);
     }
 
     /** The branches' shape, (batch, tokens, channels). */
@@ -169,8 +185,8 @@ public final class BranchStack {
         if (x == null) {
             throw new IllegalArgumentException(op + ": " + name + " is null");
         }
-        if (x.dtype() != dtype || !x.shape().equals(shape) || !x.device().isCpu()) {
-            throw new IllegalArgumentException(op + ": " + name + " must be " + dtype + " " + shape
+        if (x.dtype() != activationDtype || !x.shape().equals(shape) || !x.device().isCpu()) {
+            throw new IllegalArgumentException(op + ": " + name + " must be " + activationDtype + " " + shape
                     + " on cpu, found " + x.dtype() + " " + x.shape() + " on " + x.device());
         }
         // The tables live in the stack's arena, the gates in their storage, the factors in theirs: all must still be there.

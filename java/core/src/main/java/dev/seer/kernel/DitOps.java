@@ -126,7 +126,7 @@ public final class DitOps {
         long size = xs.dim(2);
         stack.refreshOrders();
         MemorySegment flag = Kernels.clearedFlag();
-        NativeKernels.cpu().ditForecastStep(variant.code(), Kernels.seg(out), Kernels.seg(h), Kernels.seg(x),
+        NativeKernels.cpu().ditForecastStep(variant.code(), stack.kernelCode(), Kernels.seg(out), Kernels.seg(h), Kernels.seg(x),
                 Kernels.seg(embedWT), Kernels.seg(embedBias), Kernels.seg(pos), stack.size(), stack.gatePointers(),
                 stack.gateRowStride(), stack.factorPointers(), stack.orders(), delta, Kernels.seg(finalMods),
                 Kernels.seg(finalWT), Kernels.seg(finalBias), eps, xs.dim(0), xs.dim(1), size, patch, h.shape().dim(2),

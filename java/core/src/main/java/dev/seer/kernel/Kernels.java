@@ -1,5 +1,6 @@
 package dev.seer.kernel;
 
+import dev.seer.tensor.DType;
 import dev.seer.tensor.GateView;
 import dev.seer.tensor.Shape;
 import dev.seer.tensor.Tensor;
@@ -19,6 +20,10 @@ import java.util.List;
  *
  * <p>The forecast kernels return {@code false} when a forecast value was NaN or infinite (detected inside the
  * same pass), {@code true} otherwise.
+ *
+ * <p>The activations (x, gate, feature, out, sums) have one dtype and the factors either the same or, for float32
+ * activations, BF16 or F16 ({@link #callCode}): narrow factors with the arithmetic in float32, each factor rounded
+ * once when it is stored.
  */
 public final class Kernels {
     private static final ThreadLocal<MemorySegment> NONFINITE =
@@ -44,7 +49,7 @@ public final class Kernels {
         if (factors.overlaps(feature)) {
             throw new IllegalArgumentException("taylor_update: feature overlaps the factor buffers");
         }
-        lib().update(variant.code(), factors.dtype().kernelCode(), seg(feature), factors.pointerArray(), newOrder,
+        lib().update(variant.code(), callCode(feature.dtype(), factors.dtype()), seg(feature), factors.pointerArray(), newOrder,
                 feature.numel(), distance);
         factors.setOrder(newOrder);
     }
@@ -60,7 +65,7 @@ public final class Kernels {
             throw new IllegalArgumentException("taylor_forecast: out overlaps the factor buffers");
         }
         MemorySegment flag = clearedFlag();
-        lib().forecast(variant.code(), factors.dtype().kernelCode(), seg(out), factors.pointerArray(), factors.order(),
+        lib().forecast(variant.code(), callCode(out.dtype(), factors.dtype()), seg(out), factors.pointerArray(), factors.order(),
                 out.numel(), delta, flag);
         return flag.get(ValueLayout.JAVA_INT, 0) == 0;
     }
@@ -79,7 +84,7 @@ public final class Kernels {
         }
         MemorySegment flag = clearedFlag();
         Shape s = x.shape();
-        lib().forecastResidual(variant.code(), x.dtype().kernelCode(), seg(x), MemorySegment.ofAddress(gate.address()),
+        lib().forecastResidual(variant.code(), callCode(x.dtype(), factors.dtype()), seg(x), MemorySegment.ofAddress(gate.address()),
                 gate.rowStride(), factors.pointerArray(), factors.order(), s.dim(0), s.dim(1), s.dim(2), delta, flag);
         return flag.get(ValueLayout.JAVA_INT, 0) == 0;
     }
@@ -90,6 +95,9 @@ public final class Kernels {
         checkVariant(variant, "taylor_update_residual");
         checkSameLayout("taylor_update_residual", "x", x, factors);
         checkSameLayout("taylor_update_residual", "feature", feature, factors);
+        if (feature.dtype() != x.dtype()) {
+            throw new IllegalArgumentException("taylor_update_residual: feature has dtype " + feature.dtype() + ", x has " + x.dtype());
+        }
         checkResidual("taylor_update_residual", x, gate);
         checkNewOrder("taylor_update_residual", factors, newOrder, distance);
         factors.checkUsable("taylor_update_residual");
@@ -101,7 +109,7 @@ public final class Kernels {
             throw new IllegalArgumentException("taylor_update_residual: x, feature, gate and factors must not overlap");
         }
         Shape s = x.shape();
-        lib().updateResidual(variant.code(), x.dtype().kernelCode(), seg(x), MemorySegment.ofAddress(gate.address()),
+        lib().updateResidual(variant.code(), callCode(x.dtype(), factors.dtype()), seg(x), MemorySegment.ofAddress(gate.address()),
                 gate.rowStride(), seg(feature), factors.pointerArray(), newOrder, s.dim(0), s.dim(1), s.dim(2), distance);
         factors.setOrder(newOrder);
     }
@@ -119,7 +127,7 @@ public final class Kernels {
         stack.refreshOrders();
         MemorySegment flag = clearedFlag();
         Shape s = x.shape();
-        lib().forecastResidualMulti(variant.code(), x.dtype().kernelCode(), seg(x), s.dim(0), s.dim(1), s.dim(2),
+        lib().forecastResidualMulti(variant.code(), stack.kernelCode(), seg(x), s.dim(0), s.dim(1), s.dim(2),
                 stack.size(), stack.gatePointers(), stack.gateRowStride(), stack.factorPointers(), stack.orders(),
                 delta, flag);
         return flag.get(ValueLayout.JAVA_INT, 0) == 0;
@@ -183,7 +191,7 @@ public final class Kernels {
                 d.setAtIndex(ValueLayout.JAVA_FLOAT, s, deltas[s]);
             }
             Shape sh = sums.getFirst().shape();
-            lib().forecastSums(variant.code(), sums.getFirst().dtype().kernelCode(), out, steps, d, sh.dim(0), sh.dim(1),
+            lib().forecastSums(variant.code(), stack.kernelCode(), out, steps, d, sh.dim(0), sh.dim(1),
                     sh.dim(2), stack.size(), gates, stack.gateRowStride(gatesByStep), stack.factorPointers(), stack.orders());
         }
         for (TaylorFactors sum : sums) {
@@ -192,6 +200,29 @@ public final class Kernels {
     }
 
     // ---- validation ----
+
+    /**
+     * The seer_dtype code of a call whose activations have dtype {@code activations} and whose factors have dtype
+     * {@code factors}: the same kernel type, or float32 activations with BF16 or F16 factors (the mixed codes of
+     * seer.h).
+     */
+    public static int callCode(DType activations, DType factors) {
+        if (activations == factors && activations != null && activations.isKernelType()) {
+            return activations.kernelCode();
+        }
+        if (activations == DType.F32 && factors == DType.BF16) {
+            return SEER_DTYPE_F32_BF16;
+        }
+        if (activations == DType.F32 && factors == DType.F16) {
+            return SEER_DTYPE_F32_F16;
+        }
+        throw new IllegalArgumentException("activations of dtype " + activations + " with factors of dtype " + factors
+                + ": expected one kernel dtype (F32, BF16, F16) for both, or F32 activations with BF16 or F16 factors");
+    }
+
+    /** seer.h's mixed codes: float32 activations, bf16 / f16 factors. */
+    static final int SEER_DTYPE_F32_BF16 = 3;
+    static final int SEER_DTYPE_F32_F16 = 4;
 
     static MemorySegment seg(Tensor t) {
         return MemorySegment.ofAddress(t.address());
@@ -227,8 +258,9 @@ public final class Kernels {
         if (!t.device().isCpu()) {
             throw new IllegalArgumentException(op + ": " + name + " must be on cpu, found " + t.device());
         }
-        if (t.dtype() != factors.dtype()) {
-            throw new IllegalArgumentException(op + ": " + name + " has dtype " + t.dtype() + ", the factors have " + factors.dtype());
+        if (t.dtype() != factors.dtype() && !(t.dtype() == DType.F32 && (factors.dtype() == DType.BF16 || factors.dtype() == DType.F16))) {
+            throw new IllegalArgumentException(op + ": " + name + " has dtype " + t.dtype() + ", the factors have " + factors.dtype()
+                    + " (expected the same, or F32 with BF16 or F16 factors)");
         }
         if (!t.shape().equals(factors.shape())) {
             throw new IllegalArgumentException(op + ": " + name + " has shape " + t.shape() + ", the factors have " + factors.shape());

@@ -128,7 +128,7 @@ public final class NativeKernels {
                 JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG,
                 JAVA_FLOAT));
         ditForecastStep = op(linker, lib, "dit_forecast_step", FunctionDescriptor.of(JAVA_INT,
-                JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS,
+                JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS,
                 ADDRESS, JAVA_FLOAT, ADDRESS, ADDRESS, ADDRESS, JAVA_FLOAT, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG,
                 JAVA_LONG, JAVA_LONG, ADDRESS));
         streamCopy = op(linker, lib, "stream_copy", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
@@ -437,14 +437,14 @@ public final class NativeKernels {
         }
     }
 
-    void ditForecastStep(int variant, MemorySegment out, MemorySegment h, MemorySegment x, MemorySegment embedWT,
+    void ditForecastStep(int variant, int dtype, MemorySegment out, MemorySegment h, MemorySegment x, MemorySegment embedWT,
                          MemorySegment embedBias, MemorySegment pos, int branches, MemorySegment gates,
                          long gateRowStride, MemorySegment factors, MemorySegment orders, float delta,
                          MemorySegment finalMods, MemorySegment finalWT, MemorySegment finalBias, float eps, long batch,
                          long inChannels, long size, long patch, long channels, long outChannels,
                          MemorySegment nonfinite) {
         try {
-            check((int) ditForecastStep.invokeExact(variant, out, h, x, embedWT, embedBias, pos, branches, gates,
+            check((int) ditForecastStep.invokeExact(variant, dtype, out, h, x, embedWT, embedBias, pos, branches, gates,
                     gateRowStride, factors, orders, delta, finalMods, finalWT, finalBias, eps, batch, inChannels, size,
                     patch, channels, outChannels, nonfinite));
         } catch (Throwable t) {

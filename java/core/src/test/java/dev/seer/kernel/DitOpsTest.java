@@ -226,10 +226,15 @@ class DitOpsTest {
 
     private static StepInputs stepInputs(Arena arena, Random r, int batch, int in, int size, int patch, int channels,
                                          int outChannels, int branches, int order) {
+        return stepInputs(arena, r, batch, in, size, patch, channels, outChannels, branches, order, DType.F32);
+    }
+
+    private static StepInputs stepInputs(Arena arena, Random r, int batch, int in, int size, int patch, int channels,
+                                         int outChannels, int branches, int order, DType factorDtype) {
         int tokens = (size / patch) * (size / patch);
         List<TaylorFactors> factors = new ArrayList<>();
         for (int b = 0; b < branches; b++) {
-            TaylorFactors f = TaylorFactors.allocate(arena, DType.F32, Shape.of(batch, tokens, channels), order);
+            TaylorFactors f = TaylorFactors.allocate(arena, factorDtype, Shape.of(batch, tokens, channels), order);
             for (int o = 0; o <= order; o++) {
                 Kernels.taylorUpdate(Variant.REF, f, randn(arena, r, batch, tokens, channels), o, 3f);
             }
@@ -241,13 +246,14 @@ class DitOpsTest {
                 randn(arena, r, (long) patch * patch * outChannels), patch);
     }
 
-    @ParameterizedTest(name = "batch {0}, in {1}, size {2}, patch {3}, channels {4}, out {5}, branches {6}, order {7}")
-    @CsvSource({"2, 4, 16, 2, 96, 8, 4, 2", "1, 3, 6, 2, 37, 3, 2, 1", "3, 2, 3, 1, 9, 4, 1, 0", "2, 4, 8, 2, 64, 8, 3, 4"})
+    @ParameterizedTest(name = "batch {0}, in {1}, size {2}, patch {3}, channels {4}, out {5}, branches {6}, order {7}, factors {8}")
+    @CsvSource({"2, 4, 16, 2, 96, 8, 4, 2, F32", "1, 3, 6, 2, 37, 3, 2, 1, F32", "3, 2, 3, 1, 9, 4, 1, 0, F32",
+            "2, 4, 8, 2, 64, 8, 3, 4, F32", "2, 4, 16, 2, 96, 8, 4, 2, BF16", "1, 3, 6, 2, 37, 3, 2, 1, F16"})
     void forecastStepIsTheThreeOpsInOnePass(int batch, int in, int size, int patch, int channels, int outChannels,
-                                            int branches, int order) {
+                                            int branches, int order, DType factorDtype) {
         try (Arena arena = Arena.ofConfined()) {
             StepInputs s = stepInputs(arena, new Random(batch * 31L + channels), batch, in, size, patch, channels, outChannels,
-                    branches, order);
+                    branches, order, factorDtype);
             BranchStack stack = s.stack(arena);
             int tokens = (size / patch) * (size / patch);
             float delta = -2.5f;

@@ -115,7 +115,8 @@ public final class DitPipeline implements AutoCloseable {
 
         long t0 = System.nanoTime();
         CacheRun cacheRun = new CacheRun(S, TaylorSeerSchedule.Shape.DIT, TaylorSeerSchedule.Shape.DIT,
-                model.hookPoints().size(), req.variant(), req.forecastSums(), factorPool, req.forecastErrors());
+                model.hookPoints().size(), req.variant(), req.forecastSums(), factorPool, req.forecastErrors(),
+                req.factorDtype());
         boolean clip = req.clipDenoised() != null ? req.clipDenoised() : clipDenoised;
         try (ThreadLimit limit = req.threads() > 0 ? ThreadLimit.scoped(req.threads()) : null;
              PointerScope scope = new PointerScope();

@@ -1,6 +1,7 @@
 package dev.seer.model.dit;
 
 import dev.seer.cache.CachePolicy;
+import dev.seer.cache.FactorDtype;
 import dev.seer.cache.ForecastSums;
 import dev.seer.cache.TaylorCache;
 import dev.seer.kernel.Variant;
@@ -34,19 +35,32 @@ import dev.seer.tensor.ThreadLimit;
  *                     {@link ThreadLimit}); 0, the default: no limit (the process's thread count)
  * @param clipDenoised clamp pred_x0 to [-1, 1] at every step; null, the default: the pipeline's setting
  * @param cancellation a cancel handle and deadline checked between steps (null, the default: none)
+ * @param factorDtype  how a caching policy stores its Taylor factors: F32 (the default, exact), BF16 or F16 (half the
+ *                     memory; the arithmetic stays float32, each factor rounded once when stored)
  */
 public record SampleRequest(long[] labels, float[] noise, int steps, SamplerKind sampler, double eta, double cfgScale,
                             boolean guideAllChannels, CachePolicy policy, long seed, Variant variant,
                             ProgressListener listener, TaylorCache.ForecastErrorSink forecastErrors,
-                            ForecastSums forecastSums, int threads, Boolean clipDenoised, Cancellation cancellation) {
+                            ForecastSums forecastSums, int threads, Boolean clipDenoised, Cancellation cancellation,
+                            FactorDtype factorDtype) {
     /** The most native threads a run may be given ({@link dev.seer.SeerOptions#MAX_THREADS}). */
     public static final int MAX_THREADS = dev.seer.SeerOptions.MAX_THREADS;
 
+    /** A request with float32 factors. */
+    public SampleRequest(long[] labels, float[] noise, int steps, SamplerKind sampler, double eta, double cfgScale,
+                         boolean guideAllChannels, CachePolicy policy, long seed, Variant variant,
+                         ProgressListener listener, TaylorCache.ForecastErrorSink forecastErrors,
+                         ForecastSums forecastSums, int threads, Boolean clipDenoised, Cancellation cancellation) {
+        this(labels, noise, steps, sampler, eta, cfgScale, guideAllChannels, policy, seed, variant, listener, forecastErrors,
+                forecastSums, threads, clipDenoised, cancellation, FactorDtype.F32);
+    }
+
     public SampleRequest {
         if (labels == null || sampler == null || policy == null || variant == null || listener == null
-                || forecastSums == null) {
+                || forecastSums == null || factorDtype == null) {
             String missing = labels == null ? "labels" : sampler == null ? "sampler" : policy == null ? "policy"
-                    : variant == null ? "variant" : listener == null ? "listener" : "forecastSums";
+                    : variant == null ? "variant" : listener == null ? "listener" : forecastSums == null ? "forecastSums"
+                    : "factorDtype (expected one of " + FactorDtype.allowed() + ")";
             throw new IllegalArgumentException(missing + " is null");
         }
         if (labels.length < 1) {
@@ -109,6 +123,7 @@ public record SampleRequest(long[] labels, float[] noise, int steps, SamplerKind
         private int threads;
         private Boolean clipDenoised;
         private Cancellation cancellation;
+        private FactorDtype factorDtype = FactorDtype.F32;
 
         Builder(long[] labels) {
             this.labels = labels.clone();
@@ -186,6 +201,20 @@ public record SampleRequest(long[] labels, float[] noise, int steps, SamplerKind
             return this;
         }
 
+        /** How a caching policy stores its Taylor factors (F32, the default: exact; BF16 or F16: half the memory). */
+        public Builder factorDtype(FactorDtype v) {
+            if (v == null) {
+                throw new IllegalArgumentException("factorDtype is null; expected one of " + FactorDtype.allowed());
+            }
+            this.factorDtype = v;
+            return this;
+        }
+
+        /** The same, by name: f32, bf16 or f16 (any case); anything else is an IllegalArgumentException. */
+        public Builder factorDtype(String name) {
+            return factorDtype(FactorDtype.parse(name));
+        }
+
         /** A cancel handle (and deadline) the run checks between steps; null: none. */
         public Builder cancellation(Cancellation v) {
             this.cancellation = v;
@@ -201,7 +230,7 @@ public record SampleRequest(long[] labels, float[] noise, int steps, SamplerKind
 
         public SampleRequest build() {
             return new SampleRequest(labels, noise, steps, sampler, eta, cfgScale, guideAllChannels, policy, seed, variant,
-                    listener, forecastErrors, forecastSums, threads, clipDenoised, cancellation);
+                    listener, forecastErrors, forecastSums, threads, clipDenoised, cancellation, factorDtype);
         }
     }
 }

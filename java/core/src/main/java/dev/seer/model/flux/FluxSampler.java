@@ -2,6 +2,7 @@ package dev.seer.model.flux;
 
 import dev.seer.cache.CachePolicy;
 import dev.seer.cache.CacheRun;
+import dev.seer.cache.FactorDtype;
 import dev.seer.cache.ForecastSums;
 import dev.seer.cache.RunCache;
 import dev.seer.cache.TaylorSeerSchedule;
@@ -58,9 +59,16 @@ public final class FluxSampler {
      * @param policy   none, FORA or TaylorSeer
      * @param variant  the Taylor kernels' variant
      * @param listener told after each step
+     * @param factorDtype how the cache stores its Taylor factors (F32: exact; BF16 or F16: half the memory)
      */
     public record Request(int steps, int height, int width, double guidance, boolean shift, long seed, CachePolicy policy,
-                          Variant variant, ProgressListener listener) {
+                          Variant variant, ProgressListener listener, FactorDtype factorDtype) {
+        /** A request with float32 factors. */
+        public Request(int steps, int height, int width, double guidance, boolean shift, long seed, CachePolicy policy,
+                       Variant variant, ProgressListener listener) {
+            this(steps, height, width, guidance, shift, seed, policy, variant, listener, FactorDtype.F32);
+        }
+
         public Request {
             if (steps < 1) {
                 throw new IllegalArgumentException("steps must be >= 1, found " + steps);
@@ -73,6 +81,9 @@ public final class FluxSampler {
             }
             if (policy == null || variant == null || listener == null) {
                 throw new IllegalArgumentException("policy, variant and listener must not be null");
+            }
+            if (factorDtype == null) {
+                throw new IllegalArgumentException("factorDtype must not be null; expected one of " + FactorDtype.allowed());
             }
         }
     }
@@ -186,7 +197,7 @@ public final class FluxSampler {
             return RunCache.everyStepFull(ownHooks, branches);
         }
         return req.policy().open(new CacheRun(steps, TaylorSeerSchedule.Shape.FLUX, TaylorSeerSchedule.Shape.FORA, branches,
-                req.variant(), ForecastSums.OFF, null, null));
+                req.variant(), ForecastSums.OFF, null, null, req.factorDtype()));
     }
 
     private static Result run(FluxModel model, FluxInputs in, Request req, BranchHooks ownHooks) {

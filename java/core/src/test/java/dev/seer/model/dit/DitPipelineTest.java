@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.seer.cache.CachePolicy;
+import dev.seer.cache.FactorDtype;
 import dev.seer.cache.ForecastSums;
 import dev.seer.model.BranchHooks;
 import dev.seer.model.StepContext;
@@ -17,6 +18,7 @@ import dev.seer.sampling.GaussianDiffusion;
 import dev.seer.sampling.SampleResult;
 import dev.seer.sampling.SamplerKind;
 import java.lang.foreign.Arena;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -156,6 +158,35 @@ class DitPipelineTest {
                             + ": relative L2 " + rel);
                 }
             }
+        }
+    }
+
+    /**
+     * bf16 and f16 factors: Seer's run equals the official cache with every stored factor rounded by libtorch's own
+     * conversion (float32 arithmetic, one rounding per stored factor), and differs from the f32 run by far more.
+     */
+    @Test
+    void narrowFactorsMatchTheOfficialCacheWithItsFactorsRoundedByLibtorch() {
+        float[] f32 = pipeline.sample(request(new CachePolicy.TaylorSeer(5, 2)).build()).latents();
+        for (FactorDtype dtype : new FactorDtype[] {FactorDtype.BF16, FactorDtype.F16}) {
+            float[] oracle = sampleWithHooks(new OfficialTaylorHooks(5, 2, v -> roundedByLibtorch(v, dtype)));
+            for (ForecastSums sums : new ForecastSums[] {ForecastSums.ON, ForecastSums.OFF}) {
+                SampleResult seer = pipeline.sample(request(new CachePolicy.TaylorSeer(5, 2)).factorDtype(dtype)
+                        .forecastSums(sums).build());
+                double rel = relL2(seer.latents(), oracle);
+                assertTrue(rel <= 1e-6, dtype + ", forecast sums " + sums + ": relative L2 to the oracle " + rel);
+            }
+            double fromF32 = relL2(oracle, f32);
+            assertTrue(fromF32 > 1e-5, dtype + ": the rounding must show, relative L2 to the f32 run " + fromF32);
+        }
+    }
+
+    /** v rounded to the dtype and back by libtorch's tensor conversion (round to nearest even). */
+    static float[] roundedByLibtorch(float[] v, FactorDtype dtype) {
+        try (Arena a = Arena.ofConfined(); org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
+            var t = Torch.wrap(dev.seer.tensor.Tensor.ofFloats(a, v, v.length));
+            var narrow = dtype == FactorDtype.BF16 ? ScalarType.BFloat16 : ScalarType.Half;
+            return Torch.view(t.to(narrow).to(ScalarType.Float).contiguous()).toFloatArray();
         }
     }
 

@@ -10,11 +10,14 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /**
  * A line-by-line Java transcription of the official TaylorSeer-DiT cache (cache_init, cal_type,
  * derivative_approximation, taylor_formula, and the block's gated residual adds), with float32 arithmetic in the
- * order PyTorch performs it and no Seer kernel: the oracle that {@code TaylorCache} must match.
+ * order PyTorch performs it and no Seer kernel: the oracle that {@code TaylorCache} must match. With a storage
+ * rounding (e.g. to bf16 through libtorch's own conversion) every factor the cache stores is rounded by it, as a
+ * cache holding its factors in that dtype stores them; the arithmetic stays float32.
  */
 final class OfficialTaylorHooks implements BranchHooks {
     private final int interval;
@@ -24,10 +27,17 @@ final class OfficialTaylorHooks implements BranchHooks {
     private final List<Integer> activatedSteps = new ArrayList<>(List.of(49));
     private final Map<String, List<float[]>> cache = new HashMap<>();
     private String type;
+    private final UnaryOperator<float[]> store;
 
     OfficialTaylorHooks(int interval, int maxOrder) {
+        this(interval, maxOrder, UnaryOperator.identity());
+    }
+
+    /** @param store what a stored factor becomes (its rounding to the storage dtype) */
+    OfficialTaylorHooks(int interval, int maxOrder, UnaryOperator<float[]> store) {
         this.interval = interval;
         this.maxOrder = maxOrder;
+        this.store = store;
     }
 
     @Override
@@ -76,7 +86,7 @@ final class OfficialTaylorHooks implements BranchHooks {
         int distance = activatedSteps.getLast() - activatedSteps.get(activatedSteps.size() - 2);
         List<float[]> old = cache.get(key);
         List<float[]> updated = new ArrayList<>();
-        updated.add(feature);
+        updated.add(store.apply(feature));
         for (int i = 0; i < maxOrder; i++) {
             if (i < old.size() && ctx.step() < ctx.numSteps() - firstEnhance + 1) {
                 float[] prev = updated.get(i);
@@ -85,7 +95,7 @@ final class OfficialTaylorHooks implements BranchHooks {
                 for (int j = 0; j < d.length; j++) {
                     d[j] = (prev[j] - o[j]) / (float) distance;
                 }
-                updated.add(d);
+                updated.add(store.apply(d));
             } else {
                 break;
             }
