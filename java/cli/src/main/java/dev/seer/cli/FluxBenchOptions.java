@@ -1,6 +1,7 @@
 package dev.seer.cli;
 
 import dev.seer.cache.CachePolicy;
+import dev.seer.cache.FactorDtype;
 import dev.seer.eval.BenchGrid;
 import dev.seer.eval.FluxPolicyBench;
 import dev.seer.families.ModelFamilies;
@@ -94,8 +95,10 @@ final class FluxBenchOptions {
             }
         }
         int repeats = b.repeats != null ? b.repeats : b.quick ? 1 : 3;
+        List<FactorDtype> factorDtypes = b.factorDtypes == null ? List.of(FactorDtype.F32)
+                : b.factorDtypes.stream().map(FactorDtypeOption::parse).toList();
         FluxPolicyBench.Settings settings = new FluxPolicyBench.Settings(b.steps, imageSize / 8, imageSize / 8, guidance,
-                repeats, b.seed, grid, true);
+                repeats, b.seed, grid, true, factorDtypes);
         Path json = b.outJson != null ? b.outJson : b.outDir.resolve("bench.json");
         Files.createDirectories(b.outDir);
         OptionChecks.writableFile("--out-json", json);

@@ -8,6 +8,7 @@ import dev.seer.model.dit.DitConfig;
 import dev.seer.model.dit.DitMemoryPlan;
 import dev.seer.model.flux.FluxMemoryPlan;
 import dev.seer.model.flux.FluxParams;
+import dev.seer.tensor.DType;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -53,8 +54,8 @@ final class PlanCommand implements Callable<Integer> {
     @Option(names = "--steps", defaultValue = "50", description = "DiT: sampling steps (the conditioning memo), 1..1000. Default: ${DEFAULT-VALUE}.")
     int steps;
 
-    @Option(names = "--factor-dtype", defaultValue = "f32", description = "Element type of the Taylor factors: f32 (4 bytes), bf16 or f16 (2 bytes). Default: ${DEFAULT-VALUE}.")
-    String factorDtype;
+    @Mixin
+    FactorDtypeOption factorDtype = new FactorDtypeOption();
 
     @Option(names = "--forecast-sums", defaultValue = "auto", description = "DiT: forecast sums, auto, on or off (as seer sample; sums add stack-shaped tensors). Default: ${DEFAULT-VALUE}.")
     String forecastSums;
@@ -67,11 +68,7 @@ final class PlanCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        int elementBytes = switch (factorDtype.toLowerCase(Locale.ROOT)) {
-            case "f32" -> 4;
-            case "bf16", "f16" -> 2;
-            default -> throw OptionChecks.invalid("--factor-dtype", factorDtype, "f32, bf16 or f16");
-        };
+        int elementBytes = factorDtype.value().storageFor(DType.F32).byteSize();
         OptionChecks.range("--batch", batch, 1, 4096);
         OptionChecks.range("--steps", steps, 1, 1000);
         ForecastSums sums = SampleCommand.parseForecastSums(forecastSums);

@@ -215,7 +215,8 @@ final class SampleCommand implements Callable<Integer> {
         }
         if (!ignoreMemoryPlan) {
             try {
-                DitMemoryPlan.requireFits(config, model, sampleLabels.length, cfg > 0 ? 2 : 1, steps, policy, Float.BYTES,
+                DitMemoryPlan.requireFits(config, model, sampleLabels.length, cfg > 0 ? 2 : 1, steps, policy,
+                        factorDtype.value().storageFor(DType.F32).byteSize(),
                         forecastSumsChoice, DitConfig.machineMemoryBytes());
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("--model " + model + ": " + e.getMessage(), e);

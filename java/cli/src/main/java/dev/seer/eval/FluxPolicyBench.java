@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.seer.cache.CachePolicy;
+import dev.seer.cache.FactorDtype;
 import dev.seer.kernel.Variant;
 import dev.seer.model.flux.FluxInputs;
 import dev.seer.model.flux.FluxModel;
@@ -45,11 +46,22 @@ public final class FluxPolicyBench {
      * @param seed         noise seed (the same for every row)
      * @param policies     the cached rows (FORA, TaylorSeer, ...)
      * @param fewerSteps   whether to add the uncached rows at the cached rows' FLOPs
+     * @param factorDtypes how the cached rows store their Taylor factors: each cached row once per dtype
      */
     public record Settings(int steps, int latentHeight, int latentWidth, double guidance, int repeats, long seed,
-                           List<CachePolicy> policies, boolean fewerSteps) {
+                           List<CachePolicy> policies, boolean fewerSteps, List<FactorDtype> factorDtypes) {
+        /** Settings with float32 factors. */
+        public Settings(int steps, int latentHeight, int latentWidth, double guidance, int repeats, long seed,
+                        List<CachePolicy> policies, boolean fewerSteps) {
+            this(steps, latentHeight, latentWidth, guidance, repeats, seed, policies, fewerSteps, List.of(FactorDtype.F32));
+        }
+
         public Settings {
             policies = List.copyOf(policies);
+            factorDtypes = List.copyOf(new java.util.LinkedHashSet<>(factorDtypes));
+            if (factorDtypes.isEmpty()) {
+                throw new IllegalArgumentException("the bench needs at least one factor dtype");
+            }
             if (steps < 1) {
                 throw new IllegalArgumentException("steps must be >= 1, found " + steps);
             }
@@ -135,7 +147,7 @@ public final class FluxPolicyBench {
         }
         List<RowResult> rows = new ArrayList<>();
         int done = 0;
-        int perDtype = 2 * s.policies().size() + 1;
+        int perDtype = 2 * s.policies().size() * s.factorDtypes().size() + 1;
         int total = models.size() * (1 + perDtype * s.repeats()); // a bound until the fewer-steps rows are known
         // untimed: one one-step run per model warms the process (the first libtorch calls, the JIT)
         for (FluxModel model : models) {
@@ -148,7 +160,9 @@ public final class FluxPolicyBench {
             List<RowResult> own = new ArrayList<>();
             own.add(new RowResult(BenchRow.uncached(s.steps()), d));
             for (CachePolicy p : s.policies()) {
-                own.add(new RowResult(BenchRow.cached(p, s.steps()), d));
+                for (FactorDtype f : s.factorDtypes()) {
+                    own.add(new RowResult(BenchRow.cached(p, s.steps()).withFactorDtype(f), d));
+                }
             }
             for (RowResult r : own) {
                 first(r, model, inputs, s, listener, done++, total);
@@ -195,7 +209,7 @@ public final class FluxPolicyBench {
     private static FluxSampler.Result sample(FluxModel model, FluxInputs inputs, Settings s, BenchRow row) {
         boolean guidance = model.params().guidanceEmbed();
         return FluxSampler.sample(model, inputs, new FluxSampler.Request(row.steps(), s.latentHeight(), s.latentWidth(),
-                s.guidance(), guidance, s.seed(), row.policy(), Variant.AUTO, ProgressListener.NONE));
+                s.guidance(), guidance, s.seed(), row.policy(), Variant.AUTO, ProgressListener.NONE, row.factorDtype()));
     }
 
     /** FLOPs speed-up, wall speed-up and their ratio of a row against the uncached row of its dtype. */

@@ -92,6 +92,18 @@ class FluxCommandTest {
         assertTrue(Files.readString(out.resolve("bench.md")).contains("wall/FLOPs"));
     }
 
+    @Test
+    void benchRunsEachCachedFluxRowPerFactorDtype() throws IOException {
+        Path out = dir.resolve("bench-factors");
+        CliRun r = CliRun.of("bench", "--model", params.toString(), "--steps", "6", "--quick", "--txt-tokens", "3",
+                "--image-size", "32", "--factor-dtype", "f32,bf16", "--policies", "taylorseer:3:1", "--out-dir", out.toString());
+        assertEquals(0, r.exit(), r.err());
+        String json = Files.readString(out.resolve("bench.json"));
+        assertTrue(json.contains("\"id\" : \"taylorseer-3-1-float32\""), json);
+        assertTrue(json.contains("\"id\" : \"taylorseer-3-1-bf16-float32\""), json);
+        assertEquals(2, CliRun.of("bench", "--model", params.toString(), "--factor-dtype", "f8").exit());
+    }
+
     /** bf16 factors: the same run with half the cache, its latents near the f32 run's. */
     @Test
     void bf16FactorsHalveTheCache() {

@@ -7,6 +7,7 @@ import dev.seer.kernel.Variant;
 import dev.seer.model.BranchHooks;
 import dev.seer.model.HookPoint;
 import dev.seer.model.StepContext;
+import dev.seer.tensor.DType;
 import dev.seer.tensor.GateView;
 import dev.seer.tensor.Tensor;
 import java.lang.foreign.Arena;
@@ -20,8 +21,8 @@ import org.slf4j.LoggerFactory;
  * {@link BranchHooks#wholeStack}: at a full step the blocks run uncached ({@link BranchHooks#NONE}) and the stack's
  * output updates the factors ({@link Kernels#taylorUpdate}); at a forecast step the blocks do not run and the output
  * is the forecast ({@link Kernels#taylorForecast}). A forecast that is not finite turns the step into a full one, as
- * in {@link TaylorCache}. Both halves of a guidance batch share the entry, as in the official DiT code. Not
- * thread-safe: one instance per run.
+ * in {@link TaylorCache}. The factors are stored in the run's {@link FactorDtype}. Both halves of a guidance batch
+ * share the entry, as in the official DiT code. Not thread-safe: one instance per run.
  */
 final class StackCache implements RunCache, BranchHooks {
     private static final Logger LOG = LoggerFactory.getLogger(StackCache.class);
@@ -32,6 +33,7 @@ final class StackCache implements RunCache, BranchHooks {
     private final int branches;
     private final FactorPool pool;
     private final TaylorCache.ForecastErrorSink errorSink;
+    private final FactorDtype factorDtype;
     private final Arena arena = Arena.ofShared();
     private final List<StepPlan> executed = new ArrayList<>();
     private final List<Integer> fallbacks = new ArrayList<>();
@@ -50,6 +52,7 @@ final class StackCache implements RunCache, BranchHooks {
         this.branches = run.branches();
         this.pool = run.factorPool();
         this.errorSink = run.forecastErrors();
+        this.factorDtype = run.factorDtype();
     }
 
     @Override
@@ -82,8 +85,9 @@ final class StackCache implements RunCache, BranchHooks {
         if (current.isFull()) {
             blocks.run(BranchHooks.NONE);
             if (factors == null) {
-                factors = pool == null ? TaylorFactors.allocate(arena, out.dtype(), out.shape(), policy.maxOrder())
-                        : pool.take(arena, out.dtype(), out.shape(), policy.maxOrder());
+                DType storage = factorDtype.storageFor(out.dtype());
+                factors = pool == null ? TaylorFactors.allocate(arena, storage, out.shape(), policy.maxOrder())
+                        : pool.take(arena, storage, out.shape(), policy.maxOrder());
             }
             Kernels.taylorUpdate(variant, factors, out, current.order(), current.distance());
             computedBranches += branches;

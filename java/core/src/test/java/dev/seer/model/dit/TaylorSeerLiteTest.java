@@ -125,6 +125,24 @@ class TaylorSeerLiteTest {
         assertEquals(forecastSteps, plan.stream().filter(p -> !p.isFull()).count());
     }
 
+    /** bf16 factors of the stack output: half the cache, and samples near the float32-factor run's. */
+    @Test
+    void narrowFactorsHalveTheCacheAndStayNearTheFloat32Run() {
+        CachePolicy lite = CachePolicy.parse("taylorseer-lite:4:2");
+        SampleResult f32 = pipeline.sample(request(lite).build());
+        SampleResult bf16 = pipeline.sample(request(lite).factorDtype(dev.seer.cache.FactorDtype.BF16).build());
+        assertEquals(f32.stats().cacheBytes(), 2 * bf16.stats().cacheBytes());
+        double diff = 0;
+        double norm = 0;
+        for (int i = 0; i < f32.latents().length; i++) {
+            double d = (double) f32.latents()[i] - bf16.latents()[i];
+            diff += d * d;
+            norm += (double) f32.latents()[i] * f32.latents()[i];
+        }
+        double rel = Math.sqrt(diff / norm);
+        assertTrue(rel > 0 && rel < 1e-2, "relative L2 of bf16 against f32 factors: " + rel);
+    }
+
     /** A model that does not hand its stack to the hooks is refused at its first step, not cached wrongly. */
     @Test
     void aModelThatKeepsItsStackIsRefused() {
