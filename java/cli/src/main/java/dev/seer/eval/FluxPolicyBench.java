@@ -101,7 +101,22 @@ public final class FluxPolicyBench {
 
         /** Median wall time of the timed runs (mean of the middle two for an even count). */
         public double medianSeconds() {
-            double[] s = runs.stream().mapToDouble(RunStats::seconds).sorted().toArray();
+            return median(runs.stream().mapToDouble(RunStats::seconds));
+        }
+
+        /** Median over runs of the mean time of one full network call. */
+        public double medianFullCallSeconds() {
+            return median(runs.stream().filter(r -> !r.fullSteps().isEmpty()).mapToDouble(r -> r.secondsFull() / r.fullSteps().size()));
+        }
+
+        /** Median over runs of the mean time of one forecast network call; NaN without forecast steps. */
+        public double medianForecastCallSeconds() {
+            return median(runs.stream().filter(r -> !r.forecastSteps().isEmpty())
+                    .mapToDouble(r -> r.secondsForecast() / r.forecastSteps().size()));
+        }
+
+        private static double median(java.util.stream.DoubleStream values) {
+            double[] s = values.sorted().toArray();
             int n = s.length;
             return n == 0 ? Double.NaN : n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
         }
@@ -254,15 +269,17 @@ public final class FluxPolicyBench {
         StringBuilder b = new StringBuilder();
         b.append("Speed-ups against the uncached row of the same dtype; rel. L2 and PSNR against the uncached "
                 + computeName(r.computeTypes().getFirst()) + " latents.\n\n");
-        b.append("| row | dtype | steps | full steps | FLOPs (official) | FLOPs speed-up | wall s | wall speed-up | wall/FLOPs | rel. L2 | PSNR dB | cache MiB |\n");
-        b.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        b.append("| row | dtype | steps | full steps | FLOPs (official) | FLOPs speed-up | wall s | wall speed-up | wall/FLOPs | full call s | forecast call s | rel. L2 | PSNR dB | cache MiB |\n");
+        b.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for (RowResult row : r.rows()) {
             RunStats st = row.stats();
             BenchReport.Speedups sp = speedups(r, row);
             double psnr = Metrics.psnr(row.latents, r.baseline().latents);
-            b.append(String.format(Locale.ROOT, "| %s | %s | %d | %d | %.4g | %.2fx | %.3f | %.2fx | %.3f | %.3g | %s | %.1f |%n",
+            double forecast = row.medianForecastCallSeconds();
+            b.append(String.format(Locale.ROOT, "| %s | %s | %d | %d | %.4g | %.2fx | %.3f | %.2fx | %.3f | %.3f | %s | %.3g | %s | %.1f |%n",
                     row.row().label(), computeName(row.compute), row.row().steps(), st.fullSteps().size(), st.flopsOfficial(),
-                    sp.flops(), row.medianSeconds(), sp.wall(), sp.ratio(), relativeL2(r, row),
+                    sp.flops(), row.medianSeconds(), sp.wall(), sp.ratio(), row.medianFullCallSeconds(),
+                    Double.isNaN(forecast) ? "" : String.format(Locale.ROOT, "%.3f", forecast), relativeL2(r, row),
                     Double.isInfinite(psnr) ? "inf" : String.format(Locale.ROOT, "%.2f", psnr), st.cacheBytes() / 1048576.0));
         }
         return b.toString();
@@ -307,6 +324,10 @@ public final class FluxPolicyBench {
             o.put("flops_speedup", sp.flops());
             o.put("seconds_median", row.medianSeconds());
             o.set("seconds", JSON.valueToTree(row.runs.stream().mapToDouble(RunStats::seconds).toArray()));
+            o.put("seconds_full_call", row.medianFullCallSeconds());
+            if (!Double.isNaN(row.medianForecastCallSeconds())) {
+                o.put("seconds_forecast_call", row.medianForecastCallSeconds());
+            }
             o.put("wall_speedup", sp.wall());
             o.put("wall_over_flops", sp.ratio());
             o.put("relative_l2", relativeL2(r, row));

@@ -89,6 +89,7 @@ class FluxCommandTest {
         assertTrue(json.contains("\"compute_dtype\" : \"bf16\""), json);
         assertTrue(json.contains("\"relative_l2\" : 0.0,"), "the reference row is at distance 0: " + json);
         assertTrue(r.out().contains("| TaylorSeer N=3 O=1 | bf16 | 6 | 4 |"), r.out()); // full at 0, 1, 2, 5
+        assertTrue(json.contains("\"seconds_forecast_call\""), json);
         assertTrue(Files.readString(out.resolve("bench.md")).contains("wall/FLOPs"));
     }
 
