@@ -350,8 +350,13 @@ public final class DitModel implements AutoCloseable {
      * Bytes of memory the model holds for its weights: float32 values, panels padded to whole panels of 64
      * outputs, and the timestep frequencies. For configs whose hidden size is a multiple of 64 (every official
      * one) that is {@link DitConfig#weightBytes()} plus 512 bytes.
+     *
+     * @throws IllegalStateException once the model is closed
      */
     public long residentBytes() {
+        if (gate.isClosing()) {
+            throw new IllegalStateException("the model is closed");
+        }
         long bytes = 0;
         for (org.bytedeco.pytorch.Tensor t : residentTensors().values()) {
             bytes += t.nbytes();
