@@ -96,8 +96,8 @@ class ResidentWeightsTest {
         }
         System.gc();
         HostMemory.releaseFreed(); // the random weights' blocks, or the load would reuse them unseen
+        long before = settledRssKb(); // the collector gives heap back in the background: a baseline after that
         Files.writeString(clearRefs, "5"); // VmHWM := VmRSS
-        long before = statusKb("VmRSS");
         try (DitModel model = DitModel.load(config, file)) {
             long grew = (statusKb("VmHWM") - before) * 1024;
             double ratio = grew / (double) config.weightBytes();
@@ -145,6 +145,25 @@ class ResidentWeightsTest {
             MemorySegment got = Torch.view(panels).segment();
             assertEquals(-1, Torch.view(want).segment().mismatch(got), "adaLN panels for chunks " + java.util.Arrays.toString(chunks));
         }
+    }
+
+    /** VmRSS once it has stopped falling (two readings 100 ms apart within 1 MiB; at most 3 s). */
+    private static long settledRssKb() throws IOException {
+        long last = statusKb("VmRSS");
+        for (int i = 0; i < 30; i++) {
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            long now = statusKb("VmRSS");
+            if (Math.abs(now - last) < 1024) {
+                return now;
+            }
+            last = now;
+        }
+        return last;
     }
 
     private static long statusKb(String field) throws IOException {
