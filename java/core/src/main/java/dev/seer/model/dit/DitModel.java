@@ -11,6 +11,7 @@ import dev.seer.model.WeightsMismatchException;
 import dev.seer.sampling.RunGate;
 import dev.seer.tensor.DType;
 import dev.seer.tensor.GateView;
+import dev.seer.tensor.HostMemory;
 import dev.seer.tensor.Shape;
 import dev.seer.tensor.Tensor;
 import dev.seer.tensor.Torch;
@@ -59,8 +60,8 @@ public final class DitModel implements AutoCloseable {
     /** Seer views of each block's packed linear maps and their biases. */
     private final List<BlockWeights> blockWeights = new ArrayList<>();
     /**
-     * Copies of the small weights of the conditioning path (packed), the patch embedding and the final layer's
-     * linear map (transposed), for the native ops; the originals stay in {@link #weights}.
+     * The small weights of the conditioning path (packed), the patch embedding and the final layer's linear map
+     * (transposed), in the layouts of the native ops, in place of the originals (which leave {@link #weights}).
      */
     private final Map<String, org.bytedeco.pytorch.Tensor> nativeLayout = new LinkedHashMap<>();
     /** Seer views of everything the native ops read, made once (a view costs a few JNI calls). */
@@ -94,10 +95,10 @@ public final class DitModel implements AutoCloseable {
     /** adaLN chunk order of the official checkpoints: shift, scale, gate (attention), shift, scale, gate (MLP). */
     private static final int[] GATE_CHUNKS = {2, 5};
     private static final int[] SHIFT_SCALE_CHUNKS = {0, 1, 3, 4};
-    /** Weights also kept packed for {@link DitOps#linearRows}: the conditioning path's. */
+    /** Weights kept packed for {@link DitOps#linearRows}: the conditioning path's. */
     private static final List<String> PACKED = List.of("t_embedder.mlp.0.weight", "t_embedder.mlp.2.weight",
             "final_layer.adaLN_modulation.1.weight");
-    /** Weights also kept transposed (inputs x outputs) for the native patch embedding and final layer. */
+    /** Weights kept transposed (inputs x outputs) for the native patch embedding and final layer. */
     private static final List<String> TRANSPOSED = List.of("x_embedder.proj.weight", "final_layer.linear.weight");
     /** The one residual stream of a DiT: every branch adds to the tokens x. */
     public static final String STREAM = "x";
@@ -109,46 +110,50 @@ public final class DitModel implements AutoCloseable {
         this.weights = weights;
         int depth = config.depth();
         long C = config.hiddenSize();
-        try (PointerScope scope = new PointerScope()) {
-            TensorVector gw = new TensorVector();
+        // Every packed or transposed weight replaces its original, which is freed before the next one is made: the
+        // model never holds two forms of a weight, and loading never holds more than one weight twice.
+        gatePanels = DitWeights.keep(torch.empty(DitOps.packedShape(2L * depth * C, C).toArray()));
+        shiftScalePanels = DitWeights.keep(torch.empty(DitOps.packedShape(4L * depth * C, C).toArray()));
+        try (PointerScope scope = new PointerScope(); Arena slabs = Arena.ofConfined()) {
+            RowPacker gates = new RowPacker(Torch.view(gatePanels), slabs);
+            RowPacker shiftScales = new RowPacker(Torch.view(shiftScalePanels), slabs);
             TensorVector gb = new TensorVector();
-            TensorVector sw = new TensorVector();
             TensorVector sb = new TensorVector();
             for (int i = 0; i < depth; i++) {
                 org.bytedeco.pytorch.Tensor w = weights.remove("blocks." + i + ".adaLN_modulation.1.weight");
                 org.bytedeco.pytorch.Tensor b = weights.remove("blocks." + i + ".adaLN_modulation.1.bias");
+                Tensor wv = Torch.view(w);
                 for (int chunk : GATE_CHUNKS) {
-                    gw.push_back(w.narrow(0, chunk * C, C));
+                    gates.append(wv.narrow0(chunk * C, (chunk + 1) * C));
                     gb.push_back(b.narrow(0, chunk * C, C));
                 }
                 for (int chunk : SHIFT_SCALE_CHUNKS) {
-                    sw.push_back(w.narrow(0, chunk * C, C));
+                    shiftScales.append(wv.narrow0(chunk * C, (chunk + 1) * C));
                     sb.push_back(b.narrow(0, chunk * C, C));
                 }
-                w.close();
-                b.close();
+                w.close(); // the appends packed or copied its rows: nothing refers to it any more
+                b.close(); // its chunks' views keep it until the scope ends (6C floats)
+                HostMemory.releaseFreed(); // the original's block, before the panels' pages fill: no moment holds both
             }
-            gatePanels = DitWeights.keep(packed(torch.cat(gw, 0)));
+            gates.finish();
+            shiftScales.finish();
             gateBias = DitWeights.keep(torch.cat(gb, 0));
-            shiftScalePanels = DitWeights.keep(packed(torch.cat(sw, 0)));
             shiftScaleBias = DitWeights.keep(torch.cat(sb, 0));
             frequencies = DitWeights.keep(DitGraph.timestepFrequencies());
-            for (String key : PACKED) {
-                nativeLayout.put(key, DitWeights.keep(packed(weights.get(key))));
-            }
-            for (String key : TRANSPOSED) {
-                org.bytedeco.pytorch.Tensor w = weights.get(key);
-                nativeLayout.put(key, DitWeights.keep(w.reshape(w.size(0), -1).t().contiguous()));
-            }
-            for (int i = 0; i < depth; i++) {
-                for (String linear : BLOCK_LINEARS) {
-                    String key = "blocks." + i + "." + linear + ".weight";
-                    org.bytedeco.pytorch.Tensor w = weights.remove(key);
-                    blockPanels.put(key, DitWeights.keep(packed(w)));
-                    w.close(); // one weight at a time: packing never holds two copies of the blocks
-                }
+        }
+        for (String key : PACKED) {
+            nativeLayout.put(key, replaced(weights, key, DitModel::packed));
+        }
+        for (String key : TRANSPOSED) {
+            nativeLayout.put(key, replaced(weights, key, w -> w.reshape(w.size(0), -1).t().contiguous()));
+        }
+        for (int i = 0; i < depth; i++) {
+            for (String linear : BLOCK_LINEARS) {
+                String key = "blocks." + i + "." + linear + ".weight";
+                blockPanels.put(key, replaced(weights, key, DitModel::packed));
             }
         }
+        HostMemory.releaseFreed();
         for (int i = 0; i < depth; i++) {
             Tensor[] v = new Tensor[2 * BLOCK_LINEARS.size()];
             for (int j = 0; j < BLOCK_LINEARS.size(); j++) {
@@ -176,6 +181,79 @@ public final class DitModel implements AutoCloseable {
         }
         this.hookPoints = Collections.unmodifiableList(points);
         this.graph = new DitGraph(config, weights::get, frequencies);
+    }
+
+    /**
+     * The new form of weight {@code key}, which leaves {@code weights} and is freed before this returns: the new
+     * form is made in a scope of its own, so no temporary handle keeps the original's memory alive.
+     */
+    private static org.bytedeco.pytorch.Tensor replaced(Map<String, org.bytedeco.pytorch.Tensor> weights, String key,
+            java.util.function.UnaryOperator<org.bytedeco.pytorch.Tensor> form) {
+        org.bytedeco.pytorch.Tensor original = weights.remove(key);
+        try (PointerScope scope = new PointerScope()) {
+            return DitWeights.keep(form.apply(original));
+        } finally {
+            original.close();
+            HostMemory.releaseFreed();
+        }
+    }
+
+    /**
+     * Packs the rows of a (n, k) map handed over in pieces, in order, into its panels ({@link DitOps#packedShape}),
+     * so the map never exists unpacked as a whole: whole panels straight from the piece, a panel that straddles two
+     * pieces through a (64, k) slab. The panels equal those {@link DitOps#packLinear} makes of the whole map.
+     */
+    private static final class RowPacker {
+        private final Tensor panels;
+        private final long k;
+        private final Tensor slab;
+        private long panel;
+        private long pending;
+
+        RowPacker(Tensor panels, Arena arena) {
+            this.panels = panels;
+            this.k = panels.shape().dim(1);
+            this.slab = Tensor.allocate(arena, DType.F32, DitOps.PANEL, k);
+        }
+
+        /** Appends rows (m, k). */
+        void append(Tensor rows) {
+            long m = rows.shape().dim(0);
+            long r = 0;
+            while (r < m) {
+                long whole = (m - r) / DitOps.PANEL;
+                if (pending == 0 && whole > 0) {
+                    DitOps.packLinear(panels.narrow0(panel, panel + whole), rows.narrow0(r, r + whole * DitOps.PANEL));
+                    panel += whole;
+                    r += whole * DitOps.PANEL;
+                    continue;
+                }
+                long take = Math.min(DitOps.PANEL - pending, m - r);
+                long rowBytes = k * Float.BYTES;
+                MemorySegment.copy(rows.segment(), r * rowBytes, slab.segment(), pending * rowBytes, take * rowBytes);
+                pending += take;
+                r += take;
+                if (pending == DitOps.PANEL) {
+                    flush();
+                }
+            }
+        }
+
+        /** Packs the last, partial panel (its missing rows are zero, as packLinear pads them). */
+        void finish() {
+            if (pending > 0) {
+                flush();
+            }
+            if (panel != panels.shape().dim(0)) {
+                throw new IllegalStateException("packed " + panel + " panels of " + panels.shape().dim(0));
+            }
+        }
+
+        private void flush() {
+            DitOps.packLinear(panels.narrow0(panel, panel + 1), slab.narrow0(0, pending));
+            panel++;
+            pending = 0;
+        }
     }
 
     /** W (n, k) packed for {@link DitOps#linearRows}, in a new libtorch tensor. */
@@ -219,7 +297,8 @@ public final class DitModel implements AutoCloseable {
 
     /**
      * The weights under their official key names, in the official layout: views of the model's memory, except
-     * the adaLN weights and the blocks' linear maps, which are unpacked into copies. Valid until {@link #close()}.
+     * the weights held packed or transposed (the linear maps but the embedding table), which are unpacked into
+     * copies. Valid until {@link #close()}.
      */
     public Map<String, Tensor> stateDict() {
         Map<String, Tensor> m = new LinkedHashMap<>();
@@ -230,9 +309,12 @@ public final class DitModel implements AutoCloseable {
         for (var e : DitWeights.expectedShapes(config).entrySet()) {
             String key = e.getKey();
             org.bytedeco.pytorch.Tensor t = weights.get(key);
-            org.bytedeco.pytorch.Tensor panels = blockPanels.get(key);
+            org.bytedeco.pytorch.Tensor panels = blockPanels.containsKey(key) ? blockPanels.get(key)
+                    : PACKED.contains(key) ? nativeLayout.get(key) : null;
             if (panels != null) {
                 t = unpacked(panels, e.getValue()[0]);
+            } else if (TRANSPOSED.contains(key)) {
+                t = nativeLayout.get(key).t().reshape(e.getValue()).contiguous();
             } else if (t == null) {
                 int layer = Integer.parseInt(key.split("\\.")[1]);
                 boolean weight = key.endsWith(".weight");
@@ -245,6 +327,41 @@ public final class DitModel implements AutoCloseable {
             m.put(key, Torch.view(t));
         }
         return m;
+    }
+
+    /**
+     * Every tensor the model holds, each in its one resident form, by name: the official key for a weight kept as
+     * it is, packed or transposed, and a name of its own for the adaLN panels, their biases and the timestep
+     * frequencies. Valid until {@link #close()}.
+     */
+    Map<String, org.bytedeco.pytorch.Tensor> residentTensors() {
+        Map<String, org.bytedeco.pytorch.Tensor> m = new LinkedHashMap<>(weights);
+        m.putAll(nativeLayout);
+        m.putAll(blockPanels);
+        m.put("blocks.*.adaLN_modulation.1.weight[gates]", gatePanels);
+        m.put("blocks.*.adaLN_modulation.1.bias[gates]", gateBias);
+        m.put("blocks.*.adaLN_modulation.1.weight[shift,scale]", shiftScalePanels);
+        m.put("blocks.*.adaLN_modulation.1.bias[shift,scale]", shiftScaleBias);
+        m.put("timestep frequencies", frequencies);
+        return m;
+    }
+
+    /**
+     * Bytes of memory the model holds for its weights: float32 values, panels padded to whole panels of 64
+     * outputs, and the timestep frequencies. For configs whose hidden size is a multiple of 64 (every official
+     * one) that is {@link DitConfig#weightBytes()} plus 512 bytes.
+     *
+     * @throws IllegalStateException once the model is closed
+     */
+    public long residentBytes() {
+        if (gate.isClosing()) {
+            throw new IllegalStateException("the model is closed");
+        }
+        long bytes = 0;
+        for (org.bytedeco.pytorch.Tensor t : residentTensors().values()) {
+            bytes += t.nbytes();
+        }
+        return bytes;
     }
 
     /** The (n, k) weight back from its panels (n_panels, k, 64): a copy. */
@@ -422,12 +539,15 @@ public final class DitModel implements AutoCloseable {
         org.bytedeco.pytorch.Tensor ss = Torch.wrap(shiftScale);
         org.bytedeco.pytorch.Tensor g = Torch.wrap(gates);
         for (int i = 0; i < depth; i++) {
-            BlockWeights bw = blockWeights.get(i);
-            org.bytedeco.pytorch.Tensor ssi = ss.narrow(1, 4L * i * C, 4L * C);
-            residual(hooks, hookPoints.get(2 * i), ctx, ht, h, g, gates, 2L * i * C,
-                    () -> attention(graph.modulate(ht, ssi, 0), bw));
-            residual(hooks, hookPoints.get(2 * i + 1), ctx, ht, h, g, gates, (2L * i + 1) * C,
-                    () -> mlp(graph.modulate(ht, ssi, 2L * C), bw));
+            // a scope per block: its intermediates are freed when it ends, not with the step (28 blocks' worth)
+            try (PointerScope block = new PointerScope()) {
+                BlockWeights bw = blockWeights.get(i);
+                org.bytedeco.pytorch.Tensor ssi = ss.narrow(1, 4L * i * C, 4L * C);
+                residual(hooks, hookPoints.get(2 * i), ctx, ht, h, g, gates, 2L * i * C,
+                        () -> attention(graph.modulate(ht, ssi, 0), bw));
+                residual(hooks, hookPoints.get(2 * i + 1), ctx, ht, h, g, gates, (2L * i + 1) * C,
+                        () -> mlp(graph.modulate(ht, ssi, 2L * C), bw));
+            }
         }
     }
 

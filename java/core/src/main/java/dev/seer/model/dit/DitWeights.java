@@ -6,6 +6,7 @@ import dev.seer.io.SafetensorsFile;
 import dev.seer.io.TorchCheckpoints;
 import dev.seer.model.WeightsMismatchException;
 import dev.seer.tensor.DType;
+import dev.seer.tensor.HostMemory;
 import dev.seer.tensor.SeerRuntime;
 import dev.seer.tensor.Shape;
 import dev.seer.tensor.Tensor;
@@ -32,6 +33,8 @@ public final class DitWeights {
 
     /** Floats generated at a time by {@link #random}. */
     private static final int RANDOM_CHUNK = 1 << 16;
+    /** A weight at least this large frees enough temporaries to be worth handing back at once (a trim costs ~1 ms). */
+    private static final long TRIM_AFTER_BYTES = 1L << 20;
 
     private DitWeights() {
     }
@@ -39,7 +42,9 @@ public final class DitWeights {
     /**
      * The weights of a state dict with the official key names, in memory a model owns (float32, out of the caller's
      * PointerScope). Every expected key must be present with its exact shape and no other key may appear; values are
-     * copied through Java ({@link #ownedFloatCopy}: a mapped file that shrinks meanwhile is a refusal, not a crash).
+     * copied through Java ({@link #ownedFloatCopy}: a mapped file that shrinks meanwhile is a refusal, not a crash),
+     * one weight at a time, and the pages of a mapped source are released as soon as its copy is made, so the
+     * process holds one copy of the weights plus one weight in flight.
      *
      * @throws WeightsMismatchException naming the key, the expected and the found shape, or a NaN or infinite value
      * @throws IllegalArgumentException if the weights would not fit in this machine's memory
@@ -53,23 +58,53 @@ public final class DitWeights {
                 throw new WeightsMismatchException(key, "no such key in a DiT state dict", "an unexpected key");
             }
         }
-        Map<String, org.bytedeco.pytorch.Tensor> owned = new LinkedHashMap<>();
-        try (PointerScope scope = new PointerScope()) {
-            for (var e : expected.entrySet()) {
-                Tensor t = stateDict.get(e.getKey());
-                if (t == null) {
-                    throw new WeightsMismatchException(e.getKey(), "shape " + Shape.of(e.getValue()), "the key is missing");
-                }
-                if (!t.shape().equals(Shape.of(e.getValue()))) {
-                    throw new WeightsMismatchException(e.getKey(), "shape " + Shape.of(e.getValue()), "shape " + t.shape());
-                }
-                if (!t.dtype().isFloatingPoint()) {
-                    throw new WeightsMismatchException(e.getKey(), "a floating-point tensor", "dtype " + t.dtype());
-                }
-                owned.put(e.getKey(), keep(ownedFloatCopy(e.getKey(), t)));
+        for (var e : expected.entrySet()) {
+            Tensor t = stateDict.get(e.getKey());
+            if (t == null) {
+                throw new WeightsMismatchException(e.getKey(), "shape " + Shape.of(e.getValue()), "the key is missing");
+            }
+            if (!t.shape().equals(Shape.of(e.getValue()))) {
+                throw new WeightsMismatchException(e.getKey(), "shape " + Shape.of(e.getValue()), "shape " + t.shape());
+            }
+            if (!t.dtype().isFloatingPoint()) {
+                throw new WeightsMismatchException(e.getKey(), "a floating-point tensor", "dtype " + t.dtype());
             }
         }
+        Map<String, org.bytedeco.pytorch.Tensor> owned = new LinkedHashMap<>();
+        try {
+            for (String key : expected.keySet()) {
+                Tensor t = stateDict.get(key);
+                // one scope per weight: its temporaries (a half-precision copy, the finiteness mask) go at once
+                try (PointerScope scope = new PointerScope()) {
+                    owned.put(key, keep(ownedFloatCopy(key, t)));
+                }
+                releaseMappedPages(t);
+                if (t.byteSize() >= TRIM_AFTER_BYTES) {
+                    HostMemory.releaseFreed(); // the temporaries' blocks, or they stay resident beside the weights
+                }
+            }
+            HostMemory.releaseFreed();
+        } catch (RuntimeException e) {
+            owned.values().forEach(org.bytedeco.pytorch.Tensor::close);
+            throw e;
+        }
         return owned;
+    }
+
+    /**
+     * Drops the pages of a tensor that views a mapped file from this process's memory, once its values are copied:
+     * otherwise every page read stays resident (a second copy of the weights) until the mapping is unmapped, which
+     * for an automatic arena waits for a garbage collection. The tensor stays valid: a later read maps the pages
+     * again from the file.
+     */
+    static void releaseMappedPages(Tensor t) {
+        if (t.byteSize() > 0 && t.segment().isMapped()) {
+            try {
+                t.segment().unload();
+            } catch (IllegalStateException e) {
+                // the file's arena is closed (a state dict outliving its file): nothing is mapped any more
+            }
+        }
     }
 
     /**
