@@ -79,7 +79,7 @@ public final class DitMemoryPlan {
      * @param steps             sampling steps (for the conditioning memo)
      * @param policy            the cache policy
      * @param factorElementBytes bytes per factor element (4 float32, 2 bf16 or f16)
-     * @param sums              the forecast-sums mode (sums are prepared for float32 factors only)
+     * @param sums              the forecast-sums mode (float32 sums over factors of either width)
      */
     public static MemoryPlan of(DitConfig config, String name, long rows, int steps, CachePolicy policy,
                                 int factorElementBytes, ForecastSums sums) {
@@ -103,8 +103,7 @@ public final class DitMemoryPlan {
         }
         // TaylorCache's forecast sums: one stack-shaped float32 tensor per forecast step of a window
         long sumTensors = 0;
-        if (factors > 0 && !policy.forecastsStackOutput() && factorElementBytes == 4 && policy.interval() > 1
-                && sums.appliesTo(factors)) {
+        if (factors > 0 && !policy.forecastsStackOutput() && policy.interval() > 1 && sums.appliesTo(factors)) {
             sumTensors = Math.min(policy.interval() - 1, NativeKernels.MAX_SUM_STEPS);
             cacheNote += " + " + sumTensors + " forecast sums";
         }
