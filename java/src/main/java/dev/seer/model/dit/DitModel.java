@@ -422,12 +422,15 @@ public final class DitModel implements AutoCloseable {
         org.bytedeco.pytorch.Tensor ss = Torch.wrap(shiftScale);
         org.bytedeco.pytorch.Tensor g = Torch.wrap(gates);
         for (int i = 0; i < depth; i++) {
-            BlockWeights bw = blockWeights.get(i);
-            org.bytedeco.pytorch.Tensor ssi = ss.narrow(1, 4L * i * C, 4L * C);
-            residual(hooks, hookPoints.get(2 * i), ctx, ht, h, g, gates, 2L * i * C,
-                    () -> attention(graph.modulate(ht, ssi, 0), bw));
-            residual(hooks, hookPoints.get(2 * i + 1), ctx, ht, h, g, gates, (2L * i + 1) * C,
-                    () -> mlp(graph.modulate(ht, ssi, 2L * C), bw));
+            // each block's intermediates are freed when it ends: a step holds one block's activations, not depth's
+            try (PointerScope block = new PointerScope()) {
+                BlockWeights bw = blockWeights.get(i);
+                org.bytedeco.pytorch.Tensor ssi = ss.narrow(1, 4L * i * C, 4L * C);
+                residual(hooks, hookPoints.get(2 * i), ctx, ht, h, g, gates, 2L * i * C,
+                        () -> attention(graph.modulate(ht, ssi, 0), bw));
+                residual(hooks, hookPoints.get(2 * i + 1), ctx, ht, h, g, gates, (2L * i + 1) * C,
+                        () -> mlp(graph.modulate(ht, ssi, 2L * C), bw));
+            }
         }
     }
 
