@@ -8,8 +8,8 @@ import java.util.Locale;
 
 /**
  * The memory plan of a DiT sampling run ({@link MemoryPlan}), from its config alone: float32 weights
- * ({@link DitConfig#weightBytes}), the copies loading makes, one call's activations ({@link DitConfig#activationBytes})
- * with the run's conditioning memo, and the policy's factors over the rows of a call (the doubled batch under
+ * ({@link DitConfig#weightBytes}), the copies loading makes, one call's activations (one block's intermediates) with
+ * the run's conditioning memo, and the policy's factors over the rows of a call (the doubled batch under
  * guidance).
  */
 public final class DitMemoryPlan {
@@ -65,8 +65,8 @@ public final class DitMemoryPlan {
         }
         throw new IllegalArgumentException("the memory plan of " + plan.model() + " at " + config.tokens() + " tokens needs "
                 + MemoryPlan.bytes(plan.total()) + " (process " + MemoryPlan.bytes(plan.process()) + " + weights "
-                + MemoryPlan.bytes(plan.weights()) + " + max(loading " + MemoryPlan.bytes(plan.loading()) + ", activations "
-                + MemoryPlan.bytes(plan.activations()) + " + cache " + MemoryPlan.bytes(plan.cache()) + ")), more than the "
+                + MemoryPlan.bytes(plan.weights()) + " + loading " + MemoryPlan.bytes(plan.loading()) + " + activations "
+                + MemoryPlan.bytes(plan.activations()) + " + cache " + MemoryPlan.bytes(plan.cache()) + "), more than the "
                 + MemoryPlan.bytes(availableBytes) + " of memory available; "
                 + (fixes.isEmpty() ? "not even one sample fits uncached: lower input_size or raise patch_size"
                         : "would fit: " + String.join(" or ", fixes))
@@ -118,6 +118,20 @@ public final class DitMemoryPlan {
         long loading = (long) Math.min(Long.MAX_VALUE, weights * LOADING_PER_WEIGHT_BYTE);
         return new MemoryPlan(name + ", " + rows + " rows a call", MemoryPlan.PROCESS_BYTES, weights, loading,
                 String.format(Locale.ROOT, "%.1fx the weights (the source and the copies packing makes; measured)", LOADING_PER_WEIGHT_BYTE),
-                MemoryPlan.add(config.activationBytes(rows), memo), cache, cacheNote);
+                MemoryPlan.add(activationBytes(config, rows), memo), cache, cacheNote);
+    }
+
+    /**
+     * One block's intermediates, all held until the block ends, over {@code rows} rows: per token the attention branch's
+     * LayerNorm, modulate (2), qkv (3), attention output, its contiguous copy, projection and gated product (10 hidden),
+     * the MLP branch's LayerNorm, modulate (2), fc2 output and gated product (5 hidden) and its hidden layer (GELU in
+     * place), the attention scores (heads x tokens); and the latents in and out. Counted from {@code DitModel}'s block,
+     * not {@link DitConfig#activationBytes} (7 hidden + 2 MLP, a tighter bound than the libtorch ops keep).
+     */
+    static long activationBytes(DitConfig c, long rows) {
+        long tokens = c.tokens();
+        long perToken = 15L * c.hiddenSize() + c.mlpHidden() + (long) c.numHeads() * tokens;
+        long latents = (long) (c.inChannels() + c.outChannels()) * c.inputSize() * c.inputSize();
+        return MemoryPlan.mul(MemoryPlan.mul(rows, MemoryPlan.add(MemoryPlan.mul(tokens, perToken), latents)), Float.BYTES);
     }
 }
