@@ -125,12 +125,13 @@ public final class DitMemoryPlan {
      * One block's intermediates, all held until the block ends, over {@code rows} rows: per token the attention branch's
      * LayerNorm, modulate (2), qkv (3), attention output, its contiguous copy, projection and gated product (10 hidden),
      * the MLP branch's LayerNorm, modulate (2), fc2 output and gated product (5 hidden) and its hidden layer (GELU in
-     * place), the attention scores (heads x tokens); and the latents in and out. Counted from {@code DitModel}'s block,
-     * not {@link DitConfig#activationBytes} (7 hidden + 2 MLP, a tighter bound than the libtorch ops keep).
+     * place); and the latents in and out. libtorch's CPU attention works in blocks: no tokens x tokens scores. Counted
+     * from {@code DitModel}'s block, not {@link DitConfig#activationBytes} (7 hidden + 2 MLP, tighter than the libtorch
+     * ops keep).
      */
     static long activationBytes(DitConfig c, long rows) {
         long tokens = c.tokens();
-        long perToken = 15L * c.hiddenSize() + c.mlpHidden() + (long) c.numHeads() * tokens;
+        long perToken = 15L * c.hiddenSize() + c.mlpHidden();
         long latents = (long) (c.inChannels() + c.outChannels()) * c.inputSize() * c.inputSize();
         return MemoryPlan.mul(MemoryPlan.mul(rows, MemoryPlan.add(MemoryPlan.mul(tokens, perToken), latents)), Float.BYTES);
     }
