@@ -51,7 +51,7 @@ public final class DitMemoryPlan {
             }
         }
         if (lo >= 1) {
-            fixes.add("at most " + lo + " samples");
+            fixes.add("at most " + lo + (lo == 1 ? " sample" : " samples"));
         }
         if (plan.cache() > 0) {
             for (CachePolicy smaller : new CachePolicy[] {new dev.seer.cache.TaylorSeerLite(policy.interval(), policy.maxOrder()),
