@@ -5,14 +5,14 @@ import java.util.Locale;
 
 /**
  * The memory a sampling run will need at its peak, planned before anything is allocated (any family): the process's
- * fixed cost, the weights as the model holds them, the copies made while they load (freed before sampling), one
- * network call's activations and the cache's Taylor factors. Loading and sampling do not overlap, so the peak is
- * {@code process + weights + max(loading, activations + cache)}.
+ * fixed cost, the weights as the model holds them, the copies made while they load, one
+ * network call's activations and the cache's Taylor factors. The parts add up: what loading freed stays with the process
+ * (the allocator keeps it; measured, docs/BENCHMARKS.md "Memory plan"), so the planned peak is their sum.
  *
  * @param model       what is planned, for messages ("DiT-S/2, 2 rows")
  * @param process     bytes of the process itself: the JVM, libtorch and Seer's libraries ({@link #PROCESS_BYTES})
  * @param weights     bytes of the weights as the model holds them
- * @param loading     bytes held besides the weights while they load (the source's copies), freed before sampling
+ * @param loading     bytes held besides the weights while they load (the source's copies)
  * @param loadingNote how the loading bytes were counted
  * @param activations bytes of one network call's activations at their peak
  * @param cache       bytes of the cache policy's Taylor factors (and forecast sums)
@@ -33,9 +33,9 @@ public record MemoryPlan(String model, long process, long weights, long loading,
         }
     }
 
-    /** The planned peak: process + weights + max(loading, activations + cache), saturating at Long.MAX_VALUE. */
+    /** The planned peak: process + weights + loading + activations + cache, saturating at Long.MAX_VALUE. */
     public long total() {
-        return add(add(process, weights), Math.max(loading, add(activations, cache)));
+        return add(add(add(process, weights), loading), add(activations, cache));
     }
 
     /** Whether the planned peak fits in {@code availableBytes}. */
@@ -49,10 +49,10 @@ public record MemoryPlan(String model, long process, long weights, long loading,
                 row("model", model, ""),
                 row("process", bytes(process), "JVM, libtorch and Seer's libraries (measured)"),
                 row("weights", bytes(weights), "as the model holds them"),
-                row("loading", bytes(loading), loadingNote + "; freed before sampling"),
+                row("loading", bytes(loading), loadingNote),
                 row("activations", bytes(activations), "one network call at its peak"),
                 row("cache", bytes(cache), cacheNote),
-                row("total", bytes(total()), "process + weights + max(loading, activations + cache)"));
+                row("total", bytes(total()), "the sum: the peak resident memory planned"));
     }
 
     /** Bytes as "1.23 GiB" or "456.7 MiB". */

@@ -8,18 +8,19 @@ import java.util.Locale;
 
 /**
  * The memory plan of a DiT sampling run ({@link MemoryPlan}), from its config alone: float32 weights
- * ({@link DitConfig#weightBytes}), the copies loading makes, one call's activations ({@link DitConfig#activationBytes})
- * with the run's conditioning memo, and the policy's factors over the rows of a call (the doubled batch under
+ * ({@link DitConfig#weightBytes}), the copies loading makes, one call's activations (one block's intermediates) with
+ * the run's conditioning memo, and the policy's factors over the rows of a call (the doubled batch under
  * guidance).
  */
 public final class DitMemoryPlan {
     /**
      * Bytes held besides the weights while they load, per byte of weights: the source (the generated state dict, or the
-     * checkpoint's pages) and the adaLN weights' rearranged copies (a third of a block's weights, held twice until the
-     * model is built). Measured: peak resident memory of {@code seer sample} on DiT-S/2, B/2 and L/2 with random
-     * weights (docs/BENCHMARKS.md, "Memory plan").
+     * checkpoint's pages), the owned copy the model packs from, and the adaLN weights' rearranged copies; the allocator
+     * keeps what is freed in between. Measured: 2.52, 2.44 and 2.58 on DiT-S/2, B/2 and L/2 with random weights (peak
+     * resident memory of {@code seer sample}, docs/BENCHMARKS.md, "Memory plan"); a loader that holds one copy of
+     * the weights lowers it.
      */
-    static final double LOADING_PER_WEIGHT_BYTE = 1.7;
+    static final double LOADING_PER_WEIGHT_BYTE = 2.5;
 
     private DitMemoryPlan() {
     }
@@ -50,7 +51,7 @@ public final class DitMemoryPlan {
             }
         }
         if (lo >= 1) {
-            fixes.add("at most " + lo + " samples");
+            fixes.add("at most " + lo + (lo == 1 ? " sample" : " samples"));
         }
         if (plan.cache() > 0) {
             for (CachePolicy smaller : new CachePolicy[] {new dev.seer.cache.TaylorSeerLite(policy.interval(), policy.maxOrder()),
@@ -64,8 +65,8 @@ public final class DitMemoryPlan {
         }
         throw new IllegalArgumentException("the memory plan of " + plan.model() + " at " + config.tokens() + " tokens needs "
                 + MemoryPlan.bytes(plan.total()) + " (process " + MemoryPlan.bytes(plan.process()) + " + weights "
-                + MemoryPlan.bytes(plan.weights()) + " + max(loading " + MemoryPlan.bytes(plan.loading()) + ", activations "
-                + MemoryPlan.bytes(plan.activations()) + " + cache " + MemoryPlan.bytes(plan.cache()) + ")), more than the "
+                + MemoryPlan.bytes(plan.weights()) + " + loading " + MemoryPlan.bytes(plan.loading()) + " + activations "
+                + MemoryPlan.bytes(plan.activations()) + " + cache " + MemoryPlan.bytes(plan.cache()) + "), more than the "
                 + MemoryPlan.bytes(availableBytes) + " of memory available; "
                 + (fixes.isEmpty() ? "not even one sample fits uncached: lower input_size or raise patch_size"
                         : "would fit: " + String.join(" or ", fixes))
@@ -115,7 +116,22 @@ public final class DitMemoryPlan {
         long weights = config.weightBytes();
         long loading = (long) Math.min(Long.MAX_VALUE, weights * LOADING_PER_WEIGHT_BYTE);
         return new MemoryPlan(name + ", " + rows + " rows a call", MemoryPlan.PROCESS_BYTES, weights, loading,
-                String.format(Locale.ROOT, "%.1fx the weights (the source and the adaLN copies)", LOADING_PER_WEIGHT_BYTE),
-                MemoryPlan.add(config.activationBytes(rows), memo), cache, cacheNote);
+                String.format(Locale.ROOT, "%.1fx the weights (the source and the copies packing makes; measured)", LOADING_PER_WEIGHT_BYTE),
+                MemoryPlan.add(activationBytes(config, rows), memo), cache, cacheNote);
+    }
+
+    /**
+     * One block's intermediates, all held until the block ends, over {@code rows} rows: per token the attention branch's
+     * LayerNorm, modulate (2), qkv (3), attention output, its contiguous copy, projection and gated product (10 hidden),
+     * the MLP branch's LayerNorm, modulate (2), fc2 output and gated product (5 hidden) and its hidden layer (GELU in
+     * place); and the latents in and out. libtorch's CPU attention works in blocks: no tokens x tokens scores. Counted
+     * from {@code DitModel}'s block, not {@link DitConfig#activationBytes} (7 hidden + 2 MLP, tighter than the libtorch
+     * ops keep).
+     */
+    static long activationBytes(DitConfig c, long rows) {
+        long tokens = c.tokens();
+        long perToken = 15L * c.hiddenSize() + c.mlpHidden();
+        long latents = (long) (c.inChannels() + c.outChannels()) * c.inputSize() * c.inputSize();
+        return MemoryPlan.mul(MemoryPlan.mul(rows, MemoryPlan.add(MemoryPlan.mul(tokens, perToken), latents)), Float.BYTES);
     }
 }

@@ -539,7 +539,7 @@ public final class DitModel implements AutoCloseable {
         org.bytedeco.pytorch.Tensor ss = Torch.wrap(shiftScale);
         org.bytedeco.pytorch.Tensor g = Torch.wrap(gates);
         for (int i = 0; i < depth; i++) {
-            // a scope per block: its intermediates are freed when it ends, not with the step (28 blocks' worth)
+            // each block's intermediates are freed when it ends: a step holds one block's activations, not depth's
             try (PointerScope block = new PointerScope()) {
                 BlockWeights bw = blockWeights.get(i);
                 org.bytedeco.pytorch.Tensor ssi = ss.narrow(1, 4L * i * C, 4L * C);
