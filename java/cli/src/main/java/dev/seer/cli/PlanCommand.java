@@ -26,7 +26,7 @@ import picocli.CommandLine.Option;
                 + "makes, one network call's activations, the cache policy's Taylor factors and the planned peak, against "
                 + "this machine's memory. Nothing is loaded. seer sample refuses a run whose plan does not fit."})
 final class PlanCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "A preset (${COMPLETION-CANDIDATES}) or a config JSON file of any family (the shipped model: java/src/main/resources/dev/seer/models/fashion-dit.json). Default: none, required.",
+    @Option(names = "--model", required = true, description = "A preset (${COMPLETION-CANDIDATES}) or a config JSON file of any family (the shipped model: java/models/src/main/resources/dev/seer/models/fashion-dit.json). Default: none, required.",
             completionCandidates = SampleCommand.Presets.class)
     String model;
 
