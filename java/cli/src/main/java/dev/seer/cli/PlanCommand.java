@@ -60,7 +60,10 @@ final class PlanCommand implements Callable<Integer> {
     @Option(names = "--forecast-sums", defaultValue = "auto", description = "DiT: forecast sums, auto, on or off (as seer sample; sums add stack-shaped tensors). Default: ${DEFAULT-VALUE}.")
     String forecastSums;
 
-    @Option(names = "--weights", description = "FLUX: the checkpoint (file or directory) whose bytes the weights take. Default: none, float32 random weights.")
+    @Option(names = "--dtype", defaultValue = "f32", description = "FLUX: compute dtype, f32 or bf16 (as seer flux). Default: ${DEFAULT-VALUE}.")
+    String dtype;
+
+    @Option(names = "--weights", description = "The checkpoint the run loads (DiT: a file, loaded a weight at a time; FLUX: a file or directory whose bytes the weights take). Default: none, random weights.")
     Path weights;
 
     @Mixin
@@ -93,9 +96,13 @@ final class PlanCommand implements Callable<Integer> {
                     throw OptionChecks.invalid("--input-size", inputSize, "a multiple of " + model + "'s patch size "
                             + preset.patchSize() + " in 1..1024");
                 }
+                if (weights != null && !Files.isRegularFile(weights)) {
+                    throw OptionChecks.invalid("--weights", weights.toString(), "an existing checkpoint file");
+                }
                 DitConfig config = file ? preset : DitConfig.preset(model, inputSize, 4, numClasses);
                 CachePolicy policy = policyOptions.policy(4, 4);
-                plan = DitMemoryPlan.of(config, model, (long) batch * (cfg > 0 ? 2 : 1), steps, policy, elementBytes, sums);
+                plan = DitMemoryPlan.of(config, model, (long) batch * (cfg > 0 ? 2 : 1), steps, policy, elementBytes, sums,
+                        weights == null ? DitMemoryPlan.Source.RANDOM : DitMemoryPlan.Source.FILE);
             } else if (resolved.config() instanceof FluxParams params) {
                 OptionChecks.range("--width", width, 16, 16384);
                 OptionChecks.range("--height", height, 16, 16384);
@@ -107,14 +114,10 @@ final class PlanCommand implements Callable<Integer> {
                 if (weights != null && !Files.exists(weights)) {
                     throw OptionChecks.invalid("--weights", weights.toString(), "an existing checkpoint file or directory");
                 }
-                long parameters = FluxMemoryPlan.parameterCount(params);
-                long stored = weights == null ? MemoryPlan.mul(parameters, Float.BYTES) : bytesOf(weights);
-                // weights not stored in float32 are converted once and kept while all of them fit the limit
-                long f32 = MemoryPlan.mul(parameters, Float.BYTES);
-                long converted = stored < f32 && f32 <= dev.seer.model.flux.FluxWeights.KEEP_F32_BYTES ? f32 : 0;
                 CachePolicy policy = policyOptions.policy(6, 1);
-                plan = FluxMemoryPlan.of(params, model, batch, txtTokens, (long) (width / 16) * (height / 16), stored,
-                        converted, policy, elementBytes);
+                plan = FluxMemoryPlan.forRun(params, model, batch, txtTokens, (long) (width / 16) * (height / 16),
+                        weights == null ? null : bytesOf(weights), FluxCommand.computeType("--dtype", dtype), policy,
+                        elementBytes);
             } else {
                 throw OptionChecks.invalid("--model", model, "a DiT or FLUX model: seer plan has no plan for the "
                         + resolved.family().name() + " family");
@@ -130,7 +133,7 @@ final class PlanCommand implements Callable<Integer> {
     }
 
     /** Bytes of a file, or of every file under a directory. */
-    private static long bytesOf(Path p) throws IOException {
+    static long bytesOf(Path p) throws IOException {
         if (!Files.isDirectory(p)) {
             return Files.size(p);
         }

@@ -216,8 +216,9 @@ final class SampleCommand implements Callable<Integer> {
         if (!ignoreMemoryPlan) {
             try {
                 DitMemoryPlan.requireFits(config, model, sampleLabels.length, cfg > 0 ? 2 : 1, steps, policy,
-                        factorDtype.value().storageFor(DType.F32).byteSize(),
-                        forecastSumsChoice, DitConfig.machineMemoryBytes());
+                        factorDtype.value().storageFor(DType.F32).byteSize(), forecastSumsChoice,
+                        weights == null ? DitMemoryPlan.Source.RANDOM : DitMemoryPlan.Source.FILE,
+                        DitConfig.machineMemoryBytes());
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("--model " + model + ": " + e.getMessage(), e);
             }

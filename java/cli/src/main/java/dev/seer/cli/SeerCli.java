@@ -30,7 +30,13 @@ public final class SeerCli implements Runnable {
 
     public static void main(String[] args) {
         // the CLI opts in to Seer's process-wide settings (system properties and environment as given) and headless AWT
-        Seer.configure(SeerOptions.builder().awtHeadless(true).build());
+        SeerOptions.Builder options = SeerOptions.builder().awtHeadless(true);
+        if (System.getProperty(SeerOptions.BLAS_THREADS_PROPERTY) == null && runsFlux(byFamily(args))) {
+            // FLUX's float32 linear maps are libtorch's, on OpenBLAS (DiT's run in Seer's kernel): give OpenBLAS the
+            // cores (1.8x faster on the 2-core box: docs/BENCHMARKS.md, "FLUX: bf16 compute ...")
+            options.blasThreads(SeerOptions.defaults().threads().orElse(Runtime.getRuntime().availableProcessors()));
+        }
+        Seer.configure(options.build());
         System.exit(run(args));
     }
 
@@ -70,14 +76,7 @@ public final class SeerCli implements Runnable {
         if (args.length == 0 || !args[0].equals("sample")) {
             return args;
         }
-        String model = null;
-        for (int i = 1; i < args.length; i++) {
-            if (args[i].equals("--model") && i + 1 < args.length) {
-                model = args[i + 1];
-            } else if (args[i].startsWith("--model=")) {
-                model = args[i].substring("--model=".length());
-            }
-        }
+        String model = modelArgument(args);
         Family<?> family;
         try {
             family = model == null ? null : ModelFamilies.resolve(model).family();
@@ -90,6 +89,28 @@ public final class SeerCli implements Runnable {
         String[] routed = args.clone();
         routed[0] = FluxCommand.class.getAnnotation(Command.class).name();
         return routed;
+    }
+
+    /** Whether the (routed) command line runs a FLUX model: {@code seer flux}, or {@code seer bench} of a FLUX model. */
+    static boolean runsFlux(String[] args) {
+        if (args.length == 0) {
+            return false;
+        }
+        return args[0].equals(FluxCommand.class.getAnnotation(Command.class).name())
+                || args[0].equals("bench") && FluxBenchOptions.isFlux(modelArgument(args));
+    }
+
+    /** The value of --model, or null. */
+    private static String modelArgument(String[] args) {
+        String model = null;
+        for (int i = 1; i < args.length; i++) {
+            if (args[i].equals("--model") && i + 1 < args.length) {
+                model = args[i + 1];
+            } else if (args[i].startsWith("--model=")) {
+                model = args[i].substring("--model=".length());
+            }
+        }
+        return model;
     }
 
     @Override

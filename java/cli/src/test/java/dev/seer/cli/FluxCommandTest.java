@@ -105,6 +105,16 @@ class FluxCommandTest {
         assertEquals(2, CliRun.of("bench", "--model", params.toString(), "--factor-dtype", "f8").exit());
     }
 
+    @Test
+    void theCommandLineKnowsWhenItRunsFlux() {
+        assertTrue(SeerCli.runsFlux(new String[] {"flux", "--model", "flux-dev"}));
+        assertTrue(SeerCli.runsFlux(SeerCli.byFamily(new String[] {"sample", "--model", "flux-schnell"})));
+        assertTrue(SeerCli.runsFlux(new String[] {"bench", "--model=" + params}));
+        assertFalse(SeerCli.runsFlux(new String[] {"sample", "--model", "DiT-S/2"}));
+        assertFalse(SeerCli.runsFlux(new String[] {"bench"}));
+        assertFalse(SeerCli.runsFlux(new String[0]));
+    }
+
     /** bf16 factors: the same run with half the cache, its latents near the f32 run's. */
     @Test
     void bf16FactorsHalveTheCache() {

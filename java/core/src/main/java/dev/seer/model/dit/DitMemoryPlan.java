@@ -13,14 +13,27 @@ import java.util.Locale;
  * guidance).
  */
 public final class DitMemoryPlan {
-    /**
-     * Bytes held besides the weights while they load, per byte of weights: the source (the generated state dict, or the
-     * checkpoint's pages), the owned copy the model packs from, and the adaLN weights' rearranged copies; the allocator
-     * keeps what is freed in between. Measured: 2.52, 2.44 and 2.58 on DiT-S/2, B/2 and L/2 with random weights (peak
-     * resident memory of {@code seer sample}, docs/BENCHMARKS.md, "Memory plan"); a loader that holds one copy of
-     * the weights lowers it.
-     */
-    static final double LOADING_PER_WEIGHT_BYTE = 2.5;
+    /** Where the weights come from, which decides what loading holds besides them. */
+    public enum Source {
+        /**
+         * Random weights: the generated state dict stays with its caller while the model packs its own copy (1.0x the
+         * weights; measured on DiT-S/2, B/2 and L/2: 0.95x, 1.00x, 1.01x).
+         */
+        RANDOM(1.0, "the generated state dict"),
+        /**
+         * A checkpoint: each weight is copied out of the mapped file and its pages dropped, one weight at a time; what
+         * stays is the freed memory the allocator keeps for reuse (DiT-XL/2 from .pt and .safetensors: 0.13x).
+         */
+        FILE(0.15, "a weight at a time and the freed memory kept for reuse");
+
+        final double perWeightByte;
+        final String what;
+
+        Source(double perWeightByte, String what) {
+            this.perWeightByte = perWeightByte;
+            this.what = what;
+        }
+    }
 
     private DitMemoryPlan() {
     }
@@ -34,8 +47,16 @@ public final class DitMemoryPlan {
      */
     public static void requireFits(DitConfig config, String name, long samples, int rowsPerSample, int steps,
                                    CachePolicy policy, int factorElementBytes, ForecastSums sums, long availableBytes) {
+        requireFits(config, name, samples, rowsPerSample, steps, policy, factorElementBytes, sums, Source.RANDOM,
+                availableBytes);
+    }
+
+    /** As {@link #requireFits(DitConfig, String, long, int, int, CachePolicy, int, ForecastSums, long)}, weights from {@code source}. */
+    public static void requireFits(DitConfig config, String name, long samples, int rowsPerSample, int steps,
+                                   CachePolicy policy, int factorElementBytes, ForecastSums sums, Source source,
+                                   long availableBytes) {
         config.requireWeightsFit(availableBytes);
-        MemoryPlan plan = of(config, name, samples * rowsPerSample, steps, policy, factorElementBytes, sums);
+        MemoryPlan plan = of(config, name, samples * rowsPerSample, steps, policy, factorElementBytes, sums, source);
         if (plan.fits(availableBytes)) {
             return;
         }
@@ -44,7 +65,7 @@ public final class DitMemoryPlan {
         long hi = samples - 1;
         while (lo < hi) { // the most samples that fit, by bisection (the plan grows with the rows)
             long mid = (lo + hi + 1) >>> 1;
-            if (of(config, name, mid * rowsPerSample, steps, policy, factorElementBytes, sums).fits(availableBytes)) {
+            if (of(config, name, mid * rowsPerSample, steps, policy, factorElementBytes, sums, source).fits(availableBytes)) {
                 lo = mid;
             } else {
                 hi = mid - 1;
@@ -56,8 +77,8 @@ public final class DitMemoryPlan {
         if (plan.cache() > 0) {
             for (CachePolicy smaller : new CachePolicy[] {new dev.seer.cache.TaylorSeerLite(policy.interval(), policy.maxOrder()),
                     new CachePolicy.None()}) {
-                if (!smaller.equals(policy) && of(config, name, samples * rowsPerSample, steps, smaller, factorElementBytes, sums)
-                        .fits(availableBytes)) {
+                if (!smaller.equals(policy) && of(config, name, samples * rowsPerSample, steps, smaller, factorElementBytes, sums,
+                        source).fits(availableBytes)) {
                     fixes.add("--policy " + smaller.spec());
                     break;
                 }
@@ -73,6 +94,12 @@ public final class DitMemoryPlan {
                 + " (see seer plan; --ignore-memory-plan runs it anyway)");
     }
 
+    /** The plan of a run on random weights ({@link Source#RANDOM}). */
+    public static MemoryPlan of(DitConfig config, String name, long rows, int steps, CachePolicy policy,
+                                int factorElementBytes, ForecastSums sums) {
+        return of(config, name, rows, steps, policy, factorElementBytes, sums, Source.RANDOM);
+    }
+
     /**
      * @param config            the model
      * @param name              the model's name for the plan
@@ -81,9 +108,10 @@ public final class DitMemoryPlan {
      * @param policy            the cache policy
      * @param factorElementBytes bytes per factor element (4 float32, 2 bf16 or f16)
      * @param sums              the forecast-sums mode (float32 sums over factors of either width)
+     * @param source            where the weights come from (what loading holds besides them)
      */
     public static MemoryPlan of(DitConfig config, String name, long rows, int steps, CachePolicy policy,
-                                int factorElementBytes, ForecastSums sums) {
+                                int factorElementBytes, ForecastSums sums, Source source) {
         if (rows < 1 || steps < 1 || (factorElementBytes != 2 && factorElementBytes != 4)) {
             throw new IllegalArgumentException("a DiT memory plan needs rows >= 1, steps >= 1 and 2 or 4 bytes per factor"
                     + " element, found rows " + rows + ", steps " + steps + ", " + factorElementBytes + " bytes");
@@ -114,9 +142,9 @@ public final class DitMemoryPlan {
         long pair = (3L + 2L * config.depth()) * config.hiddenSize() * Float.BYTES;
         long memo = Math.min(DitModel.CONDITIONING_MEMO_BYTES, MemoryPlan.mul(MemoryPlan.mul(steps, rows), pair));
         long weights = config.weightBytes();
-        long loading = (long) Math.min(Long.MAX_VALUE, weights * LOADING_PER_WEIGHT_BYTE);
+        long loading = (long) Math.min(Long.MAX_VALUE, weights * source.perWeightByte);
         return new MemoryPlan(name + ", " + rows + " rows a call", MemoryPlan.PROCESS_BYTES, weights, loading,
-                String.format(Locale.ROOT, "%.1fx the weights (the source and the copies packing makes; measured)", LOADING_PER_WEIGHT_BYTE),
+                String.format(Locale.ROOT, "%.2fx the weights (%s; measured)", source.perWeightByte, source.what),
                 MemoryPlan.add(activationBytes(config, rows), memo), cache, cacheNote);
     }
 

@@ -2,6 +2,7 @@ package dev.seer.model.flux;
 
 import dev.seer.cache.CachePolicy;
 import dev.seer.model.MemoryPlan;
+import dev.seer.tensor.DType;
 import java.util.Locale;
 
 /**
@@ -68,5 +69,18 @@ public final class FluxMemoryPlan {
         return new MemoryPlan(name + ", batch " + batch + ", " + txtTokens + " text + " + imgTokens + " image tokens",
                 MemoryPlan.PROCESS_BYTES, MemoryPlan.add(weightBytes, convertedBytes), 0,
                 "none counted: files are mapped, float32 tensors wrapped (not measured)", activations, cache, cacheNote);
+    }
+
+    /**
+     * The plan of a run computing in {@code compute} from weights of {@code storedBytes} (a checkpoint's bytes; random
+     * weights are stored in the compute dtype): weights stored in another dtype are converted once and kept when
+     * they take at most {@link FluxWeights#KEEP_F32_BYTES} converted ({@link FluxWeights}), else converted per use.
+     */
+    public static MemoryPlan forRun(FluxParams params, String name, long batch, long txtTokens, long imgTokens,
+                                    Long storedBytes, DType compute, CachePolicy policy, int factorElementBytes) {
+        long inCompute = MemoryPlan.mul(parameterCount(params), compute.byteSize());
+        long stored = storedBytes == null ? inCompute : storedBytes;
+        long converted = stored != inCompute && inCompute <= FluxWeights.KEEP_F32_BYTES ? inCompute : 0;
+        return of(params, name, batch, txtTokens, imgTokens, stored, converted, policy, factorElementBytes);
     }
 }
