@@ -101,7 +101,7 @@ final class StackCache implements RunCache, BranchHooks {
                 Tensor forecast = Tensor.allocate(scratch, out.dtype(), out.shape());
                 nonFinite |= !Kernels.taylorForecast(variant, forecast, factors, current.delta());
                 blocks.run(BranchHooks.NONE);
-                errorSink.record(current.step(), stackPoint(out), relativeError(forecast, out));
+                errorSink.record(current.step(), stackPoint(out), TaylorCache.relativeError(forecast, out));
                 out.segment().copyFrom(forecast.segment());
             }
         } else {
@@ -113,20 +113,6 @@ final class StackCache implements RunCache, BranchHooks {
     /** The whole stack as one point, for the forecast-error report. */
     private static HookPoint stackPoint(Tensor out) {
         return new HookPoint("stack", 0, 0, "stack", out.shape().dim(1), out.shape().dim(2));
-    }
-
-    /** ||forecast - computed|| / ||computed||, accumulated in double. */
-    private static double relativeError(Tensor forecast, Tensor computed) {
-        float[] a = forecast.toFloatArray();
-        float[] b = computed.toFloatArray();
-        double diff = 0;
-        double norm = 0;
-        for (int i = 0; i < a.length; i++) {
-            double d = (double) a[i] - b[i];
-            diff += d * d;
-            norm += (double) b[i] * b[i];
-        }
-        return norm == 0 ? (diff == 0 ? 0 : Double.POSITIVE_INFINITY) : Math.sqrt(diff / norm);
     }
 
     @Override

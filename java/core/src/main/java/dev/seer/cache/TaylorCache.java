@@ -358,17 +358,22 @@ public final class TaylorCache implements FusedStackHooks, RunCache {
         try (Arena scratch = Arena.ofConfined()) {
             Tensor forecast = Tensor.allocate(scratch, computed.dtype(), tf.shape());
             Kernels.taylorForecast(variant, forecast, tf, current.delta());
-            float[] a = forecast.toFloatArray();
-            float[] b = computed.toFloatArray();
-            double diff = 0;
-            double norm = 0;
-            for (int i = 0; i < a.length; i++) {
-                double d = (double) a[i] - b[i];
-                diff += d * d;
-                norm += (double) b[i] * b[i];
-            }
-            return norm == 0 ? (diff == 0 ? 0 : Double.POSITIVE_INFINITY) : Math.sqrt(diff / norm);
+            return relativeError(forecast, computed);
         }
+    }
+
+    /** ||forecast - computed|| / ||computed||, accumulated in double (infinite when only computed is zero). */
+    static double relativeError(Tensor forecast, Tensor computed) {
+        float[] a = forecast.toFloatArray();
+        float[] b = computed.toFloatArray();
+        double diff = 0;
+        double norm = 0;
+        for (int i = 0; i < a.length; i++) {
+            double d = (double) a[i] - b[i];
+            diff += d * d;
+            norm += (double) b[i] * b[i];
+        }
+        return norm == 0 ? (diff == 0 ? 0 : Double.POSITIVE_INFINITY) : Math.sqrt(diff / norm);
     }
 
     private TaylorFactors requireFactors(HookPoint p) {
