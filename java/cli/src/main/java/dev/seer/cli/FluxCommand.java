@@ -81,8 +81,8 @@ final class FluxCommand implements Callable<Integer> {
     @Mixin
     FactorDtypeOption factorDtype = new FactorDtypeOption();
 
-    @Option(names = "--ignore-memory-plan", description = "Run even when the memory plan (seer plan) exceeds this machine's memory. Default: off, such a run is refused before it starts.")
-    boolean ignoreMemoryPlan;
+    @Mixin
+    MemoryPlanOption memoryPlan = new MemoryPlanOption();
 
     @Option(names = "--out-latents", description = "Write the final latents to this safetensors file (tensor 'sample', (B, C, H, W) float32), in an existing writable directory. Default: not written.")
     Path outLatents;
@@ -151,16 +151,14 @@ final class FluxCommand implements Callable<Integer> {
         double g = guidance != null ? guidance : 3.5;
         FluxSampler.Request request = new FluxSampler.Request(stepCount, latentH, latentW, g, params.guidanceEmbed(), seed, policy,
                 Variant.AUTO, json ? ProgressListener.NONE : new ProgressBar(System.err, "sampling"), factors);
-        if (!ignoreMemoryPlan) {
+        if (!memoryPlan.ignore) {
             MemoryPlan plan = FluxMemoryPlan.forRun(params, model, in.batch(), in.txtTokens(),
                     (long) (latentH / 2) * (latentW / 2), weights == null ? null : PlanCommand.bytesOf(weights), compute,
                     policy, factors.storageFor(DType.F32).byteSize());
             long available = DitConfig.machineMemoryBytes();
             if (!plan.fits(available)) {
                 throw OptionChecks.invalid("--model", model, "a run whose memory plan fits: it needs "
-                        + MemoryPlan.bytes(plan.total()) + " (process " + MemoryPlan.bytes(plan.process()) + " + weights "
-                        + MemoryPlan.bytes(plan.weights()) + " + activations " + MemoryPlan.bytes(plan.activations())
-                        + " + cache " + MemoryPlan.bytes(plan.cache()) + "), more than the " + MemoryPlan.bytes(available)
+                        + plan.summary() + ", more than the " + MemoryPlan.bytes(available)
                         + " of memory available (see seer plan; --dtype bf16, --factor-dtype bf16, taylorseer-lite or"
                         + " --ignore-memory-plan)");
             }

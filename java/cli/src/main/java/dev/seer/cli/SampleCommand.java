@@ -128,8 +128,8 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--repeat", defaultValue = "1", description = "Run the same sampling this many times in one process (JIT warm after the first) and report the run with the median time, 1..1000. Default: ${DEFAULT-VALUE}.")
     int repeat;
 
-    @Option(names = "--ignore-memory-plan", description = "Run even when the memory plan (seer plan) exceeds this machine's memory. Default: off, such a run is refused before it starts.")
-    boolean ignoreMemoryPlan;
+    @Mixin
+    MemoryPlanOption memoryPlan = new MemoryPlanOption();
 
     private double[] runSeconds = new double[0];
     private CachePolicy policy;
@@ -213,7 +213,7 @@ final class SampleCommand implements Callable<Integer> {
         if (sampleLabels == null) {
             sampleLabels = new long[] {0};
         }
-        if (!ignoreMemoryPlan) {
+        if (!memoryPlan.ignore) {
             try {
                 DitMemoryPlan.requireFits(config, model, sampleLabels.length, cfg > 0 ? 2 : 1, steps, policy,
                         factorDtype.value().storageFor(DType.F32).byteSize(), forecastSumsChoice,

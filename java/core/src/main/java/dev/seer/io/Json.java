@@ -109,6 +109,7 @@ public final class Json {
 
     /** Malformed JSON: a message, and where in the text (character offset, 1-based line and column). */
     public static final class SyntaxException extends Exception {
+        private final String reason;
         private final int offset;
         private final int line;
         private final int column;
@@ -116,10 +117,16 @@ public final class Json {
 
         SyntaxException(String message, int offset, int line, int column, boolean trailingContent) {
             super(message + " (at character " + offset + ", line " + line + ", column " + column + ")");
+            this.reason = message;
             this.offset = offset;
             this.line = line;
             this.column = column;
             this.trailingContent = trailingContent;
+        }
+
+        /** What is wrong, without where. */
+        public String reason() {
+            return reason;
         }
 
         public int offset() {

@@ -434,11 +434,8 @@ public final class Safetensors {
     }
 
     private static String describe(Json.SyntaxException e) {
-        String msg = e.getMessage();
-        if (msg.length() > 240) {
-            msg = msg.substring(0, 240) + "...";
-        }
-        return msg.replace("(at character", "(at header character");
+        String reason = e.reason().length() > 200 ? e.reason().substring(0, 200) + "..." : e.reason();
+        return reason + " (at header character " + e.offset() + ")";
     }
 
     private static String dtypeNames() {

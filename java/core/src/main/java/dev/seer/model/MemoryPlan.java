@@ -43,6 +43,12 @@ public record MemoryPlan(String model, long process, long weights, long loading,
         return total() <= availableBytes;
     }
 
+    /** The total and its parts in one line: "T (process P + weights W + loading L + activations A + cache C)". */
+    public String summary() {
+        return bytes(total()) + " (process " + bytes(process) + " + weights " + bytes(weights) + " + loading "
+                + bytes(loading) + " + activations " + bytes(activations) + " + cache " + bytes(cache) + ")";
+    }
+
     /** The plan as a table, one line per part, the total last. */
     public List<String> lines() {
         return List.of(

@@ -85,10 +85,7 @@ public final class DitMemoryPlan {
             }
         }
         throw new IllegalArgumentException("the memory plan of " + plan.model() + " at " + config.tokens() + " tokens needs "
-                + MemoryPlan.bytes(plan.total()) + " (process " + MemoryPlan.bytes(plan.process()) + " + weights "
-                + MemoryPlan.bytes(plan.weights()) + " + loading " + MemoryPlan.bytes(plan.loading()) + " + activations "
-                + MemoryPlan.bytes(plan.activations()) + " + cache " + MemoryPlan.bytes(plan.cache()) + "), more than the "
-                + MemoryPlan.bytes(availableBytes) + " of memory available; "
+                + plan.summary() + ", more than the " + MemoryPlan.bytes(availableBytes) + " of memory available; "
                 + (fixes.isEmpty() ? "not even one sample fits uncached: lower input_size or raise patch_size"
                         : "would fit: " + String.join(" or ", fixes))
                 + " (see seer plan; --ignore-memory-plan runs it anyway)");
