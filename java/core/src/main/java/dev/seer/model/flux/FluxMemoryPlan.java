@@ -9,8 +9,9 @@ import java.util.Locale;
  * The memory plan of a FLUX sampling run ({@link MemoryPlan}), from its params alone. Weights: float32 (random
  * weights) or the checkpoint's bytes (mapped; bf16 weights are converted per use past
  * {@link FluxWeights#KEEP_F32_BYTES}, so at most that much is added). Activations: an estimate of one single block's
- * peak on the joint stream, not measured. Cache: (order + 1) factors of every branch (docs/BENCHMARKS.md, "FLUX:
- * FLOPs and cache memory"), or of the joint stream for TaylorSeer-Lite; FLUX's forecast passes prepare no sums.
+ * peak on the joint stream, not measured, plus a chunk of the steps' modulations (at most 64 MiB). Cache: (order + 1)
+ * factors of every branch (docs/BENCHMARKS.md, "FLUX: FLOPs and cache memory"), or of the joint stream for
+ * TaylorSeer-Lite; FLUX's forecast passes prepare no sums.
  */
 public final class FluxMemoryPlan {
     private FluxMemoryPlan() {
@@ -66,6 +67,9 @@ public final class FluxMemoryPlan {
         long m = params.mlpHiddenDim();
         long perToken = 10 * c + 4 * m;
         long activations = MemoryPlan.mul(MemoryPlan.mul(MemoryPlan.mul(batch, tokens), perToken), Float.BYTES);
+        // and a chunk of the steps' modulations, computed ahead (FluxModel.Modulations)
+        activations = MemoryPlan.add(activations, MemoryPlan.mul(MemoryPlan.mul(FluxModel.chunkSteps(params, batch), batch),
+                FluxModel.modulationBytesPerRow(params)));
         return new MemoryPlan(name + ", batch " + batch + ", " + txtTokens + " text + " + imgTokens + " image tokens",
                 MemoryPlan.PROCESS_BYTES, MemoryPlan.add(weightBytes, convertedBytes), 0,
                 "none counted: files are mapped, float32 tensors wrapped (not measured)", activations, cache, cacheNote);

@@ -8,6 +8,7 @@ import dev.seer.tensor.GateView;
 import dev.seer.tensor.SeerRuntime;
 import dev.seer.tensor.Torch;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.function.Supplier;
 import org.bytedeco.javacpp.PointerScope;
@@ -42,8 +43,12 @@ import org.bytedeco.pytorch.global.torch;
  * In float32 no conversion runs: the op sequence is the float32 one exactly.
  *
  * <p>Per run, {@link #prepare} computes what does not change across steps (the text tokens' input map, the pooled
- * vector's embedder, the rotary table): the same tensors the reference recomputes at every call. Every block runs in
- * its own PointerScope, so a step holds one block's temporaries at a time.
+ * vector's embedder, the rotary table): the same tensors the reference recomputes at every call. The modulations
+ * (every block's adaLN shifts, scales and gates and the final layer's), which depend only on the step's t, are computed
+ * for a chunk of the run's steps at a time ({@link Modulations}): one product per weight for all of them, where the
+ * reference reads every modulation weight at every call for one row (FLUX-dev: 3.2 G of its 12 G parameters). Every
+ * row is the same whichever path (full call, forecast call, hooks) reads it. Every block runs in its own
+ * PointerScope, so a step holds one block's temporaries at a time.
  */
 public final class FluxModel implements AutoCloseable {
     /** Width of the sinusoidal timestep and guidance embedding (the reference's 256). */
@@ -51,6 +56,10 @@ public final class FluxModel implements AutoCloseable {
     /** The reference's time_factor: timesteps in [0, 1] are embedded as 1000 t. */
     static final double TIME_FACTOR = 1000.0;
     private static final double NORM_EPS = 1e-6;
+    /** At most this many of a run's steps share a chunk of {@link Modulations}. */
+    static final int CHUNK_STEPS = 16;
+    /** At most these bytes in a chunk of {@link Modulations} (FLUX-dev: 4.2 MB per step and batch row). */
+    static final long CHUNK_BYTES = 64L << 20;
 
     private final FluxParams params;
     private final FluxWeights weights;
@@ -134,8 +143,14 @@ public final class FluxModel implements AutoCloseable {
         final long imgTokens;
         /** The run's hook points ({@link #hookPoints(FluxParams, long, long)}). */
         final List<HookPoint> hookPoints;
+        /** t of each step of the run's schedule, as the calls get it, and the run's guidance. */
+        private final float[] stepTimes;
+        private final float guidance;
+        /** The modulations of the schedule's current chunk of steps, or null. */
+        private Modulations chunk;
 
-        private Run(Tensor txt, Tensor vectorIn, Tensor pe, long imgTokens, FluxParams params) {
+        private Run(Tensor txt, Tensor vectorIn, Tensor pe, long imgTokens, FluxParams params, float[] stepTimes,
+                    float guidance) {
             this.txt = txt;
             this.vectorIn = vectorIn;
             this.pe = pe;
@@ -143,6 +158,20 @@ public final class FluxModel implements AutoCloseable {
             this.txtTokens = txt.size(1);
             this.imgTokens = imgTokens;
             this.hookPoints = FluxModel.hookPoints(params, txtTokens, imgTokens);
+            this.stepTimes = stepTimes;
+            this.guidance = guidance;
+        }
+
+        /** Whether a call at (step, t, guidance) is the run's schedule's call for that step. */
+        private boolean onSchedule(int step, float t, float g) {
+            return step < stepTimes.length && stepTimes[step] == t && g == guidance;
+        }
+
+        private void replaceChunk(Modulations next) {
+            if (chunk != null) {
+                chunk.close();
+            }
+            chunk = next;
         }
 
         @Override
@@ -150,20 +179,54 @@ public final class FluxModel implements AutoCloseable {
             txt.close();
             vectorIn.close();
             pe.close();
+            replaceChunk(null);
+        }
+    }
+
+    /**
+     * Every modulation of the calls at {@code steps} consecutive steps from step {@code first}, as float32 tables of
+     * (steps * B) rows, step-major (rows (step - first) * B .. + B - 1 belong to a step): {@code img} and {@code txt}
+     * (6C per double block, block i at column 6C i: shift, scale, gate of the attention, then of the MLP), {@code single}
+     * (3C per single block, block j at 3C j: shift, scale, gate) and {@code finalMods} (2C: shift, scale).
+     */
+    private record Modulations(int first, int steps, long batch, Tensor img, Tensor txt, Tensor single, Tensor finalMods)
+            implements AutoCloseable {
+
+        boolean holds(int step) {
+            return step >= first && step < first + steps;
+        }
+
+        /** The (B, width) rows of {@code table} (one of this record's) that belong to {@code step}: contiguous. */
+        Tensor rows(Tensor table, int step) {
+            return table.narrow(0, (step - first) * batch, batch);
+        }
+
+        @Override
+        public void close() {
+            img.close();
+            txt.close();
+            single.close();
+            finalMods.close();
         }
     }
 
     /**
      * A run's step-independent tensors from the text tokens (B, L, context_in_dim), the pooled vector (B, vec_in_dim)
-     * and the position ids (B, L_txt, 3) and (B, L_img, 3), all float32 (checked by the caller).
+     * and the position ids (B, L_txt, 3) and (B, L_img, 3), all float32 (checked by the caller), for calls at the
+     * schedule's times {@code schedule[0..steps-1]} (step i at t = schedule[i]) with guidance {@code guidance}.
      */
-    Run prepare(Tensor txt, Tensor vec, Tensor txtIds, Tensor imgIds) {
+    Run prepare(Tensor txt, Tensor vec, Tensor txtIds, Tensor imgIds, double[] schedule, double guidance) {
         requireOpen();
+        float[] stepTimes = new float[Math.max(0, schedule.length - 1)];
+        for (int i = 0; i < stepTimes.length; i++) {
+            stepTimes[i] = (float) schedule[i];
+        }
         try (PointerScope scope = new PointerScope(); InferenceMode mode = new InferenceMode()) {
             Tensor t = f32(linear(txt, "txt_in"));
             Tensor v = f32(mlpEmbedder(vec, "vector_in"));
             Tensor pe = embedNd(torch.cat(new TensorVector(txtIds, imgIds), 1));
-            return new Run(FluxWeights.keep(t), FluxWeights.keep(v), FluxWeights.keep(pe), imgIds.size(1), params);
+            return new Run(FluxWeights.keep(t), FluxWeights.keep(v), FluxWeights.keep(pe), imgIds.size(1), params,
+                    stepTimes, (float) guidance);
         }
     }
 
@@ -177,21 +240,19 @@ public final class FluxModel implements AutoCloseable {
         BranchHooks h = hooks == null ? BranchHooks.NONE : hooks;
         h.beginStep(ctx);
         Tensor out;
+        int step = ctx.step();
+        boolean scheduled = run.onSchedule(step, t, guidance);
+        // a call off the run's schedule computes its own modulations
+        Modulations mods = scheduled ? scheduledModulations(run, step) : modulations(run, step, new float[] {t}, guidance);
         try (InferenceMode mode = new InferenceMode()) {
-            long b = run.batch;
-            long c = params.hiddenSize();
-            Tensor vec = f32(mlpEmbedder(timestepEmbedding(torch.full(new long[] {b}, new Scalar(t), new TensorOptions(torch.ScalarType.Float))), "time_in"));
-            if (params.guidanceEmbed()) {
-                Tensor g = torch.full(new long[] {b}, new Scalar(guidance), new TensorOptions(torch.ScalarType.Float));
-                vec = vec.add(f32(mlpEmbedder(timestepEmbedding(g), "guidance_in")));
-            }
-            vec = vec.add(run.vectorIn);
-            Tensor siluVec = torch.silu(vec);
+            Tensor imgMods = mods.rows(mods.img(), step);
+            Tensor txtMods = mods.rows(mods.txt(), step);
+            Tensor singleMods = mods.rows(mods.single(), step);
             Tensor x = f32(linear(img, "img_in"));
             Tensor txt = run.txt.clone();
             Tensor joint;
             if (h != BranchHooks.NONE && h.replacesStack(ctx)) {
-                joint = forecastStack(x, txt, siluVec, run.hookPoints, ctx, h);
+                joint = forecastStack(x, txt, imgMods, txtMods, singleMods, run.hookPoints, ctx, h);
             } else {
                 // the stack's input and output: the joint stream (txt, img); the double blocks run on the two streams
                 // and hand theirs to the joint stream, the single blocks run on it in place
@@ -199,46 +260,42 @@ public final class FluxModel implements AutoCloseable {
                 h.wholeStack(ctx, Torch.view(stack), branchHooks -> {
                     for (int i = 0; i < params.depth(); i++) {
                         try (PointerScope block = new PointerScope()) {
-                            doubleBlock(i, x, txt, siluVec, run.pe, run.hookPoints, ctx, branchHooks);
+                            doubleBlock(i, x, txt, imgMods, txtMods, run.pe, run.hookPoints, ctx, branchHooks);
                         }
                     }
                     stack.narrow(1, 0, run.txtTokens).copy_(txt);
                     stack.narrow(1, run.txtTokens, run.imgTokens).copy_(x);
                     for (int j = 0; j < params.depthSingleBlocks(); j++) {
                         try (PointerScope block = new PointerScope()) {
-                            singleBlock(j, stack, siluVec, run.pe, run.hookPoints, ctx, branchHooks);
+                            singleBlock(j, stack, singleMods, run.pe, run.hookPoints, ctx, branchHooks);
                         }
                     }
                 });
                 joint = stack;
             }
-            out = lastLayer(joint.narrow(1, run.txtTokens, run.imgTokens), siluVec, c);
+            out = lastLayer(joint.narrow(1, run.txtTokens, run.imgTokens), mods.rows(mods.finalMods(), step));
+        } finally {
+            if (!scheduled) {
+                mods.close();
+            }
         }
         h.endStep(ctx);
         return out;
     }
 
     /**
-     * A step whose every branch the hooks forecast: only the modulations run, and the hooks add each stream's
-     * branches in one pass per group (image, text, then the joint stream of the single blocks). The image and text
-     * streams are independent, so adding all image branches and then all text branches gives the same values as the
-     * blocks' interleaved order. Returns the joint stream.
+     * A step whose every branch the hooks forecast: the hooks add each stream's branches in one pass per group
+     * (image, text, then the joint stream of the single blocks), with the gates read in place from the step's
+     * modulation rows. The image and text streams are independent, so adding all image branches and then all text
+     * branches gives the same values as the blocks' interleaved order. Returns the joint stream.
      */
-    private Tensor forecastStack(Tensor img, Tensor txt, Tensor siluVec, List<HookPoint> points, StepContext ctx,
-                                 BranchHooks hooks) {
+    private Tensor forecastStack(Tensor img, Tensor txt, Tensor imgMods, Tensor txtMods, Tensor singleMods,
+                                 List<HookPoint> points, StepContext ctx, BranchHooks hooks) {
         long c = params.hiddenSize();
         int depth = params.depth();
         if (depth > 0) {
-            // every double block's (B, 6C) modulation side by side, one table per stream (a stack reads one table):
-            // shift, scale, gate (attention), shift, scale, gate (MLP)
-            TensorVector imgMods = new TensorVector();
-            TensorVector txtMods = new TensorVector();
-            for (int i = 0; i < depth; i++) {
-                imgMods.push_back(f32(linear(siluVec, "double_blocks." + i + ".img_mod.lin")));
-                txtMods.push_back(f32(linear(siluVec, "double_blocks." + i + ".txt_mod.lin")));
-            }
-            dev.seer.tensor.Tensor imgTable = Torch.view(torch.cat(imgMods, 1));
-            dev.seer.tensor.Tensor txtTable = Torch.view(torch.cat(txtMods, 1));
+            dev.seer.tensor.Tensor imgTable = Torch.view(imgMods);
+            dev.seer.tensor.Tensor txtTable = Torch.view(txtMods);
             List<HookPoint> imgPoints = new ArrayList<>();
             List<HookPoint> txtPoints = new ArrayList<>();
             List<GateView> imgGates = new ArrayList<>();
@@ -256,11 +313,7 @@ public final class FluxModel implements AutoCloseable {
         Tensor joint = torch.cat(new TensorVector(txt, img), 1);
         int singles = params.depthSingleBlocks();
         if (singles > 0) {
-            TensorVector mods = new TensorVector(); // each (B, 3C): shift, scale, gate
-            for (int j = 0; j < singles; j++) {
-                mods.push_back(f32(linear(siluVec, "single_blocks." + j + ".modulation.lin")));
-            }
-            dev.seer.tensor.Tensor table = Torch.view(torch.cat(mods, 1));
+            dev.seer.tensor.Tensor table = Torch.view(singleMods);
             List<GateView> gates = new ArrayList<>();
             for (int j = 0; j < singles; j++) {
                 gates.add(new GateView(table, 3L * c * j + 2 * c, c));
@@ -270,6 +323,71 @@ public final class FluxModel implements AutoCloseable {
         return joint;
     }
 
+    /** The run's modulations for its scheduled {@code step}: from the current chunk, or a new chunk from that step on. */
+    private Modulations scheduledModulations(Run run, int step) {
+        if (run.chunk == null || !run.chunk.holds(step)) {
+            int steps = Math.min(chunkSteps(params, run.batch), run.stepTimes.length - step);
+            run.replaceChunk(modulations(run, step, Arrays.copyOfRange(run.stepTimes, step, step + steps), run.guidance));
+        }
+        return run.chunk;
+    }
+
+    /** Steps in a chunk of {@link Modulations} at batch B: up to {@link #CHUNK_STEPS}, within {@link #CHUNK_BYTES}. */
+    static int chunkSteps(FluxParams params, long batch) {
+        return (int) Math.max(1, Math.min(CHUNK_STEPS, CHUNK_BYTES / Math.max(1, batch * modulationBytesPerRow(params))));
+    }
+
+    /** Bytes of one step's modulations for one batch row: 6C per double block and stream, 3C per single block, 2C. */
+    static long modulationBytesPerRow(FluxParams params) {
+        return (long) Float.BYTES * params.hiddenSize() * (12L * params.depth() + 3L * params.depthSingleBlocks() + 2);
+    }
+
+    /**
+     * The {@link Modulations} of calls at times {@code times} from step {@code first}: silu(vec) for all their rows,
+     * then one product per modulation weight over all of them, each written into its table's columns.
+     */
+    private Modulations modulations(Run run, int first, float[] times, float guidance) {
+        long b = run.batch;
+        long c = params.hiddenSize();
+        long rows = times.length * b;
+        TensorOptions f32 = new TensorOptions(torch.ScalarType.Float);
+        Tensor img = FluxWeights.keep(torch.zeros(new long[] {rows, 6 * c * params.depth()}, f32));
+        Tensor txt = FluxWeights.keep(torch.zeros(new long[] {rows, 6 * c * params.depth()}, f32));
+        Tensor single = FluxWeights.keep(torch.zeros(new long[] {rows, 3 * c * params.depthSingleBlocks()}, f32));
+        Tensor finalMods;
+        try (PointerScope scope = new PointerScope(); InferenceMode mode = new InferenceMode()) {
+            TensorVector t = new TensorVector(); // each step's t for its B rows
+            for (float time : times) {
+                t.push_back(torch.full(new long[] {b}, new Scalar(time), f32));
+            }
+            Tensor siluVec = siluVec(run, torch.cat(t, 0), guidance, times.length);
+            for (int i = 0; i < params.depth(); i++) {
+                img.narrow(1, 6 * c * i, 6 * c).copy_(linear(siluVec, "double_blocks." + i + ".img_mod.lin"));
+                txt.narrow(1, 6 * c * i, 6 * c).copy_(linear(siluVec, "double_blocks." + i + ".txt_mod.lin"));
+            }
+            for (int j = 0; j < params.depthSingleBlocks(); j++) {
+                single.narrow(1, 3 * c * j, 3 * c).copy_(linear(siluVec, "single_blocks." + j + ".modulation.lin"));
+            }
+            finalMods = FluxWeights.keep(f32(linear(siluVec, "final_layer.adaLN_modulation.1")).contiguous());
+        }
+        return new Modulations(first, times.length, b, img, txt, single, finalMods);
+    }
+
+    /**
+     * silu(vec) for rows of times {@code t} (R,): vec = time_in(t) [+ guidance_in(guidance)] + vector_in(y), where the
+     * run's vector_in rows (B, C) repeat {@code repeats} times (R = repeats * B, rows step-major).
+     */
+    private Tensor siluVec(Run run, Tensor t, float guidance, long repeats) {
+        long rows = t.size(0);
+        Tensor vec = f32(mlpEmbedder(timestepEmbedding(t), "time_in"));
+        if (params.guidanceEmbed()) {
+            Tensor g = torch.full(new long[] {rows}, new Scalar(guidance), new TensorOptions(torch.ScalarType.Float));
+            vec = vec.add(f32(mlpEmbedder(timestepEmbedding(g), "guidance_in")));
+        }
+        vec = vec.add(repeats == 1 ? run.vectorIn : run.vectorIn.repeat(repeats, 1));
+        return torch.silu(vec);
+    }
+
     // ---------------------------------------------------------------------------------------------------------------
     // Blocks
 
@@ -277,19 +395,22 @@ public final class FluxModel implements AutoCloseable {
     private final class JointAttention {
         private final Tensor img;
         private final Tensor txt;
-        private final Tensor imgMod;
-        private final Tensor txtMod;
+        private final Tensor imgMods;
+        private final Tensor txtMods;
+        /** The block's column in the modulation rows. */
+        private final long at;
         private final Tensor pe;
         private final String prefix;
         private Tensor imgOut;
         private Tensor txtOut;
         private boolean streamsChanged;
 
-        JointAttention(Tensor img, Tensor txt, Tensor imgMod, Tensor txtMod, Tensor pe, String prefix) {
+        JointAttention(Tensor img, Tensor txt, Tensor imgMods, Tensor txtMods, long at, Tensor pe, String prefix) {
             this.img = img;
             this.txt = txt;
-            this.imgMod = imgMod;
-            this.txtMod = txtMod;
+            this.imgMods = imgMods;
+            this.txtMods = txtMods;
+            this.at = at;
             this.pe = pe;
             this.prefix = prefix;
         }
@@ -308,8 +429,8 @@ public final class FluxModel implements AutoCloseable {
                         + " needs the block's input streams; hooks must compute img_attn whenever they compute txt_attn");
             }
             long c = params.hiddenSize();
-            Tensor[] iq = heads(modulate(img, imgMod, 0, c), prefix + "img_attn.qkv", prefix + "img_attn.norm");
-            Tensor[] tq = heads(modulate(txt, txtMod, 0, c), prefix + "txt_attn.qkv", prefix + "txt_attn.norm");
+            Tensor[] iq = heads(modulate(img, imgMods, at, c), prefix + "img_attn.qkv", prefix + "img_attn.norm");
+            Tensor[] tq = heads(modulate(txt, txtMods, at, c), prefix + "txt_attn.qkv", prefix + "txt_attn.norm");
             Tensor q = torch.cat(new TensorVector(tq[0], iq[0]), 2);
             Tensor k = torch.cat(new TensorVector(tq[1], iq[1]), 2);
             Tensor v = torch.cat(new TensorVector(tq[2], iq[2]), 2);
@@ -330,30 +451,30 @@ public final class FluxModel implements AutoCloseable {
         }
     }
 
-    private void doubleBlock(int i, Tensor img, Tensor txt, Tensor siluVec, Tensor pe, List<HookPoint> hookPoints,
-                             StepContext ctx, BranchHooks hooks) {
+    /** Double block i; imgMods and txtMods are the step's (B, 6C depth) modulation rows, the block's at 6C i. */
+    private void doubleBlock(int i, Tensor img, Tensor txt, Tensor imgMods, Tensor txtMods, Tensor pe,
+                             List<HookPoint> hookPoints, StepContext ctx, BranchHooks hooks) {
         long c = params.hiddenSize();
         String p = "double_blocks." + i + ".";
-        // img_mod / txt_mod: (B, 6C) = shift, scale, gate (attention), shift, scale, gate (MLP)
-        Tensor imgMod = f32(linear(siluVec, p + "img_mod.lin"));
-        Tensor txtMod = f32(linear(siluVec, p + "txt_mod.lin"));
-        JointAttention ja = new JointAttention(img, txt, imgMod, txtMod, pe, p);
+        long at = 6 * c * i; // shift, scale, gate (attention), shift, scale, gate (MLP)
+        JointAttention ja = new JointAttention(img, txt, imgMods, txtMods, at, pe, p);
         int base = 4 * i;
-        residual(hooks, hookPoints.get(base), ctx, img, imgMod, 2 * c, () -> linear(ja.img(), p + "img_attn.proj"));
+        residual(hooks, hookPoints.get(base), ctx, img, imgMods, at + 2 * c, () -> linear(ja.img(), p + "img_attn.proj"));
         ja.streamsChanged();
-        residual(hooks, hookPoints.get(base + 1), ctx, img, imgMod, 5 * c, () -> mlp(modulate(img, imgMod, 3 * c, c), p + "img_mlp"));
-        residual(hooks, hookPoints.get(base + 2), ctx, txt, txtMod, 2 * c, () -> linear(ja.txt(), p + "txt_attn.proj"));
-        residual(hooks, hookPoints.get(base + 3), ctx, txt, txtMod, 5 * c, () -> mlp(modulate(txt, txtMod, 3 * c, c), p + "txt_mlp"));
+        residual(hooks, hookPoints.get(base + 1), ctx, img, imgMods, at + 5 * c, () -> mlp(modulate(img, imgMods, at + 3 * c, c), p + "img_mlp"));
+        residual(hooks, hookPoints.get(base + 2), ctx, txt, txtMods, at + 2 * c, () -> linear(ja.txt(), p + "txt_attn.proj"));
+        residual(hooks, hookPoints.get(base + 3), ctx, txt, txtMods, at + 5 * c, () -> mlp(modulate(txt, txtMods, at + 3 * c, c), p + "txt_mlp"));
     }
 
-    private void singleBlock(int j, Tensor x, Tensor siluVec, Tensor pe, List<HookPoint> hookPoints, StepContext ctx,
+    /** Single block j; mods are the step's (B, 3C singles) modulation rows, the block's at 3C j. */
+    private void singleBlock(int j, Tensor x, Tensor mods, Tensor pe, List<HookPoint> hookPoints, StepContext ctx,
                              BranchHooks hooks) {
         long c = params.hiddenSize();
         long m = params.mlpHiddenDim();
         String p = "single_blocks." + j + ".";
-        Tensor mod = f32(linear(siluVec, p + "modulation.lin")); // (B, 3C) = shift, scale, gate
-        residual(hooks, hookPoints.get(4 * params.depth() + j), ctx, x, mod, 2 * c, () -> {
-            Tensor both = linear(modulate(x, mod, 0, c), p + "linear1"); // (B, L, 3C + M)
+        long at = 3 * c * j; // shift, scale, gate
+        residual(hooks, hookPoints.get(4 * params.depth() + j), ctx, x, mods, at + 2 * c, () -> {
+            Tensor both = linear(modulate(x, mods, at, c), p + "linear1"); // (B, L, 3C + M)
             Tensor[] qkv = heads(both.narrow(2, 0, 3 * c), p + "norm");
             Tensor attn = attention(qkv[0], qkv[1], qkv[2], pe);
             Tensor hidden = torch.gelu(both.narrow(2, 3 * c, m), "tanh");
@@ -361,10 +482,9 @@ public final class FluxModel implements AutoCloseable {
         });
     }
 
-    /** final_layer: adaLN (shift, scale) from silu(vec), LayerNorm, (1 + scale) * x + shift, linear. */
-    private Tensor lastLayer(Tensor x, Tensor siluVec, long c) {
-        Tensor mod = f32(linear(siluVec, "final_layer.adaLN_modulation.1")); // (B, 2C) = shift, scale
-        return f32(linear(modulate(x, mod, 0, c), "final_layer.linear"));
+    /** final_layer given its adaLN output {@code mod} (B, 2C) = shift, scale: LayerNorm, (1 + scale) * x + shift, linear. */
+    private Tensor lastLayer(Tensor x, Tensor mod) {
+        return f32(linear(modulate(x, mod, 0, params.hiddenSize()), "final_layer.linear"));
     }
 
     /** x = x + gate * branch in place: by libtorch ops without hooks (as the reference), else by the hooks. */
