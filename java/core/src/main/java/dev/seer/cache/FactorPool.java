@@ -5,6 +5,7 @@ import dev.seer.tensor.DType;
 import dev.seer.tensor.Shape;
 import dev.seer.tensor.Tensor;
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -17,18 +18,21 @@ import java.util.Map;
  * fault per 4 KiB, in every run. The pool hands a finished run's buffers to the next run instead, as they are: a
  * run never reads a factor before its full step writes it (every {@link TaylorFactors} it hands out starts empty).
  *
- * <p>It keeps only what runs gave back, buffer by buffer, and when a run needs a buffer of a shape or dtype it does
- * not keep, it frees everything it keeps (of shapes the runs no longer use) before allocating: it never holds more
- * than the runs held at once. {@link #close()} frees what it keeps; buffers still lent are freed when they come back.
- * Thread-safe: the runs of one pipeline share one pool.
+ * <p>It keeps only what runs gave back, buffer by buffer, as raw memory: a request takes the smallest kept buffer of
+ * at least its bytes and at most twice them (so float32 factors' memory serves a run with bf16 or f16 factors of
+ * the same shape, and back, as a bench that interleaves factor dtypes does). When none fits, it frees everything it
+ * keeps (of sizes the runs no longer use) before allocating: it never holds more than the runs held at once.
+ * {@link #close()} frees what it keeps; buffers still lent are freed when they come back. Thread-safe: the runs of
+ * one pipeline share one pool.
  */
 public final class FactorPool implements AutoCloseable {
-    /** A buffer kept for the next run, in its own arena so that it can be freed alone. */
-    private record Kept(Arena arena, Tensor buffer) {
+    /** Raw memory kept for the next run, in its own arena so that it can be freed alone. */
+    private record Kept(Arena arena, MemorySegment memory) {
     }
 
     private final List<Kept> kept = new ArrayList<>();
-    private final Map<Tensor, Arena> lent = new IdentityHashMap<>();
+    /** What each lent buffer (a tensor over the first bytes of a kept memory) came from. */
+    private final Map<Tensor, Kept> lent = new IdentityHashMap<>();
     private boolean closed;
 
     /**
@@ -52,7 +56,7 @@ public final class FactorPool implements AutoCloseable {
         } catch (RuntimeException | OutOfMemoryError e) {
             for (Tensor t : buffers) { // what was taken before the failure is kept again
                 if (t != null) {
-                    kept.add(new Kept(lent.remove(t), t));
+                    kept.add(lent.remove(t));
                 }
             }
             throw e;
@@ -60,24 +64,30 @@ public final class FactorPool implements AutoCloseable {
     }
 
     private Tensor buffer(DType dtype, Shape shape) {
-        for (int i = kept.size() - 1; i >= 0; i--) {
-            Kept k = kept.get(i);
-            if (k.buffer().dtype() == dtype && k.buffer().shape().equals(shape)) {
-                kept.remove(i);
-                lent.put(k.buffer(), k.arena());
-                return k.buffer();
+        long bytes = Tensor.byteSize(dtype, shape);
+        int best = -1;
+        for (int i = 0; i < kept.size(); i++) {
+            long size = kept.get(i).memory().byteSize();
+            if (size >= bytes && size / 2 <= bytes && (best < 0 || size < kept.get(best).memory().byteSize())) {
+                best = i;
             }
         }
-        freeKept(); // none of this layout: what is kept is of layouts the runs no longer use
-        Arena arena = Arena.ofShared();
-        try {
-            Tensor t = Tensor.allocate(arena, dtype, shape);
-            lent.put(t, arena);
-            return t;
-        } catch (RuntimeException | OutOfMemoryError e) {
-            arena.close();
-            throw e;
+        Kept k;
+        if (best >= 0) {
+            k = kept.remove(best);
+        } else {
+            freeKept(); // none fits: what is kept is of sizes the runs no longer use
+            Arena arena = Arena.ofShared();
+            try {
+                k = new Kept(arena, arena.allocate(Math.max(1, bytes), Tensor.HOST_ALIGNMENT));
+            } catch (RuntimeException | OutOfMemoryError e) {
+                arena.close();
+                throw e;
+            }
         }
+        Tensor t = Tensor.ofSegment(dtype, shape, k.memory().asSlice(0, bytes), k.arena());
+        lent.put(t, k);
+        return t;
     }
 
     /** Takes back the buffers of factors from {@link #take}; the factors must not be used afterwards. */
@@ -92,12 +102,11 @@ public final class FactorPool implements AutoCloseable {
             }
         }
         for (int i = 0; i <= factors.maxOrder(); i++) {
-            Tensor t = factors.factor(i);
-            Arena arena = lent.remove(t);
+            Kept k = lent.remove(factors.factor(i));
             if (closed) {
-                arena.close();
+                k.arena().close();
             } else {
-                kept.add(new Kept(arena, t));
+                kept.add(k);
             }
         }
     }
@@ -106,16 +115,16 @@ public final class FactorPool implements AutoCloseable {
     public synchronized long keptBytes() {
         long n = 0;
         for (Kept k : kept) {
-            n += k.buffer().byteSize();
+            n += k.memory().byteSize();
         }
         return n;
     }
 
-    /** Bytes lent to runs in progress. */
+    /** Bytes lent to runs in progress (the whole memory behind each lent buffer). */
     public synchronized long lentBytes() {
         long n = 0;
-        for (Tensor t : lent.keySet()) {
-            n += t.byteSize();
+        for (Kept k : lent.values()) {
+            n += k.memory().byteSize();
         }
         return n;
     }

@@ -65,7 +65,7 @@ public final class Tensor {
     }
 
     /** numel * itemsize, refused when it does not fit a long. */
-    private static long byteSize(DType dtype, Shape shape) {
+    public static long byteSize(DType dtype, Shape shape) {
         long n = shape.numel();
         if (n > Long.MAX_VALUE / dtype.byteSize()) {
             throw new IllegalArgumentException("a " + dtype + " tensor of shape " + shape + " needs more than "

@@ -45,15 +45,38 @@ class FactorPoolTest {
     }
 
     @Test
-    void aNewLayoutFreesWhatIsKeptOfOthers() {
+    void keptMemoryServesNarrowerFactorsOfTheSameShapeAndBack() {
+        try (FactorPool pool = new FactorPool(); Arena run = Arena.ofConfined()) {
+            TaylorFactors f32 = pool.take(run, DType.F32, SHAPE, 2);
+            long address = f32.factor(0).segment().address();
+            pool.release(f32);
+            // bf16 factors of the same shape need half the bytes: the float32 memory serves them, nothing is allocated
+            TaylorFactors bf16 = pool.take(run, DType.BF16, SHAPE, 2);
+            assertEquals(0, pool.keptBytes());
+            assertEquals(3 * BUFFER, pool.lentBytes(), "the whole float32 memory stays lent");
+            assertEquals(BUFFER / 2, bf16.factor(0).byteSize());
+            assertTrue(java.util.stream.IntStream.rangeClosed(0, 2).anyMatch(i -> bf16.factor(i).segment().address() == address));
+            pool.release(bf16);
+            TaylorFactors again = pool.take(run, DType.F32, SHAPE, 2);
+            assertTrue(java.util.stream.IntStream.rangeClosed(0, 2).anyMatch(i -> again.factor(i).segment().address() == address),
+                    "and back to float32");
+            pool.release(again);
+            assertEquals(3 * BUFFER, pool.keptBytes());
+        }
+    }
+
+    @Test
+    void aSizeNoKeptBufferFitsFreesWhatIsKept() {
         try (FactorPool pool = new FactorPool(); Arena run = Arena.ofConfined()) {
             pool.release(pool.take(run, DType.F32, SHAPE, 3));
             assertEquals(4 * BUFFER, pool.keptBytes());
-            TaylorFactors bf16 = pool.take(run, DType.BF16, SHAPE, 0);
-            assertEquals(0, pool.keptBytes(), "the f32 buffers are freed when a bf16 one must be allocated");
-            pool.release(bf16);
+            // a quarter of the bytes: kept buffers more than twice the request are not lent, they are freed
+            TaylorFactors small = pool.take(run, DType.BF16, Shape.of(1, 5, 8), 0);
+            assertEquals(0, pool.keptBytes(), "the f32 buffers are freed when a smaller one must be allocated");
+            assertEquals(5 * 8 * 2, pool.lentBytes());
+            pool.release(small);
             TaylorFactors wide = pool.take(run, DType.BF16, Shape.of(2, 5, 16), 0);
-            assertEquals(0, pool.keptBytes());
+            assertEquals(0, pool.keptBytes(), "nor are buffers smaller than the request");
             assertEquals(2 * 5 * 16 * 2, pool.lentBytes());
             pool.release(wide);
             pool.trim();
