@@ -11,6 +11,7 @@ import dev.seer.model.dit.DitConfig;
 import dev.seer.model.dit.DitMemoryPlan;
 import dev.seer.model.flux.FluxMemoryPlan;
 import dev.seer.model.flux.FluxParams;
+import dev.seer.tensor.DType;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -51,6 +52,20 @@ class PlanCommandTest {
         MemoryPlan lite = FluxMemoryPlan.of(dev, "flux-dev", 1, 512, 4096, 0, 0, new TaylorSeerLite(6, 1), 2);
         assertEquals(2L * 4608 * 3072 * 2, lite.cache());
         assertEquals(0, FluxMemoryPlan.of(dev, "flux-dev", 1, 512, 4096, 0, 0, new CachePolicy.None(), 2).cache());
+    }
+
+    /** A checkpoint's file bytes include its header: a float32 file run in float32 is not counted twice. */
+    @Test
+    void theFluxWeightsCountAConversionOnlyForAnotherDtype() {
+        FluxParams small = new FluxParams(64, 64, 32, 48, 128, 4.0, 2, 2, 4, new int[] {16, 24, 24}, 10000, true, true);
+        long f32 = FluxMemoryPlan.parameterCount(small) * 4;
+        CachePolicy none = new CachePolicy.None();
+        assertEquals(f32 + 9000, FluxMemoryPlan.forRun(small, "s", 1, 16, 64, f32 + 9000, DType.F32, none, 4).weights());
+        assertEquals(f32, FluxMemoryPlan.forRun(small, "s", 1, 16, 64, null, DType.F32, none, 4).weights());
+        // a bf16 file computed in float32: the float32 copies are kept (they are far below the bound)
+        assertEquals(f32 / 2 + 9000 + f32, FluxMemoryPlan.forRun(small, "s", 1, 16, 64, f32 / 2 + 9000, DType.F32, none, 4).weights());
+        // a float32 file computed in bf16: bf16 copies
+        assertEquals(f32 + 9000 + f32 / 2, FluxMemoryPlan.forRun(small, "s", 1, 16, 64, f32 + 9000, DType.BF16, none, 4).weights());
     }
 
     @Test

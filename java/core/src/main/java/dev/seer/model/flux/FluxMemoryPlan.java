@@ -76,15 +76,18 @@ public final class FluxMemoryPlan {
     }
 
     /**
-     * The plan of a run computing in {@code compute} from weights of {@code storedBytes} (a checkpoint's bytes; random
-     * weights are stored in the compute dtype): weights stored in another dtype are converted once and kept when
+     * The plan of a run computing in {@code compute} from weights of {@code storedBytes} (a checkpoint's bytes, its
+     * headers included; null for random weights, stored in the compute dtype): weights stored in another dtype (bytes
+     * more than a quarter away from the compute dtype's) are converted once and kept when
      * they take at most {@link FluxWeights#KEEP_F32_BYTES} converted ({@link FluxWeights}), else converted per use.
      */
     public static MemoryPlan forRun(FluxParams params, String name, long batch, long txtTokens, long imgTokens,
                                     Long storedBytes, DType compute, CachePolicy policy, int factorElementBytes) {
         long inCompute = MemoryPlan.mul(parameterCount(params), compute.byteSize());
         long stored = storedBytes == null ? inCompute : storedBytes;
-        long converted = stored != inCompute && inCompute <= FluxWeights.KEEP_F32_BYTES ? inCompute : 0;
+        // a checkpoint's bytes (headers included) within a quarter of the compute dtype's are in that dtype
+        boolean otherDtype = Math.abs(stored - inCompute) > inCompute / 4;
+        long converted = otherDtype && inCompute <= FluxWeights.KEEP_F32_BYTES ? inCompute : 0;
         return of(params, name, batch, txtTokens, imgTokens, stored, converted, policy, factorElementBytes);
     }
 }

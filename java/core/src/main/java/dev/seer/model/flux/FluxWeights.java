@@ -646,14 +646,14 @@ public final class FluxWeights implements AutoCloseable {
             for (var e : expectedShapes(p).entrySet()) {
                 long[] s = e.getValue();
                 Tensor t = Tensor.allocate(arena, dtype, Shape.of(s));
-                try (PointerScope draw = new PointerScope()) { // one tensor's float32 draw at a time
+                try (PointerScope draw = new PointerScope()) { // one tensor's float32 draw at a time, scaled in place
                     org.bytedeco.pytorch.Tensor r = torch.randn(s, new GeneratorOptional(g), new TensorOptions(torch.ScalarType.Float));
                     if (e.getKey().endsWith(".scale")) {
-                        r = r.mul(new org.bytedeco.pytorch.Scalar(0.1)).add(new org.bytedeco.pytorch.Scalar(1.0));
+                        r.mul_(new org.bytedeco.pytorch.Scalar(0.1)).add_(new org.bytedeco.pytorch.Scalar(1.0));
                     } else if (s.length == 2) {
-                        r = r.mul(new org.bytedeco.pytorch.Scalar(1.0 / Math.sqrt(s[1])));
+                        r.mul_(new org.bytedeco.pytorch.Scalar(1.0 / Math.sqrt(s[1])));
                     } else {
-                        r = r.mul(new org.bytedeco.pytorch.Scalar(0.02));
+                        r.mul_(new org.bytedeco.pytorch.Scalar(0.02));
                     }
                     Torch.wrap(t).copy_(r);
                 }
