@@ -351,11 +351,10 @@ public final class FluxModel implements AutoCloseable {
         long c = params.hiddenSize();
         long rows = times.length * b;
         TensorOptions f32 = new TensorOptions(torch.ScalarType.Float);
-        Tensor img = FluxWeights.keep(torch.zeros(new long[] {rows, 6 * c * params.depth()}, f32));
-        Tensor txt = FluxWeights.keep(torch.zeros(new long[] {rows, 6 * c * params.depth()}, f32));
-        Tensor single = FluxWeights.keep(torch.zeros(new long[] {rows, 3 * c * params.depthSingleBlocks()}, f32));
-        Tensor finalMods;
         try (PointerScope scope = new PointerScope(); InferenceMode mode = new InferenceMode()) {
+            Tensor img = torch.zeros(new long[] {rows, 6 * c * params.depth()}, f32);
+            Tensor txt = torch.zeros(new long[] {rows, 6 * c * params.depth()}, f32);
+            Tensor single = torch.zeros(new long[] {rows, 3 * c * params.depthSingleBlocks()}, f32);
             TensorVector t = new TensorVector(); // each step's t for its B rows
             for (float time : times) {
                 t.push_back(torch.full(new long[] {b}, new Scalar(time), f32));
@@ -368,9 +367,11 @@ public final class FluxModel implements AutoCloseable {
             for (int j = 0; j < params.depthSingleBlocks(); j++) {
                 single.narrow(1, 3 * c * j, 3 * c).copy_(linear(siluVec, "single_blocks." + j + ".modulation.lin"));
             }
-            finalMods = FluxWeights.keep(f32(linear(siluVec, "final_layer.adaLN_modulation.1")).contiguous());
+            Tensor finalMods = f32(linear(siluVec, "final_layer.adaLN_modulation.1")).contiguous();
+            // taken out of the scope only once all four exist: a failure above frees them with it
+            return new Modulations(first, times.length, b, FluxWeights.keep(img), FluxWeights.keep(txt),
+                    FluxWeights.keep(single), FluxWeights.keep(finalMods));
         }
-        return new Modulations(first, times.length, b, img, txt, single, finalMods);
     }
 
     /**
