@@ -56,8 +56,11 @@ public final class FluxModel implements AutoCloseable {
     /** The reference's time_factor: timesteps in [0, 1] are embedded as 1000 t. */
     static final double TIME_FACTOR = 1000.0;
     private static final double NORM_EPS = 1e-6;
-    /** At most this many of a run's steps share a chunk of {@link Modulations}. */
-    static final int CHUNK_STEPS = 16;
+    /**
+     * At most this many of a run's steps share a chunk of {@link Modulations}: a whole run of the usual 50 steps where
+     * {@link #CHUNK_BYTES} allows, so that its modulation weights are read once.
+     */
+    static final int CHUNK_STEPS = 64;
     /** At most these bytes in a chunk of {@link Modulations} (FLUX-dev: 4.2 MB per step and batch row). */
     static final long CHUNK_BYTES = 64L << 20;
 

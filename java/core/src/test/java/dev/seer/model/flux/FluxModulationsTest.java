@@ -16,7 +16,7 @@ class FluxModulationsTest {
         assertEquals(15, FluxModel.chunkSteps(dev, 1));
         assertEquals(3, FluxModel.chunkSteps(dev, 4));
         assertEquals(1, FluxModel.chunkSteps(dev, 64), "a step's rows are computed even past the bound");
-        for (int batch : new int[] {1, 2, 3, 4, 7}) {
+        for (int batch : new int[] {1, 2, 3, 4, 7, 15}) {
             assertTrue(FluxModel.chunkSteps(dev, batch) * batch * FluxModel.modulationBytesPerRow(dev) <= FluxModel.CHUNK_BYTES);
         }
         FluxParams tiny = FluxTestModels.tiny(true);
