@@ -78,8 +78,8 @@ public final class FluxMemoryPlan {
     /**
      * The plan of a run computing in {@code compute} from weights of {@code storedBytes} (a checkpoint's bytes, its
      * headers included; null for random weights, stored in the compute dtype): weights stored in another dtype (bytes
-     * more than a quarter away from the compute dtype's) are converted once and kept when
-     * they take at most {@link FluxWeights#KEEP_F32_BYTES} converted ({@link FluxWeights}), else converted per use.
+     * more than a quarter away from the compute dtype's) are converted once and kept when they take at most
+     * {@link FluxWeights#KEEP_F32_BYTES} converted ({@link FluxWeights}), else converted per use.
      */
     public static MemoryPlan forRun(FluxParams params, String name, long batch, long txtTokens, long imgTokens,
                                     Long storedBytes, DType compute, CachePolicy policy, int factorElementBytes) {
