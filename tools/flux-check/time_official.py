@@ -1,10 +1,11 @@
 """Times the official TaylorSeer-FLUX code (float32, CPU) on the FLUX-dev-width speed case with random weights.
 
-usage: time_official.py <TaylorSeer-FLUX directory> [steps]
+usage: time_official.py <TaylorSeer-FLUX directory> [steps] [taylorseer]
 
 The model: hidden 3072, 24 heads, 1 double + 2 single blocks, FLUX-dev's other widths; batch 1, 64 text tokens and
 a 32 x 32 latent (256 image tokens), guidance 3.5, the shifted schedule. Prints the wall time of the whole denoising
-loop uncached (interval 1: every step full) and with TaylorSeer N = 6, O = 1, best of one run each.
+loop uncached (interval 1: every step full) and with TaylorSeer N = 6, O = 1, best of one run each; with the third
+argument `taylorseer`, the TaylorSeer run alone (the uncached one takes the better part of an hour on a slow CPU).
 """
 import os
 import sys
@@ -35,7 +36,10 @@ txt = torch.randn(1, 64, 4096)
 vec = torch.randn(1, 768)
 timesteps = get_schedule(steps, img.shape[1], shift=True)
 original = cache_denoise.cache_init
-for label, n, o in (("uncached (N=1)", 1, 1), ("TaylorSeer N=6 O=1", 6, 1)):
+runs = (("uncached (N=1)", 1, 1), ("TaylorSeer N=6 O=1", 6, 1))
+if len(sys.argv) > 3 and sys.argv[3] == "taylorseer":
+    runs = runs[1:]
+for label, n, o in runs:
     def cache_init(ts, model_kwargs=None, n=n, o=o):
         cache_dic, current = original(ts, model_kwargs)
         cache_dic["fresh_threshold"] = n
