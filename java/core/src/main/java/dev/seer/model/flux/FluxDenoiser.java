@@ -14,21 +14,19 @@ import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
 
 /**
- * A FLUX model as the sampling loop drives it for one run: the run's prepared text conditioning and position
- * embedding ({@link FluxModel.Run}) and its guidance value; each call maps packed image tokens (B, L_img, 64) at
- * the step's time t to the predicted velocity, same shape. Closing it frees the run's tensors, not the model.
+ * A FLUX model as the sampling loop drives it for one run: the run's prepared text conditioning, position
+ * embedding, schedule and guidance value ({@link FluxModel.Run}); each call maps packed image tokens (B, L_img, 64)
+ * at the step's time t to the predicted velocity, same shape. Closing it frees the run's tensors, not the model.
  */
 final class FluxDenoiser implements Denoiser {
     private final FluxModel model;
     private final FluxModel.Run run;
-    private final float guidance;
     private final FluxFlops flops;
     private final int length;
 
-    FluxDenoiser(FluxModel model, FluxModel.Run run, double guidance) {
+    FluxDenoiser(FluxModel model, FluxModel.Run run) {
         this.model = model;
         this.run = run;
-        this.guidance = (float) guidance;
         FluxParams p = model.params();
         this.flops = new FluxFlops(p, run.batch, run.txtTokens, run.imgTokens);
         this.length = Math.toIntExact(run.batch * run.imgTokens * p.inChannels());
@@ -53,7 +51,7 @@ final class FluxDenoiser implements Denoiser {
     public void call(float[] x, StepContext ctx, BranchHooks hooks, float[] out) {
         try (PointerScope scope = new PointerScope(); Arena arena = Arena.ofConfined()) {
             Tensor img = Tensor.ofFloats(arena, x, run.batch, run.imgTokens, model.params().inChannels());
-            org.bytedeco.pytorch.Tensor pred = model.forward(run, Torch.wrap(img), (float) ctx.timestep(), guidance, ctx, hooks);
+            org.bytedeco.pytorch.Tensor pred = model.forward(run, Torch.wrap(img), ctx, hooks);
             MemorySegment.copy(Torch.view(pred.contiguous()).segment(), ValueLayout.JAVA_FLOAT, 0, out, 0, out.length);
         }
     }

@@ -8,7 +8,6 @@ import dev.seer.tensor.GateView;
 import dev.seer.tensor.SeerRuntime;
 import dev.seer.tensor.Torch;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.function.Supplier;
 import org.bytedeco.javacpp.PointerScope;
@@ -146,7 +145,7 @@ public final class FluxModel implements AutoCloseable {
         final long imgTokens;
         /** The run's hook points ({@link #hookPoints(FluxParams, long, long)}). */
         final List<HookPoint> hookPoints;
-        /** t of each step of the run's schedule, as the calls get it, and the run's guidance. */
+        /** t of each step of the run's schedule (float, as the reference's calls take it), and the run's guidance. */
         private final float[] stepTimes;
         private final float guidance;
         /** The modulations of the schedule's current chunk of steps, or null. */
@@ -165,9 +164,13 @@ public final class FluxModel implements AutoCloseable {
             this.guidance = guidance;
         }
 
-        /** Whether a call at (step, t, guidance) is the run's schedule's call for that step. */
-        private boolean onSchedule(int step, float t, float g) {
-            return step < stepTimes.length && stepTimes[step] == t && g == guidance;
+        /** The step a call is for, checked against the run's schedule. */
+        private int step(StepContext ctx) {
+            if (ctx.numSteps() != stepTimes.length) {
+                throw new IllegalArgumentException("the run was prepared for " + stepTimes.length + " steps, the call is for step "
+                        + ctx.step() + " of " + ctx.numSteps());
+            }
+            return ctx.step();
         }
 
         private void replaceChunk(Modulations next) {
@@ -235,18 +238,17 @@ public final class FluxModel implements AutoCloseable {
 
     /**
      * One network call: the prediction (B, L_img, out_channels) for packed image tokens {@code img} (B, L_img,
-     * in_channels) at time {@code t} (the same for every row, as the reference's sampler passes it) with guidance
-     * {@code guidance} (ignored without a guidance embedding). The result belongs to the caller's PointerScope.
+     * in_channels) at the run's step {@code ctx.step()}, whose time t (the same for every row, as the reference's
+     * sampler passes it) and guidance (ignored without a guidance embedding) the run holds. The result belongs to the
+     * caller's PointerScope.
      */
-    Tensor forward(Run run, Tensor img, float t, float guidance, StepContext ctx, BranchHooks hooks) {
+    Tensor forward(Run run, Tensor img, StepContext ctx, BranchHooks hooks) {
         requireOpen();
+        int step = run.step(ctx);
         BranchHooks h = hooks == null ? BranchHooks.NONE : hooks;
         h.beginStep(ctx);
         Tensor out;
-        int step = ctx.step();
-        boolean scheduled = run.onSchedule(step, t, guidance);
-        // a call off the run's schedule computes its own modulations
-        Modulations mods = scheduled ? scheduledModulations(run, step) : modulations(run, step, new float[] {t}, guidance);
+        Modulations mods = modulationsFor(run, step);
         try (InferenceMode mode = new InferenceMode()) {
             Tensor imgMods = mods.rows(mods.img(), step);
             Tensor txtMods = mods.rows(mods.txt(), step);
@@ -277,10 +279,6 @@ public final class FluxModel implements AutoCloseable {
                 joint = stack;
             }
             out = lastLayer(joint.narrow(1, run.txtTokens, run.imgTokens), mods.rows(mods.finalMods(), step));
-        } finally {
-            if (!scheduled) {
-                mods.close();
-            }
         }
         h.endStep(ctx);
         return out;
@@ -326,11 +324,11 @@ public final class FluxModel implements AutoCloseable {
         return joint;
     }
 
-    /** The run's modulations for its scheduled {@code step}: from the current chunk, or a new chunk from that step on. */
-    private Modulations scheduledModulations(Run run, int step) {
+    /** The run's modulations for {@code step}: from the current chunk, or a new chunk from that step on. */
+    private Modulations modulationsFor(Run run, int step) {
         if (run.chunk == null || !run.chunk.holds(step)) {
             int steps = Math.min(chunkSteps(params, run.batch), run.stepTimes.length - step);
-            run.replaceChunk(modulations(run, step, Arrays.copyOfRange(run.stepTimes, step, step + steps), run.guidance));
+            run.replaceChunk(modulations(run, step, steps));
         }
         return run.chunk;
     }
@@ -346,23 +344,23 @@ public final class FluxModel implements AutoCloseable {
     }
 
     /**
-     * The {@link Modulations} of calls at times {@code times} from step {@code first}: silu(vec) for all their rows,
+     * The {@link Modulations} of the run's {@code steps} steps from step {@code first}: silu(vec) for all their rows,
      * then one product per modulation weight over all of them, each written into its table's columns.
      */
-    private Modulations modulations(Run run, int first, float[] times, float guidance) {
+    private Modulations modulations(Run run, int first, int steps) {
         long b = run.batch;
         long c = params.hiddenSize();
-        long rows = times.length * b;
+        long rows = steps * b;
         TensorOptions f32 = new TensorOptions(torch.ScalarType.Float);
         try (PointerScope scope = new PointerScope(); InferenceMode mode = new InferenceMode()) {
             Tensor img = torch.zeros(new long[] {rows, 6 * c * params.depth()}, f32);
             Tensor txt = torch.zeros(new long[] {rows, 6 * c * params.depth()}, f32);
             Tensor single = torch.zeros(new long[] {rows, 3 * c * params.depthSingleBlocks()}, f32);
             TensorVector t = new TensorVector(); // each step's t for its B rows
-            for (float time : times) {
-                t.push_back(torch.full(new long[] {b}, new Scalar(time), f32));
+            for (int s = first; s < first + steps; s++) {
+                t.push_back(torch.full(new long[] {b}, new Scalar(run.stepTimes[s]), f32));
             }
-            Tensor siluVec = siluVec(run, torch.cat(t, 0), guidance, times.length);
+            Tensor siluVec = siluVec(run, torch.cat(t, 0), steps);
             for (int i = 0; i < params.depth(); i++) {
                 img.narrow(1, 6 * c * i, 6 * c).copy_(linear(siluVec, "double_blocks." + i + ".img_mod.lin"));
                 txt.narrow(1, 6 * c * i, 6 * c).copy_(linear(siluVec, "double_blocks." + i + ".txt_mod.lin"));
@@ -372,23 +370,23 @@ public final class FluxModel implements AutoCloseable {
             }
             Tensor finalMods = f32(linear(siluVec, "final_layer.adaLN_modulation.1")).contiguous();
             // taken out of the scope only once all four exist: a failure above frees them with it
-            return new Modulations(first, times.length, b, FluxWeights.keep(img), FluxWeights.keep(txt),
+            return new Modulations(first, steps, b, FluxWeights.keep(img), FluxWeights.keep(txt),
                     FluxWeights.keep(single), FluxWeights.keep(finalMods));
         }
     }
 
     /**
-     * silu(vec) for rows of times {@code t} (R,): vec = time_in(t) [+ guidance_in(guidance)] + vector_in(y), where the
-     * run's vector_in rows (B, C) repeat {@code repeats} times (R = repeats * B, rows step-major).
+     * silu(vec) for rows of times {@code t} (R,): vec = time_in(t) [+ guidance_in(the run's guidance)] + vector_in(y),
+     * where the run's vector_in rows (B, C) repeat {@code repeats} times (R = repeats * B, rows step-major).
      */
-    private Tensor siluVec(Run run, Tensor t, float guidance, long repeats) {
+    private Tensor siluVec(Run run, Tensor t, long repeats) {
         long rows = t.size(0);
         Tensor vec = f32(mlpEmbedder(timestepEmbedding(t), "time_in"));
         if (params.guidanceEmbed()) {
-            Tensor g = torch.full(new long[] {rows}, new Scalar(guidance), new TensorOptions(torch.ScalarType.Float));
+            Tensor g = torch.full(new long[] {rows}, new Scalar(run.guidance), new TensorOptions(torch.ScalarType.Float));
             vec = vec.add(f32(mlpEmbedder(timestepEmbedding(g), "guidance_in")));
         }
-        vec = vec.add(repeats == 1 ? run.vectorIn : run.vectorIn.repeat(repeats, 1));
+        vec = vec.add(run.vectorIn.repeat(repeats, 1));
         return torch.silu(vec);
     }
 

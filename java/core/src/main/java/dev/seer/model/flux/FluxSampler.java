@@ -230,7 +230,7 @@ public final class FluxSampler {
                         new TensorOptions(torch.ScalarType.Float));
             }
             float[] img = Torch.view(pack(noise).contiguous()).toFloatArray();
-            try (FluxDenoiser denoiser = new FluxDenoiser(model, model.prepare(txt, vec, txtIds, imgIds, ts, req.guidance()), req.guidance());
+            try (FluxDenoiser denoiser = new FluxDenoiser(model, model.prepare(txt, vec, txtIds, imgIds, ts, req.guidance()));
                  RunCache cache = openCache(req, ownHooks, steps, denoiser.hookPoints().size())) {
                 RunStats stats = SamplingLoop.run(denoiser, new FlowMatchEuler(ts), Guidance.NONE, cache, img, (int) batch,
                         req.listener(), done -> { }, t0);
