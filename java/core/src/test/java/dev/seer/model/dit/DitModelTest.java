@@ -90,6 +90,68 @@ class DitModelTest {
         }
     }
 
+    /**
+     * TaylorCache's hooks handing the stack over in two halves, one after the other, through one list that is
+     * refilled in place: the cache must not take the second half for the first (it finds a group by its list's
+     * identity and checks the points).
+     */
+    private record HalvesInOneListHooks(TaylorCache cache, List<HookPoint> shared) implements BranchHooks {
+        @Override
+        public void beginStep(StepContext ctx) {
+            cache.beginStep(ctx);
+        }
+
+        @Override
+        public boolean replacesStack(StepContext ctx) {
+            return cache.replacesStack(ctx);
+        }
+
+        @Override
+        public void applyStack(StepContext ctx, Tensor x, List<HookPoint> points, List<GateView> gates) {
+            int half = points.size() / 2;
+            for (int[] part : new int[][] {{0, half}, {half, points.size()}}) {
+                shared.clear();
+                shared.addAll(points.subList(part[0], part[1]));
+                cache.applyStack(ctx, x, shared, gates.subList(part[0], part[1]));
+            }
+        }
+
+        @Override
+        public void residual(HookPoint point, StepContext ctx, Tensor x, GateView gate, Branch branch) {
+            cache.residual(point, ctx, x, gate, branch);
+        }
+
+        @Override
+        public void endStep(StepContext ctx) {
+            cache.endStep(ctx);
+        }
+    }
+
+    @Test
+    void aStackHandedOverInPartsThroughOneReusedListGivesTheSameBitsAsWhole() {
+        int steps = 10;
+        try (Arena arena = Arena.ofShared();
+             DitModel model = DitModel.fromStateDict(TINY, DitWeights.random(TINY, 4, arena));
+             TaylorCache whole = new TaylorCache(new CachePolicy.TaylorSeer(3, 2), steps, Variant.AUTO);
+             TaylorCache halves = new TaylorCache(new CachePolicy.TaylorSeer(3, 2), steps, Variant.AUTO)) {
+            BranchHooks wholeHooks = new ThreePassHooks(whole);
+            BranchHooks halvesHooks = new HalvesInOneListHooks(halves, new java.util.ArrayList<>());
+            int batch = 2;
+            long[] labels = {2, TINY.numClasses()};
+            int forecasts = 0;
+            for (int i = steps - 1; i >= 0; i--) {
+                long[] t = {i * 100L, i * 100L};
+                StepContext ctx = new StepContext(i, steps, i * 100, StepContext.Guidance.JOINT);
+                float[] x = noise(batch * TINY.inChannels() * TINY.inputSize() * TINY.inputSize(), 50 + i);
+                float[] a = model.forward(x, batch, t, labels, ctx, wholeHooks);
+                forecasts += whole.currentStepIsFull() ? 0 : 1;
+                float[] b = model.forward(x, batch, t, labels, ctx, halvesHooks);
+                org.junit.jupiter.api.Assertions.assertArrayEquals(a, b, "step " + i);
+            }
+            assertTrue(forecasts >= 4, forecasts + " forecast steps");
+        }
+    }
+
     @Test
     void forecastStepsGiveTheSameBitsInOnePassAndInThree() {
         int steps = 10;
