@@ -63,7 +63,13 @@ class DitModelTest {
     }
 
     /** TaylorCache's hooks without its one-pass forecast step: the model falls back to three native calls. */
-    private record ThreePassHooks(TaylorCache cache) implements BranchHooks {
+    private static class ThreePassHooks implements BranchHooks {
+        final TaylorCache cache;
+
+        ThreePassHooks(TaylorCache cache) {
+            this.cache = cache;
+        }
+
         @Override
         public void beginStep(StepContext ctx) {
             cache.beginStep(ctx);
@@ -95,15 +101,11 @@ class DitModelTest {
      * refilled in place: the cache must not take the second half for the first (it finds a group by its list's
      * identity and checks the points).
      */
-    private record HalvesInOneListHooks(TaylorCache cache, List<HookPoint> shared) implements BranchHooks {
-        @Override
-        public void beginStep(StepContext ctx) {
-            cache.beginStep(ctx);
-        }
+    private static final class HalvesInOneListHooks extends ThreePassHooks {
+        private final List<HookPoint> shared = new java.util.ArrayList<>();
 
-        @Override
-        public boolean replacesStack(StepContext ctx) {
-            return cache.replacesStack(ctx);
+        HalvesInOneListHooks(TaylorCache cache) {
+            super(cache);
         }
 
         @Override
@@ -115,16 +117,6 @@ class DitModelTest {
                 cache.applyStack(ctx, x, shared, gates.subList(part[0], part[1]));
             }
         }
-
-        @Override
-        public void residual(HookPoint point, StepContext ctx, Tensor x, GateView gate, Branch branch) {
-            cache.residual(point, ctx, x, gate, branch);
-        }
-
-        @Override
-        public void endStep(StepContext ctx) {
-            cache.endStep(ctx);
-        }
     }
 
     @Test
@@ -134,22 +126,33 @@ class DitModelTest {
              DitModel model = DitModel.fromStateDict(TINY, DitWeights.random(TINY, 4, arena));
              TaylorCache whole = new TaylorCache(new CachePolicy.TaylorSeer(3, 2), steps, Variant.AUTO);
              TaylorCache halves = new TaylorCache(new CachePolicy.TaylorSeer(3, 2), steps, Variant.AUTO)) {
-            BranchHooks wholeHooks = new ThreePassHooks(whole);
-            BranchHooks halvesHooks = new HalvesInOneListHooks(halves, new java.util.ArrayList<>());
-            int batch = 2;
-            long[] labels = {2, TINY.numClasses()};
-            int forecasts = 0;
-            for (int i = steps - 1; i >= 0; i--) {
-                long[] t = {i * 100L, i * 100L};
-                StepContext ctx = new StepContext(i, steps, i * 100, StepContext.Guidance.JOINT);
-                float[] x = noise(batch * TINY.inChannels() * TINY.inputSize() * TINY.inputSize(), 50 + i);
-                float[] a = model.forward(x, batch, t, labels, ctx, wholeHooks);
-                forecasts += whole.currentStepIsFull() ? 0 : 1;
-                float[] b = model.forward(x, batch, t, labels, ctx, halvesHooks);
-                org.junit.jupiter.api.Assertions.assertArrayEquals(a, b, "step " + i);
-            }
+            int forecasts = assertSameBitsAtEveryStep(model, steps, new long[] {2, TINY.numClasses()}, 50, whole,
+                    new ThreePassHooks(whole), new HalvesInOneListHooks(halves));
             assertTrue(forecasts >= 4, forecasts + " forecast steps");
         }
+    }
+
+    /**
+     * Runs the model's steps S-1 down to 0 of a guided batch twice per step, with hooks {@code a} (whose cache is
+     * {@code cacheOfA}) and {@code b}, asserting the same bits; noise of step i from seed {@code seed + i}.
+     *
+     * @return the forecast steps a's cache took
+     */
+    private static int assertSameBitsAtEveryStep(DitModel model, int steps, long[] labels, int seed, TaylorCache cacheOfA,
+                                                 BranchHooks a, BranchHooks b) {
+        int batch = labels.length;
+        int forecasts = 0;
+        for (int i = steps - 1; i >= 0; i--) {
+            long[] t = new long[batch];
+            java.util.Arrays.fill(t, i * 100L);
+            StepContext ctx = new StepContext(i, steps, i * 100, StepContext.Guidance.JOINT);
+            float[] x = noise(batch * TINY.inChannels() * TINY.inputSize() * TINY.inputSize(), seed + i);
+            float[] fromA = model.forward(x, batch, t, labels, ctx, a);
+            forecasts += cacheOfA.currentStepIsFull() ? 0 : 1;
+            float[] fromB = model.forward(x, batch, t, labels, ctx, b);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(fromA, fromB, "step " + i);
+        }
+        return forecasts;
     }
 
     @Test
@@ -159,19 +162,8 @@ class DitModelTest {
              DitModel model = DitModel.fromStateDict(TINY, DitWeights.random(TINY, 3, arena));
              TaylorCache onePass = new TaylorCache(new CachePolicy.TaylorSeer(3, 2), steps, Variant.AUTO);
              TaylorCache threePass = new TaylorCache(new CachePolicy.TaylorSeer(3, 2), steps, Variant.AUTO)) {
-            BranchHooks fallback = new ThreePassHooks(threePass);
-            int batch = 2;
-            long[] labels = {1, TINY.numClasses()};
-            int forecasts = 0;
-            for (int i = steps - 1; i >= 0; i--) {
-                long[] t = {i * 100L, i * 100L};
-                StepContext ctx = new StepContext(i, steps, i * 100, StepContext.Guidance.JOINT);
-                float[] x = noise(batch * TINY.inChannels() * TINY.inputSize() * TINY.inputSize(), i);
-                float[] a = model.forward(x, batch, t, labels, ctx, onePass);
-                forecasts += onePass.currentStepIsFull() ? 0 : 1;
-                float[] b = model.forward(x, batch, t, labels, ctx, fallback);
-                org.junit.jupiter.api.Assertions.assertArrayEquals(a, b, "step " + i);
-            }
+            int forecasts = assertSameBitsAtEveryStep(model, steps, new long[] {1, TINY.numClasses()}, 0, onePass, onePass,
+                    new ThreePassHooks(threePass));
             assertTrue(forecasts >= 4, forecasts + " forecast steps");
         }
     }
